@@ -1,0 +1,109 @@
+package crosstalk
+
+import "time"
+
+// Protocol names the protocol a payload or endpoint speaks.
+type Protocol uint8
+
+// Protocols an endpoint can speak.
+const (
+	ProtocolNone Protocol = iota
+	ProtocolXMPP
+	ProtocolSIP
+	ProtocolAPI
+)
+
+// String returns the protocol's lower-case name.
+func (p Protocol) String() string {
+	switch p {
+	case ProtocolXMPP:
+		return "xmpp"
+	case ProtocolSIP:
+		return "sip"
+	case ProtocolAPI:
+		return "api"
+	default:
+		return "none"
+	}
+}
+
+// Native is an original payload carried beside the translated fields, so that
+// traffic between endpoints of the same protocol loses nothing: every XMPP
+// extension element, every SIP body type.
+type Native struct {
+	Protocol Protocol
+	// ContentType is the MIME type of a SIP body; empty for XMPP.
+	ContentType string
+	// Payload is the raw bytes: a serialised stanza or a SIP body.
+	Payload []byte
+}
+
+// IsZero reports whether there is no native payload.
+func (n Native) IsZero() bool { return n.Protocol == ProtocolNone && len(n.Payload) == 0 }
+
+// MessageType is the kind of a message (RFC 6121 §5.2.2).
+type MessageType uint8
+
+// Message types.
+const (
+	MessageNormal MessageType = iota
+	MessageChat
+	MessageGroupchat
+	MessageHeadline
+	MessageError
+)
+
+// String returns the RFC 6121 name.
+func (t MessageType) String() string {
+	switch t {
+	case MessageChat:
+		return "chat"
+	case MessageGroupchat:
+		return "groupchat"
+	case MessageHeadline:
+		return "headline"
+	case MessageError:
+		return "error"
+	default:
+		return "normal"
+	}
+}
+
+// ParseMessageType parses an RFC 6121 message type; unknown values are normal
+// (RFC 6121 §5.2.2).
+func ParseMessageType(s string) MessageType {
+	switch s {
+	case "chat":
+		return MessageChat
+	case "groupchat":
+		return MessageGroupchat
+	case "headline":
+		return MessageHeadline
+	case "error":
+		return MessageError
+	default:
+		return MessageNormal
+	}
+}
+
+// Message is one message between addresses, on any protocol.
+type Message struct {
+	ID      string
+	From    Address
+	To      Address
+	Type    MessageType
+	Body    string
+	Subject string
+	Thread  string
+	// Lang is the language of Body (xml:lang, Content-Language).
+	Lang string
+	// Time is when the server first accepted the message.
+	Time time.Time
+	// Native is the original payload, kept for same-protocol delivery.
+	Native Native
+}
+
+// Size estimates the bytes the message holds, for queue budgets.
+func (m *Message) Size() int {
+	return len(m.ID) + len(m.Body) + len(m.Subject) + len(m.Thread) + len(m.Lang) + len(m.Native.Payload) + len(m.Native.ContentType) + 64
+}

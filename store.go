@@ -1,0 +1,159 @@
+package crosstalk
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything the server keeps. store/sqlite and store/postgres
+// implement it; store/storetest is the contract both pass.
+type Store interface {
+	Accounts
+	Rosters
+	Blocklists
+	Offline
+	Archive
+	Rooms
+	Registrations
+	// InTransaction runs fn with a Store whose every call is part of one
+	// transaction, committed when fn returns nil and rolled back otherwise.
+	InTransaction(ctx context.Context, fn func(tx Store) error) error
+	// Ping reports whether the store can serve.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Accounts keeps accounts and their credentials. Addresses are bare and
+// already normalised; stores compare them byte for byte.
+type Accounts interface {
+	// CreateAccount stores a new account; ErrAccountExists if it exists.
+	CreateAccount(ctx context.Context, a Account) error
+	// GetAccount returns an account; ErrNoSuchAccount if there is none.
+	GetAccount(ctx context.Context, addr Address) (Account, error)
+	// SetCredentials replaces an account's credentials; ErrNoSuchAccount if
+	// there is none.
+	SetCredentials(ctx context.Context, addr Address, c Credentials) error
+	// DeleteAccount removes an account and everything it owns (roster,
+	// blocklist, offline messages, archive, registrations);
+	// ErrNoSuchAccount if there is none.
+	DeleteAccount(ctx context.Context, addr Address) error
+	// ListAccounts returns the accounts of a domain ("" for all), sorted.
+	ListAccounts(ctx context.Context, domain string) ([]Address, error)
+}
+
+// Rosters keeps each account's contacts, versioned per owner (XEP-0237).
+// Every change raises the owner's version by at least one.
+type Rosters interface {
+	// GetRoster returns the owner's items sorted by contact and the current
+	// version (0 for an empty, never-changed roster).
+	GetRoster(ctx context.Context, owner Address) (Roster, error)
+	// GetRosterItem returns one item; ErrNotFound if there is none.
+	GetRosterItem(ctx context.Context, owner, contact Address) (RosterItem, error)
+	// PutRosterItem creates or replaces an item and returns the new version,
+	// which is also stored as the item's Version.
+	PutRosterItem(ctx context.Context, owner Address, item RosterItem) (int64, error)
+	// DeleteRosterItem removes an item and returns the new version;
+	// ErrNotFound if there was none.
+	DeleteRosterItem(ctx context.Context, owner, contact Address) (int64, error)
+}
+
+// Blocklists keeps the addresses each account blocks (XEP-0191).
+type Blocklists interface {
+	// Block adds addresses to the owner's blocklist; blocking twice is no error.
+	Block(ctx context.Context, owner Address, addrs ...Address) error
+	// Unblock removes addresses; with none, it empties the list.
+	Unblock(ctx context.Context, owner Address, addrs ...Address) error
+	// Blocklist returns the owner's blocked addresses, sorted.
+	Blocklist(ctx context.Context, owner Address) ([]Address, error)
+	// IsBlocked reports whether the owner blocks addr: the full address, its
+	// bare address or its domain (XEP-0191 §3.5 matching).
+	IsBlocked(ctx context.Context, owner, addr Address) (bool, error)
+}
+
+// OfflineMessage is a message waiting for its recipient, with its place in
+// the recipient's queue.
+type OfflineMessage struct {
+	Seq     int64
+	Message Message
+}
+
+// Offline keeps messages for accounts with no endpoint, in order, durably,
+// and hands each out exactly once.
+type Offline interface {
+	// PushOffline appends a message to the owner's queue; when it returns
+	// nil the message is durable.
+	PushOffline(ctx context.Context, owner Address, m Message) error
+	// ClaimOffline removes and returns the owner's queued messages in the
+	// order they were pushed, at most limit of them (≤ 0: all). Concurrent
+	// claims receive disjoint sets.
+	ClaimOffline(ctx context.Context, owner Address, limit int) ([]OfflineMessage, error)
+	// CountOffline returns the number of queued messages.
+	CountOffline(ctx context.Context, owner Address) (int, error)
+}
+
+// ArchivedMessage is a message in an account's archive (XEP-0313).
+type ArchivedMessage struct {
+	// ID is the archive's stable id for the message, assigned by the store.
+	ID string
+	// With is the other party's bare address.
+	With    Address
+	Message Message
+}
+
+// ArchiveQuery selects a page of an archive. Zero fields do not filter.
+type ArchiveQuery struct {
+	With  Address
+	Start time.Time
+	End   time.Time
+	// After and Before are archive ids (RSM); the page starts after After or
+	// ends before Before.
+	After  string
+	Before string
+	// Max is the page size; ≤ 0 means 50.
+	Max int
+}
+
+// ArchivePage is one page of archive results, oldest first.
+type ArchivePage struct {
+	Messages []ArchivedMessage
+	// Complete is true when the page reaches the end of the results in the
+	// paging direction.
+	Complete bool
+}
+
+// Archive keeps each account's message history (XEP-0313).
+type Archive interface {
+	// AppendArchive stores a message in the owner's archive and returns its id.
+	// Ids sort in archive order.
+	AppendArchive(ctx context.Context, owner Address, m ArchivedMessage) (string, error)
+	// QueryArchive returns a page of the owner's archive ordered by time then id.
+	QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (ArchivePage, error)
+}
+
+// Rooms keeps persistent rooms and their configuration.
+type Rooms interface {
+	// PutRoom creates or replaces a room.
+	PutRoom(ctx context.Context, r Room) error
+	// GetRoom returns a room; ErrNotFound if there is none.
+	GetRoom(ctx context.Context, addr Address) (Room, error)
+	// DeleteRoom removes a room; ErrNotFound if there was none.
+	DeleteRoom(ctx context.Context, addr Address) error
+	// ListRooms returns the rooms of a service domain, sorted by address.
+	ListRooms(ctx context.Context, domain string) ([]Room, error)
+}
+
+// Registrations keeps SIP registration bindings so that a restart keeps them.
+type Registrations interface {
+	// PutRegistration creates or replaces the binding with the same AOR and Key.
+	PutRegistration(ctx context.Context, r Registration) error
+	// DeleteRegistration removes one binding by AOR and Key; ErrNotFound if
+	// there was none.
+	DeleteRegistration(ctx context.Context, aor Address, key string) error
+	// ListRegistrations returns an AOR's bindings that have not expired at
+	// now, highest q first, then by key.
+	ListRegistrations(ctx context.Context, aor Address, now time.Time) ([]Registration, error)
+	// DeleteExpiredRegistrations removes bindings expired at now and returns
+	// how many.
+	DeleteExpiredRegistrations(ctx context.Context, now time.Time) (int, error)
+}
