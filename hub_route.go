@@ -1,0 +1,169 @@
+package crosstalk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// RouteMessage routes a message from m.From to m.To (RFC 6121 §8.5): to the
+// bound endpoint of a full address, to the chosen endpoints of a bare
+// address, to offline storage when the account has no available endpoint, or
+// to federation for another domain. It returns ErrNoSuchAccount for an
+// unknown local account and ErrForbidden when the recipient blocks the
+// sender; the message is then not delivered.
+func (h *Hub) RouteMessage(ctx context.Context, m *Message) error {
+	if m.Time.IsZero() {
+		m.Time = h.now()
+	}
+	to := m.To
+	if !h.IsLocal(to) {
+		return h.routeRemote(ctx, m)
+	}
+	if to.Local() == "" {
+		return fmt.Errorf("message to %s: %w: the server itself takes no messages here", to, ErrNotFound)
+	}
+	if blocked, err := h.store.IsBlocked(ctx, to.Bare(), m.From); err != nil {
+		return fmt.Errorf("message to %s: %w", to, err)
+	} else if blocked {
+		return fmt.Errorf("message to %s: %w: blocked", to, ErrForbidden)
+	}
+	if m.Type == MessageError && to.IsBare() {
+		return nil // errors go to the resource that caused them, or nowhere
+	}
+	if !to.IsBare() {
+		if b := h.lookup(to); b != nil { // §8.5.3.1: a bound resource gets it
+			if h.deliver(ctx, b, m) {
+				return h.archive(ctx, m)
+			}
+		}
+		switch m.Type {
+		case MessageChat, MessageNormal: // §8.5.3.2.1: treat as addressed to the bare address
+		case MessageGroupchat:
+			return fmt.Errorf("groupchat to %s: %w", to, ErrNotFound)
+		default:
+			return nil // headline and error: silently dropped
+		}
+	}
+	return h.routeBare(ctx, m, to.Bare())
+}
+
+// routeBare delivers to the endpoints RFC 6121 §8.5.2 chooses, or stores
+// offline.
+func (h *Hub) routeBare(ctx context.Context, m *Message, bare Address) error {
+	if m.Type == MessageGroupchat {
+		return fmt.Errorf("groupchat to %s: %w", bare, ErrNotFound)
+	}
+	delivered := false
+	for _, b := range h.chooseBare(bare, m.Type) {
+		if h.deliver(ctx, b, m) {
+			delivered = true
+		}
+	}
+	if delivered {
+		return h.archive(ctx, m)
+	}
+	if m.Type != MessageChat && m.Type != MessageNormal {
+		return nil
+	}
+	if _, err := h.store.GetAccount(ctx, bare); err != nil {
+		return fmt.Errorf("message to %s: %w", bare, err)
+	}
+	if err := h.store.PushOffline(ctx, bare, *m); err != nil {
+		return fmt.Errorf("store offline message for %s: %w", bare, err)
+	}
+	return h.archive(ctx, m)
+}
+
+// chooseBare picks the endpoints of a bare address that a message of type t
+// goes to: the available ones with the highest non-negative priority (all
+// non-negative ones for headlines).
+func (h *Hub) chooseBare(bare Address, t MessageType) []*binding {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	acct := h.accounts[bare]
+	if acct == nil {
+		return nil
+	}
+	var out []*binding
+	best := int8(-1)
+	for _, b := range acct.bindings {
+		if b.presence == nil || b.presence.Priority < 0 {
+			continue
+		}
+		p := b.presence.Priority
+		switch {
+		case t == MessageHeadline:
+			out = append(out, b)
+		case p > best:
+			best = p
+			out = append(out[:0], b)
+		case p == best:
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// archive keeps a delivered or stored message in the archives of its local
+// parties when archiving is on.
+func (h *Hub) archive(ctx context.Context, m *Message) error {
+	if !h.cfg.Archive || m.Body == "" || (m.Type != MessageChat && m.Type != MessageNormal) {
+		return nil
+	}
+	for _, side := range [...]struct{ owner, with Address }{{m.From.Bare(), m.To.Bare()}, {m.To.Bare(), m.From.Bare()}} {
+		if side.owner.Local() == "" || !h.IsLocal(side.owner) {
+			continue
+		}
+		if _, err := h.store.AppendArchive(ctx, side.owner, ArchivedMessage{With: side.with, Message: *m}); err != nil {
+			return fmt.Errorf("archive message for %s: %w", side.owner, err)
+		}
+	}
+	return nil
+}
+
+func (h *Hub) routeRemote(ctx context.Context, ev Event) error {
+	if h.cfg.Remote == nil {
+		return ErrRemoteNotSupported
+	}
+	return h.cfg.Remote.RouteRemote(ctx, ev)
+}
+
+// RouteQuery routes a request or response to the endpoint at a full
+// address, or to federation. A bare or unbound address gives ErrNotFound,
+// which frontends answer with service-unavailable (RFC 6120 §8.5.3.1).
+func (h *Hub) RouteQuery(ctx context.Context, q *Query) error {
+	if !h.IsLocal(q.To) {
+		return h.routeRemote(ctx, q)
+	}
+	b := h.lookup(q.To)
+	if q.To.IsBare() || b == nil {
+		return fmt.Errorf("query to %s: %w", q.To, ErrNotFound)
+	}
+	if !h.deliver(ctx, b, q) {
+		return fmt.Errorf("query to %s: %w", q.To, ErrEndpointClosed)
+	}
+	return nil
+}
+
+// deliverOffline hands an account's stored messages to one endpoint that
+// has just sent initial presence; what it cannot take is stored again.
+func (h *Hub) deliverOffline(ctx context.Context, b *binding) {
+	msgs, err := h.store.ClaimOffline(ctx, b.addr.Bare(), 0)
+	if err != nil {
+		h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("claiming offline messages failed")
+		return
+	}
+	for i := range msgs {
+		m := msgs[i].Message
+		if h.deliver(ctx, b, &m) {
+			continue
+		}
+		for _, rest := range msgs[i:] {
+			if err := h.store.PushOffline(ctx, b.addr.Bare(), rest.Message); err != nil && !errors.Is(err, context.Canceled) {
+				h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("re-storing an offline message failed")
+			}
+		}
+		return
+	}
+}
