@@ -63,6 +63,8 @@ type online struct {
 	// watchers caches the bare addresses that see this account's presence
 	// (roster items with from/both); nil until loaded, reset on roster change.
 	watchers []Address
+	// blocked caches the account's blocklist; nil until loaded.
+	blocked blockSet
 }
 
 // binding is one bound endpoint.

@@ -23,7 +23,7 @@ func (h *Hub) RouteMessage(ctx context.Context, m *Message) error {
 	if to.Local() == "" {
 		return fmt.Errorf("message to %s: %w: the server itself takes no messages here", to, ErrNotFound)
 	}
-	if blocked, err := h.store.IsBlocked(ctx, to.Bare(), m.From); err != nil {
+	if blocked, err := h.isBlocked(ctx, to.Bare(), m.From); err != nil {
 		return fmt.Errorf("message to %s: %w", to, err)
 	} else if blocked {
 		return fmt.Errorf("message to %s: %w: blocked", to, ErrForbidden)

@@ -443,11 +443,23 @@ func TestRemoteAndBlocked(t *testing.T) {
 	if err := noFed.RouteMessage(f.ctx, &crosstalk.Message{From: alice, To: addr("bob@remote.example"), Type: crosstalk.MessageChat}); !errors.Is(err, crosstalk.ErrRemoteNotSupported) {
 		t.Fatalf("without federation: %v", err)
 	}
-	if err := f.store.Block(f.ctx, addr("bob"), addr("alice")); err != nil {
+	// Blocking works offline (from the store) and online (from the cache),
+	// and unblocking takes effect at once.
+	if err := f.hub.Block(f.ctx, addr("bob"), crosstalk.MustParseAddress("example.com")); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.send(alice, addr("bob"), "blocked"); !errors.Is(err, crosstalk.ErrForbidden) {
-		t.Fatalf("blocked sender: %v", err)
+		t.Fatalf("blocked sender, bob offline: %v", err)
+	}
+	bob, _ := f.online("bob/phone", 0)
+	if err := f.send(alice, addr("bob"), "blocked"); !errors.Is(err, crosstalk.ErrForbidden) {
+		t.Fatalf("blocked sender, bob online: %v", err)
+	}
+	if err := f.hub.Unblock(f.ctx, addr("bob")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.send(alice, addr("bob"), "welcome"); err != nil || len(messages(bob.take())) != 1 {
+		t.Fatalf("after unblock: %v", err)
 	}
 }
 
