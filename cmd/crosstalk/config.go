@@ -1,0 +1,260 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// Config is the whole server configuration: one TOML file, decoded strictly,
+// overridden by CROSSTALK_* environment variables and then by flags.
+type Config struct {
+	// Domains are the domains served. Default ["localhost"].
+	Domains []string `toml:"domains"`
+	// DataDir keeps the SQLite store and the generated certificate. Default "./data".
+	DataDir string `toml:"data_dir"`
+	// Store selects the store.
+	Store StoreConfig `toml:"store"`
+	// TLS names certificate files; empty means a generated self-signed one.
+	TLS TLSConfig `toml:"tls"`
+	// Listen holds each listener's address; empty disables it.
+	Listen ListenConfig `toml:"listen"`
+	// Limits bound what one client may send.
+	Limits LimitsConfig `toml:"limits"`
+	// Log configures logging.
+	Log LogConfig `toml:"log"`
+	// SCRAMIterations is the PBKDF2 iteration count for new passwords. Default 4096, at least 4096.
+	SCRAMIterations int `toml:"scram_iterations"`
+	// Archive keeps one-to-one messages in the users' archives (XEP-0313). Default true.
+	Archive bool `toml:"archive"`
+	// OperatorAllow lists the networks (CIDR) allowed to read /healthz and /metrics. Default loopback.
+	OperatorAllow []string `toml:"operator_allow"`
+}
+
+// StoreConfig selects the store.
+type StoreConfig struct {
+	// URL is "" for the embedded SQLite store in DataDir, or a postgres:// URL.
+	URL string `toml:"url"`
+}
+
+// TLSConfig names certificate files.
+type TLSConfig struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// ListenConfig holds listener addresses (host:port).
+type ListenConfig struct {
+	XMPPClient    string `toml:"xmpp_c2s"`
+	XMPPDirectTLS string `toml:"xmpp_tls"`
+	XMPPServer    string `toml:"xmpp_s2s"`
+	SIPUDP        string `toml:"sip_udp"`
+	SIPTCP        string `toml:"sip_tcp"`
+	SIPTLS        string `toml:"sip_tls"`
+	HTTPS         string `toml:"https"`
+}
+
+// LimitsConfig bounds what clients may send.
+type LimitsConfig struct {
+	// StanzaSize is the largest XMPP stanza in bytes. Default 262144.
+	StanzaSize int `toml:"stanza_size"`
+	// SIPMessageSize is the largest SIP message in bytes. Default 65535.
+	SIPMessageSize int `toml:"sip_message_size"`
+	// ConnectionsPerIP is the most concurrent connections from one address. Default 64.
+	ConnectionsPerIP int `toml:"connections_per_ip"`
+	// LoginFailuresPerMinute is how many failed logins an address or account may make per minute. Default 10.
+	LoginFailuresPerMinute int `toml:"login_failures_per_minute"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is trace, debug, info, warn or error. Default "info".
+	Level string `toml:"level"`
+	// Format is auto (pretty on a terminal, JSON otherwise), json or pretty. Default "auto".
+	Format string `toml:"format"`
+}
+
+// Defaults returns the configuration used with no file: domain localhost on
+// the standard ports, data in ./data.
+func Defaults() Config {
+	return Config{
+		Domains: []string{"localhost"},
+		DataDir: "data",
+		Listen: ListenConfig{
+			XMPPClient: ":5222", XMPPDirectTLS: ":5223", XMPPServer: ":5269",
+			SIPUDP: ":5060", SIPTCP: ":5060", SIPTLS: ":5061", HTTPS: ":8443",
+		},
+		Limits:          LimitsConfig{StanzaSize: 256 << 10, SIPMessageSize: 65535, ConnectionsPerIP: 64, LoginFailuresPerMinute: 10},
+		Log:             LogConfig{Level: "info", Format: "auto"},
+		SCRAMIterations: crosstalk.MinSCRAMIterations,
+		Archive:         true,
+	}
+}
+
+// loadFile decodes a TOML file over c; unknown keys are errors.
+func (c *Config) loadFile(path string) error {
+	md, err := toml.DecodeFile(path, c)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// envVars maps CROSSTALK_* variables to what they set.
+var envVars = []struct {
+	name string
+	set  func(c *Config, v string) error
+}{
+	{"CROSSTALK_DOMAINS", func(c *Config, v string) error { c.Domains = splitList(v); return nil }},
+	{"CROSSTALK_DATA", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"CROSSTALK_STORE_URL", func(c *Config, v string) error { c.Store.URL = v; return nil }},
+	{"CROSSTALK_CERT_FILE", func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
+	{"CROSSTALK_KEY_FILE", func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
+	{"CROSSTALK_HTTPS_ADDR", func(c *Config, v string) error { c.Listen.HTTPS = v; return nil }},
+	{"CROSSTALK_LOG_LEVEL", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"CROSSTALK_LOG_FORMAT", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	{"CROSSTALK_SCRAM_ITERATIONS", func(c *Config, v string) (err error) {
+		c.SCRAMIterations, err = strconv.Atoi(v)
+		return err
+	}},
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	for _, e := range envVars {
+		if v := getenv(e.name); v != "" {
+			if err := e.set(c, v); err != nil {
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Validate checks the configuration and normalises the domains.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Domains) == 0 {
+		errs = append(errs, errors.New("domains: at least one domain is needed"))
+	}
+	for i, d := range c.Domains {
+		a, err := crosstalk.ParseAddress(d)
+		if err != nil || a.Local() != "" || a.Resource() != "" {
+			errs = append(errs, fmt.Errorf("domains: %q is not a domain", d))
+			continue
+		}
+		c.Domains[i] = a.Domain()
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if u := c.Store.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, errors.New("store.url: must be empty (SQLite) or a postgres:// URL"))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
+	}
+	for name, addr := range map[string]string{
+		"xmpp_c2s": c.Listen.XMPPClient, "xmpp_tls": c.Listen.XMPPDirectTLS, "xmpp_s2s": c.Listen.XMPPServer,
+		"sip_udp": c.Listen.SIPUDP, "sip_tcp": c.Listen.SIPTCP, "sip_tls": c.Listen.SIPTLS, "https": c.Listen.HTTPS,
+	} {
+		if addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("listen.%s: %q is not host:port", name, addr))
+		}
+	}
+	if c.Limits.StanzaSize < 10000 {
+		errs = append(errs, errors.New("limits.stanza_size: RFC 6120 §13.12 needs at least 10000 bytes"))
+	}
+	if c.Limits.SIPMessageSize < 1500 {
+		errs = append(errs, errors.New("limits.sip_message_size: at least 1500 bytes"))
+	}
+	if c.Limits.ConnectionsPerIP < 1 || c.Limits.LoginFailuresPerMinute < 1 {
+		errs = append(errs, errors.New("limits: connections_per_ip and login_failures_per_minute must be positive"))
+	}
+	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		errs = append(errs, fmt.Errorf("log.level: %q is not trace, debug, info, warn or error", c.Log.Level))
+	}
+	if !slices.Contains([]string{"auto", "json", "pretty"}, c.Log.Format) {
+		errs = append(errs, fmt.Errorf("log.format: %q is not auto, json or pretty", c.Log.Format))
+	}
+	if c.SCRAMIterations < crosstalk.MinSCRAMIterations {
+		errs = append(errs, fmt.Errorf("scram_iterations: at least %d", crosstalk.MinSCRAMIterations))
+	}
+	if _, err := c.operatorPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) operatorPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(c.OperatorAllow))
+	for _, s := range c.OperatorAllow {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("operator_allow: %q is not a CIDR prefix", s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// storePath is where the SQLite store lives.
+func (c *Config) storePath() string { return filepath.Join(c.DataDir, "crosstalk.db") }
+
+// serves reports whether a domain is one of ours.
+func (c *Config) serves(domain string) bool { return slices.Contains(c.Domains, domain) }
+
+// buildConfig builds the configuration from defaults, an optional
+// file, the environment, then flag overrides.
+func buildConfig(file string, getenv func(string) string, flags func(*Config)) (Config, error) {
+	c := Defaults()
+	if file == "" {
+		file = getenv("CROSSTALK_CONFIG")
+	}
+	if file != "" {
+		if _, err := os.Stat(file); err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if err := c.loadFile(file); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	flags(&c)
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
