@@ -129,12 +129,31 @@ var envVars = []struct {
 	{"CROSSTALK_CERT_FILE", func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
 	{"CROSSTALK_KEY_FILE", func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
 	{"CROSSTALK_HTTPS_ADDR", func(c *Config, v string) error { c.Listen.HTTPS = v; return nil }},
+	{"CROSSTALK_XMPP_C2S_ADDR", func(c *Config, v string) error { c.Listen.XMPPClient = v; return nil }},
+	{"CROSSTALK_XMPP_TLS_ADDR", func(c *Config, v string) error { c.Listen.XMPPDirectTLS = v; return nil }},
+	{"CROSSTALK_XMPP_S2S_ADDR", func(c *Config, v string) error { c.Listen.XMPPServer = v; return nil }},
+	{"CROSSTALK_SIP_UDP_ADDR", func(c *Config, v string) error { c.Listen.SIPUDP = v; return nil }},
+	{"CROSSTALK_SIP_TCP_ADDR", func(c *Config, v string) error { c.Listen.SIPTCP = v; return nil }},
+	{"CROSSTALK_SIP_TLS_ADDR", func(c *Config, v string) error { c.Listen.SIPTLS = v; return nil }},
+	{"CROSSTALK_STANZA_SIZE", intVar(func(c *Config) *int { return &c.Limits.StanzaSize })},
+	{"CROSSTALK_SIP_MESSAGE_SIZE", intVar(func(c *Config) *int { return &c.Limits.SIPMessageSize })},
+	{"CROSSTALK_CONNECTIONS_PER_IP", intVar(func(c *Config) *int { return &c.Limits.ConnectionsPerIP })},
+	{"CROSSTALK_LOGIN_FAILURES_PER_MINUTE", intVar(func(c *Config) *int { return &c.Limits.LoginFailuresPerMinute })},
 	{"CROSSTALK_LOG_LEVEL", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"CROSSTALK_LOG_FORMAT", func(c *Config, v string) error { c.Log.Format = v; return nil }},
-	{"CROSSTALK_SCRAM_ITERATIONS", func(c *Config, v string) (err error) {
-		c.SCRAMIterations, err = strconv.Atoi(v)
-		return err
-	}},
+	{"CROSSTALK_SCRAM_ITERATIONS", intVar(func(c *Config) *int { return &c.SCRAMIterations })},
+}
+
+// intVar sets an integer field from a variable.
+func intVar(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*field(c) = n
+		return nil
+	}
 }
 
 func (c *Config) applyEnv(getenv func(string) string) error {

@@ -123,7 +123,7 @@ func versionString() string {
 // commonFlags are the flags every sub-command takes; they override the file
 // and the environment.
 type commonFlags struct {
-	config, data, storeURL, https, logLevel, logFormat, domains string
+	config, data, storeURL, https, logLevel, logFormat, domains, certFile, keyFile string
 }
 
 func (f *commonFlags) register(fs *flag.FlagSet) {
@@ -133,6 +133,8 @@ func (f *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.https, "https", "", "HTTPS listener address (default :8443)")
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "", "auto, json or pretty")
+	fs.StringVar(&f.certFile, "cert-file", "", "TLS certificate file (default: self-signed in the data directory)")
+	fs.StringVar(&f.keyFile, "key-file", "", "TLS key file")
 	fs.StringVar(&f.domains, "domains", "", "comma-separated domains to serve (default localhost)")
 }
 
@@ -148,6 +150,12 @@ func (f *commonFlags) apply(c *Config) {
 	}
 	if f.logLevel != "" {
 		c.Log.Level = f.logLevel
+	}
+	if f.certFile != "" {
+		c.TLS.CertFile = f.certFile
+	}
+	if f.keyFile != "" {
+		c.TLS.KeyFile = f.keyFile
 	}
 	if f.logFormat != "" {
 		c.Log.Format = f.logFormat

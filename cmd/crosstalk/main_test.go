@@ -103,16 +103,19 @@ func TestConfigStrictAndPrecedence(t *testing.T) {
 
 	good := filepath.Join(dir, "good.toml")
 	os.WriteFile(good, []byte("domains = [\"file.example\"]\ndata_dir = \"/from/file\"\n[log]\nlevel = \"warn\"\n[listen]\nhttps = \"127.0.0.1:1\"\n"), 0o600)
-	env := map[string]string{"CROSSTALK_LOG_LEVEL": "error", "CROSSTALK_DATA": "/from/env", "CROSSTALK_HTTPS_ADDR": "127.0.0.1:2"}
+	env := map[string]string{"CROSSTALK_LOG_LEVEL": "error", "CROSSTALK_DATA": "/from/env", "CROSSTALK_HTTPS_ADDR": "127.0.0.1:2", "CROSSTALK_SIP_TLS_ADDR": "127.0.0.1:5999", "CROSSTALK_STANZA_SIZE": "65536"}
 	c, err := buildConfig(good, func(k string) string { return env[k] }, func(c *Config) { c.Listen.HTTPS = "127.0.0.1:3" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Domains[0] != "file.example" || c.Log.Level != "error" || c.DataDir != "/from/env" || c.Listen.HTTPS != "127.0.0.1:3" || c.Listen.XMPPClient != ":5222" {
+	if c.Domains[0] != "file.example" || c.Log.Level != "error" || c.DataDir != "/from/env" || c.Listen.HTTPS != "127.0.0.1:3" || c.Listen.XMPPClient != ":5222" || c.Listen.SIPTLS != "127.0.0.1:5999" || c.Limits.StanzaSize != 65536 {
 		t.Fatalf("precedence default<file<env<flag broken: %+v", c)
 	}
 	if code, out, errs := cli(t, "", nil, "config", "check", "--config", "../../docs/crosstalk.example.toml"); code != 0 || !strings.HasPrefix(out, "ok:") {
 		t.Fatalf("example config: %d %q %q", code, out, errs)
+	}
+	if _, err := buildConfig("", func(k string) string { return map[string]string{"CROSSTALK_STANZA_SIZE": "big"}[k] }, func(*Config) {}); err == nil {
+		t.Error("a non-number in CROSSTALK_STANZA_SIZE was accepted")
 	}
 	for _, bad := range []string{"scram_iterations = 100\n", "domains = [\"a@b\"]\n", "[store]\nurl = \"mysql://x\"\n", "[listen]\nhttps = \"nope\"\n"} {
 		p := filepath.Join(dir, "x.toml")
