@@ -195,3 +195,17 @@ func (e *Element) Text() string {
 	}
 	return v.Text
 }
+
+// Embed returns a serialised stanza with an explicit jabber:client
+// namespace, for wrapping inside another namespace (XEP-0297 forwarded,
+// carbons, MAM results).
+func Embed(stanza []byte) []byte {
+	end := bytes.IndexAny(stanza, " />")
+	if len(stanza) == 0 || stanza[0] != '<' || end < 0 || bytes.Contains(stanza[:bytes.IndexByte(stanza, '>')+1], []byte("xmlns='jabber:client'")) {
+		return stanza
+	}
+	out := make([]byte, 0, len(stanza)+24)
+	out = append(out, stanza[:end]...)
+	out = append(out, " xmlns='jabber:client'"...)
+	return append(out, stanza[end:]...)
+}
