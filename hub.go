@@ -25,7 +25,7 @@ type HubConfig struct {
 	// Remote routes to other domains; nil refuses them with ErrRemoteNotSupported.
 	Remote RemoteRouter
 	// Archive keeps every one-to-one message with a body in both local
-	// parties' archives (XEP-0313).
+	// parties' archives (XEP-0313), written in batches (hub_archive.go).
 	Archive bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
@@ -51,6 +51,8 @@ type Hub struct {
 	store   Store
 	log     zerolog.Logger
 	domains map[string]bool
+	// archiver writes archive entries in batches; nil when archiving is off.
+	archiver *archiver
 
 	mu       sync.RWMutex
 	accounts map[Address]*online
@@ -90,6 +92,9 @@ func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 	}
 	for _, d := range cfg.Domains {
 		h.domains[d] = true
+	}
+	if cfg.Archive {
+		h.archiver = newArchiver(store, h.log)
 	}
 	return h
 }
@@ -280,7 +285,8 @@ func (h *Hub) Disconnect(ctx context.Context, bare Address, reason error) {
 	}
 }
 
-// Close ends every endpoint with ErrShuttingDown; later binds fail.
+// Close ends every endpoint with ErrShuttingDown and writes the queued
+// archive entries; later binds fail.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
@@ -290,6 +296,11 @@ func (h *Hub) Close(ctx context.Context) error {
 	for _, acct := range accounts {
 		for _, b := range acct.bindings {
 			b.ep.Close(ErrShuttingDown)
+		}
+	}
+	if h.archiver != nil {
+		if err := h.archiver.close(ctx); err != nil {
+			return fmt.Errorf("writing the archive queue: %w", err)
 		}
 	}
 	return ctx.Err()

@@ -55,9 +55,9 @@ func bindOnline(b *testing.B, hub *crosstalk.Hub, full string) (*drainedEndpoint
 // the full and to the bare address, and from many pairs at once.
 func BenchmarkHubRoute(b *testing.B) {
 	ctx := context.Background()
-	for _, target := range []string{"full", "bare"} {
+	for _, target := range []string{"full", "bare", "full-archived"} {
 		b.Run(target, func(b *testing.B) {
-			f := newFixture(b, false, "alice", "bob")
+			f := newFixture(b, target == "full-archived", "alice", "bob")
 			_, alice := bindOnline(b, f.hub, "alice/pc")
 			_, bob := bindOnline(b, f.hub, "bob/phone")
 			to := bob

@@ -105,23 +105,6 @@ func (h *Hub) chooseBare(bare Address, t MessageType) []*binding {
 	return out
 }
 
-// archive keeps a delivered or stored message in the archives of its local
-// parties when archiving is on.
-func (h *Hub) archive(ctx context.Context, m *Message) error {
-	if !h.cfg.Archive || m.Body == "" || (m.Type != MessageChat && m.Type != MessageNormal) {
-		return nil
-	}
-	for _, side := range [...]struct{ owner, with Address }{{m.From.Bare(), m.To.Bare()}, {m.To.Bare(), m.From.Bare()}} {
-		if side.owner.Local() == "" || !h.IsLocal(side.owner) {
-			continue
-		}
-		if _, err := h.store.AppendArchive(ctx, side.owner, ArchivedMessage{With: side.with, Message: *m}); err != nil {
-			return fmt.Errorf("archive message for %s: %w", side.owner, err)
-		}
-	}
-	return nil
-}
-
 func (h *Hub) routeRemote(ctx context.Context, ev Event) error {
 	if h.cfg.Remote == nil {
 		return ErrRemoteNotSupported
