@@ -132,3 +132,32 @@ func BenchmarkPresenceFanout(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRoomFanout sends one groupchat message into a room of 500
+// occupants, each online with one endpoint (issue 7's figure: time to the
+// last delivery, and per delivery).
+func BenchmarkRoomFanout(b *testing.B) {
+	const n = 500
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprint("u", i)
+	}
+	f := roomFixture(b, b.TempDir()+"/r.db", users...)
+	var first crosstalk.Address
+	for i, u := range users {
+		_, a := bindOnline(b, f.hub, u+"/pc")
+		if i == 0 {
+			first = a
+		}
+		if err := f.join(a, "big", u, &crosstalk.RoomJoin{MaxStanzas: 0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := f.say(first, "big", "hello everyone"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+}

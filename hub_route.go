@@ -17,6 +17,9 @@ func (h *Hub) RouteMessage(ctx context.Context, m *Message) error {
 		m.Time = h.now()
 	}
 	to := m.To
+	if h.isRoomDomain(to.Domain()) {
+		return h.roomMessage(ctx, m)
+	}
 	if !h.IsLocal(to) {
 		return h.routeRemote(ctx, m)
 	}
@@ -139,6 +142,7 @@ func (h *Hub) deliverOffline(ctx context.Context, b *binding) {
 	}
 	for i := range msgs {
 		m := msgs[i].Message
+		m.Delayed = true
 		if h.deliver(ctx, b, &m) {
 			continue
 		}
