@@ -105,13 +105,21 @@ func (s *Store) CountOffline(ctx context.Context, owner crosstalk.Address) (int,
 	return n, nil
 }
 
+// archiveInsertSQL appends one archive entry and returns its id.
+const archiveInsertSQL = `INSERT INTO archive (owner, with_addr, ` + msgColumns + `)
+	VALUES (?, ?, ` + msgPlaceholders + `) RETURNING id`
+
 // AppendArchive stores a message in the owner's archive and returns its id;
 // m.ID is ignored. Ids sort in the order messages were appended.
+
 func (s *Store) AppendArchive(ctx context.Context, owner crosstalk.Address, m crosstalk.ArchivedMessage) (string, error) {
 	args := append([]any{owner.String(), addrString(m.With)}, msgArgs(&m.Message)...)
+	stmt := s.archiveInsert
+	if s.tx != nil {
+		stmt = s.tx.tx.StmtContext(ctx, stmt) // the same prepared statement: one writer connection
+	}
 	var id int64
-	err := s.w().QueryRowContext(ctx, `INSERT INTO archive (owner, with_addr, `+msgColumns+`)
-		VALUES (?, ?, `+msgPlaceholders+`) RETURNING id`, args...).Scan(&id)
+	err := stmt.QueryRowContext(ctx, args...).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("sqlite: append archive of %s: %w", owner, err)
 	}
