@@ -110,6 +110,11 @@ func (n *negotiation) saslFailureFor(user crosstalk.Address, err error) error {
 		return n.saslFailure("malformed-request", "", err)
 	case errors.Is(err, scram.ErrInvalidAuthzid):
 		return n.saslFailure("invalid-authzid", "", err)
+	case errors.Is(err, scram.ErrChannelBinding):
+		// Not a password guess: a client that cannot bind (or claims a
+		// binding type we do not offer) may go on to another mechanism, so
+		// this neither counts towards the limits nor ends the stream.
+		return n.saslRefusal("not-authorized", "channel binding refused", err)
 	}
 	keys := []string{n.remote.String()}
 	if !user.IsZero() {
@@ -123,19 +128,24 @@ func (n *negotiation) saslFailureFor(user crosstalk.Address, err error) error {
 // maxSASLFailures it ends the stream.
 func (n *negotiation) saslFailure(cond, text string, cause error) error {
 	n.failures++
-	n.log.Info().Err(cause).Str("condition", cond).Msg("login failed")
-	out := "<failure xmlns='" + nsSASL + "'><" + cond + "/>"
-	if text != "" {
-		out += "<text xml:lang='en'>" + text + "</text>"
-	}
-	out += "</failure>"
-	if err := n.t.write([]byte(out)); err != nil {
+	if err := n.saslRefusal(cond, text, cause); err != nil {
 		return err
 	}
 	if n.failures >= maxSASLFailures {
 		return newStreamError(condPolicyViolation, "too many failed logins")
 	}
 	return nil
+}
+
+// saslRefusal sends <failure/> without counting it.
+func (n *negotiation) saslRefusal(cond, text string, cause error) error {
+	n.log.Info().Err(cause).Str("condition", cond).Msg("login failed")
+	out := "<failure xmlns='" + nsSASL + "'><" + cond + "/>"
+	if text != "" {
+		out += "<text xml:lang='en'>" + text + "</text>"
+	}
+	out += "</failure>"
+	return n.t.write([]byte(out))
 }
 
 // account returns the address and stored credentials of a SASL username,
