@@ -25,6 +25,8 @@ var sentinelConditions = map[error]feature.Error{
 	crosstalk.ErrRemoteNotSupported: {Type: "cancel", Condition: "remote-server-not-found"},
 	crosstalk.ErrAccountGone:        {Type: "cancel", Condition: "gone"},
 	crosstalk.ErrShuttingDown:       {Type: "wait", Condition: "service-unavailable"},
+	crosstalk.ErrMembersOnly:        {Type: "auth", Condition: "registration-required"}, // XEP-0045 §7.2.7
+	crosstalk.ErrRoomFull:           {Type: "wait", Condition: "service-unavailable"},   // XEP-0045 §7.2.9
 }
 
 // stanzaError turns a handler's or the hub's error into a stanza error: an
