@@ -14,7 +14,7 @@ func (srv *Server) carbonsSent(from *session, m *crosstalk.Message) {
 	bare := from.addr.Bare()
 	for _, other := range srv.local.of(bare) {
 		if other != from && carbons.Enabled(other) {
-			if err := other.Send(carbons.Wrap("sent", bare, other.addr, m)); err != nil {
+			if err := other.trySend(carbons.Wrap("sent", bare, other.addr, m)); err != nil {
 				other.log.Debug().Err(err).Msg("sent carbon dropped")
 			}
 		}
@@ -32,7 +32,7 @@ func (srv *Server) carbonsReceived(to *session, m *crosstalk.Message) {
 	bare := to.addr.Bare()
 	for _, other := range srv.local.of(bare) {
 		if other != to && carbons.Enabled(other) {
-			if err := other.Send(carbons.Wrap("received", bare, other.addr, m)); err != nil {
+			if err := other.trySend(carbons.Wrap("received", bare, other.addr, m)); err != nil {
 				other.log.Debug().Err(err).Msg("received carbon dropped")
 			}
 		}

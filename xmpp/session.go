@@ -103,8 +103,19 @@ func (s *session) Set(key string, v any) {
 	s.state[key] = v
 }
 
-// Send queues a stanza for the client without blocking.
+// Send queues a stanza for the client from the session's own reader (a
+// handler), waiting while the reply queue is full.
 func (s *session) Send(stanza []byte) error {
+	select {
+	case <-s.done:
+		return crosstalk.ErrEndpointClosed
+	case s.out <- stanza:
+		return nil
+	}
+}
+
+// trySend queues a stanza from another goroutine without blocking.
+func (s *session) trySend(stanza []byte) error {
 	select {
 	case <-s.done:
 		return crosstalk.ErrEndpointClosed

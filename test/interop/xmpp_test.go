@@ -26,7 +26,7 @@ func TestSlixmpp(t *testing.T) {
 		"alice@localhost": pw, "bob@localhost": pw, "carol@localhost": pw, "dave@localhost": pw,
 	}})
 	host, port, _ := net.SplitHostPort(s.C2S)
-	steps := []string{"login_stock", "login", "roster", "presence", "chat", "carbons", "offline"}
+	steps := []string{"login_stock", "login", "roster", "presence", "chat", "carbons", "offline", "mam"}
 	script, _ := filepath.Abs("testdata/slixmpp_im.py")
 	out := runPeer(t, 150*time.Second, pythonPath, script, host, port, s.Domain, s.CAFile, pw, strings.Join(steps, ","))
 	for _, step := range steps {
