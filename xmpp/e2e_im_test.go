@@ -93,10 +93,14 @@ func TestDiscoListsHandledFeatures(t *testing.T) {
 	a := ts.login(t, alice, "a1", false)
 	a.send("<iq type='get' id='d1' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
 	e := a.expect("iq", "d1")
-	for _, f := range []string{"urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:time", "urn:xmpp:carbons:2", "disco#info"} {
+	for _, f := range []string{"urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:time", "urn:xmpp:carbons:2", "urn:xmpp:blocking", "jabber:iq:last", "msgoffline", "disco#info"} {
 		if !strings.Contains(e.Inner, f) {
 			t.Errorf("server disco lacks %s: %s", f, e.Inner)
 		}
+	}
+	a.send("<iq type='get' id='d2' to='alice@example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	if e := a.expect("iq", "d2"); !strings.Contains(e.Inner, "urn:xmpp:mam:2") || !strings.Contains(e.Inner, "category='account'") || strings.Contains(e.Inner, "urn:xmpp:ping") {
+		t.Fatalf("account disco: %s", e.Inner)
 	}
 	a.send("<iq type='get' id='v1' to='example.test'><query xmlns='jabber:iq:version'/></iq>")
 	if e := a.expect("iq", "v1"); !strings.Contains(e.Inner, "Crosstalk") {

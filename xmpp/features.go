@@ -8,6 +8,7 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
 	"github.com/crosstalk-im/crosstalk/xmpp/disco"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/last"
 	"github.com/crosstalk-im/crosstalk/xmpp/mam"
 	"github.com/crosstalk-im/crosstalk/xmpp/ping"
 	"github.com/crosstalk-im/crosstalk/xmpp/roster"
@@ -27,6 +28,8 @@ func (s *Server) features() *feature.Mux {
 		carbons.Handle(),                   // XEP-0280
 		blocking.Handle(s.hub, s.store, s), // XEP-0191
 		mam.Handle(s.hub),                  // XEP-0313 (one-to-one)
+		last.Handle(s.now(), s.now),        // XEP-0012 (server uptime)
+		offlineFeature(),                   // XEP-0160, delivered by the hub at initial presence
 	)
 	mux.Add(disco.Handle(mux, s.store, s.cfg.SoftwareName)...) // XEP-0030
 	return mux
@@ -46,4 +49,12 @@ func (s *Server) Notify(bare crosstalk.Address, render func(full crosstalk.Addre
 func sessionIQ() []feature.Registration {
 	return []feature.Registration{{Space: nsSession, Local: "session", Types: feature.Set, Target: feature.Server | feature.Own,
 		Handle: func(_ context.Context, _ feature.IQ) ([]byte, error) { return nil, nil }}}
+}
+
+// offlineFeature advertises XEP-0160 offline storage ("msgoffline"): the hub
+// stores chat and normal messages for an account with no available
+// resource and delivers them at the next initial presence, marked with an
+// XEP-0203 delay. It handles no IQ.
+func offlineFeature() []feature.Registration {
+	return []feature.Registration{{Target: feature.Server, Features: []string{"msgoffline"}}}
 }

@@ -174,7 +174,7 @@ func (n *negotiation) features() []byte {
 	switch {
 	case !n.authed.IsZero():
 		b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")
-		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/>")
+		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/><csi xmlns='" + nsCSI + "'/>")
 	default:
 		if !n.tlsOn && n.srv.cfg.TLS != nil {
 			b.WriteString("<starttls xmlns='" + nsTLS + "'>")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
@@ -15,6 +16,9 @@ import (
 // returns end the stream; stanza-level problems are answered with stanza
 // errors instead.
 func (s *session) handle(ctx context.Context, el element) error {
+	if el.start.Name.Space == nsCSI {
+		return s.onCSI(el.start.Name.Local)
+	}
 	if el.start.Name.Space != nsClient {
 		return newStreamError(condUnsupportedStanza, "<"+el.start.Name.Local+"/> in "+el.start.Name.Space)
 	}
@@ -197,14 +201,27 @@ func queryType(t string) crosstalk.QueryType {
 	}
 }
 
+// delayedAfter is how old a message must be, when written to a client, to
+// be marked delayed (offline messages and messages held for a detached
+// session).
+const delayedAfter = 2 * time.Second
+
 // render writes one hub event as XML for this session's client.
 func (s *session) render(b *bytes.Buffer, ev crosstalk.Event) {
 	switch e := ev.(type) {
 	case *crosstalk.Message:
-		b.Write(xmppmap.FromMessage(e))
+		s.flushHeld(b)
+		out := xmppmap.FromMessage(e)
+		if !e.Time.IsZero() && s.srv.now().Sub(e.Time) > delayedAfter { // XEP-0160 §3, XEP-0203
+			out = xmppmap.WithDelay(out, s.addr.Domain(), e.Time.UTC().Format(time.RFC3339Nano))
+		}
+		b.Write(out)
 		s.srv.carbonsReceived(s, e)
 	case *crosstalk.Presence:
-		b.Write(xmppmap.FromPresence(e, s.addr))
+		out := xmppmap.FromPresence(e, s.addr)
+		if !s.hold(e, out) {
+			b.Write(out)
+		}
 	case *crosstalk.RosterPush:
 		if !e.Removed && !xmppmap.RosterVisible(e.Item) {
 			return

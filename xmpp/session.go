@@ -40,6 +40,8 @@ type session struct {
 
 	mu    sync.Mutex
 	state map[string]any
+
+	csi csiState
 }
 
 var (
@@ -203,6 +205,14 @@ func (s *session) writeLoop() {
 			s.writeFinal()
 			return
 		case b := <-s.out:
+			if !s.csi.inactive.Load() && len(s.csi.order) > 0 {
+				buf.Reset()
+				s.flushHeld(&buf)
+				b = append(buf.Bytes(), b...)
+			}
+			if len(b) == 0 {
+				continue
+			}
 			if err := s.t.write(b); err != nil {
 				s.Close(writeError(err))
 			}

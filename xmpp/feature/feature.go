@@ -123,7 +123,7 @@ func (m *Mux) Lookup(space, local, typ string, target Target) (HandlerFunc, bool
 		t = Set
 	}
 	for _, r := range m.regs {
-		if r.Space == space && r.Local == local && r.Types&t != 0 && r.Target&target != 0 {
+		if r.Handle != nil && r.Space == space && r.Local == local && r.Types&t != 0 && r.Target&target != 0 {
 			return r.Handle, true
 		}
 	}

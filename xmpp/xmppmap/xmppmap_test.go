@@ -115,3 +115,14 @@ func TestParseStanzaRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestWithDelay(t *testing.T) {
+	out := string(WithDelay([]byte(`<message to='b@example.com'><body>x</body></message>`), "example.com", "2026-01-02T03:04:05Z"))
+	want := `<message to='b@example.com'><body>x</body><delay xmlns='urn:xmpp:delay' from='example.com' stamp='2026-01-02T03:04:05Z'/></message>`
+	if out != want {
+		t.Fatalf("got %s", out)
+	}
+	if got := string(Embed([]byte(`<message to='x'/>`))); got != `<message xmlns='jabber:client' to='x'/>` {
+		t.Fatalf("embed: %s", got)
+	}
+}
