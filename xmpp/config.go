@@ -43,6 +43,9 @@ type Config struct {
 	// WriteTimeout bounds one write to a client; a client that does not
 	// read is disconnected. Default 30s.
 	WriteTimeout time.Duration
+	// ResumeTimeout is how long a session with XEP-0198 resumption outlives
+	// its connection; 0 disables resumption. Default 5m.
+	ResumeTimeout time.Duration
 	// MailboxEvents and MailboxBytes bound a session's outbound queue.
 	// Defaults 1024 events and 4 MiB.
 	MailboxEvents int
@@ -66,6 +69,7 @@ func Defaults() Config {
 		AuthTimeout:            60 * time.Second,
 		IdleTimeout:            5 * time.Minute,
 		WriteTimeout:           30 * time.Second,
+		ResumeTimeout:          5 * time.Minute,
 		MailboxEvents:          1024,
 		MailboxBytes:           4 << 20,
 		SoftwareName:           "Crosstalk",
@@ -95,6 +99,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("xmpp: %s must be positive", name))
 		}
+	}
+	if c.ResumeTimeout < 0 {
+		errs = append(errs, errors.New("xmpp: ResumeTimeout must not be negative"))
 	}
 	if c.MailboxEvents < 1 || c.MailboxBytes < c.StanzaSize {
 		errs = append(errs, errors.New("xmpp: MailboxEvents must be positive and MailboxBytes at least StanzaSize"))

@@ -31,7 +31,7 @@ func (s *session) onCSI(local string) error {
 		s.csi.inactive.Store(true)
 	case "active":
 		s.csi.inactive.Store(false)
-		s.reply([]byte{}) // wakes the writer to flush what it held
+		s.queue(outItem{}) // wakes the writer to flush what it held
 	default:
 		return newStreamError(condUnsupportedStanza, "<"+local+"/> in "+nsCSI)
 	}
@@ -60,7 +60,7 @@ func (s *session) hold(p *crosstalk.Presence, b []byte) bool {
 // flushHeld writes the held presence, oldest sender first. Writer only.
 func (s *session) flushHeld(buf *bytes.Buffer) {
 	for _, a := range s.csi.order {
-		buf.Write(s.csi.held[a])
+		s.emit(buf, s.csi.held[a], nil)
 	}
 	clear(s.csi.held)
 	s.csi.order = s.csi.order[:0]

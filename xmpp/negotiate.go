@@ -129,6 +129,10 @@ func (n *negotiation) stream(ctx context.Context) (restart bool, sess *session, 
 				n.t.restart()
 				return true, nil, nil
 			}
+		case el.start.Name.Space == nsSM && el.start.Name.Local == "resume" && !n.authed.IsZero():
+			if n.resume(el) {
+				return false, nil, errResumed
+			}
 		case el.start.Name.Space == nsClient && el.start.Name.Local == "iq" && !n.authed.IsZero():
 			sess, err := n.bind(ctx, el)
 			if sess != nil || err != nil {
@@ -174,7 +178,7 @@ func (n *negotiation) features() []byte {
 	switch {
 	case !n.authed.IsZero():
 		b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")
-		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/><csi xmlns='" + nsCSI + "'/>")
+		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/><csi xmlns='" + nsCSI + "'/><sm xmlns='" + nsSM + "'/>")
 	default:
 		if !n.tlsOn && n.srv.cfg.TLS != nil {
 			b.WriteString("<starttls xmlns='" + nsTLS + "'>")
@@ -297,4 +301,32 @@ func attr(start xml.StartElement, space, local string) string {
 		}
 	}
 	return ""
+}
+
+// errResumed ends a negotiation whose connection now serves a resumed
+// session.
+var errResumed = errors.New("connection handed to a resumed session")
+
+// resume hands this connection to the detached session named by a
+// <resume/> (XEP-0198 §5) and waits until the session is done with it. It
+// returns false, after answering <failed/>, when there is no such session
+// of this account.
+func (n *negotiation) resume(el element) bool {
+	var r struct {
+		H      uint32 `xml:"h,attr"`
+		PrevID string `xml:"previd,attr"`
+	}
+	_ = xml.Unmarshal(el.raw, &r)
+	sess := n.srv.lookupResumable(r.PrevID)
+	if sess == nil || sess.addr.Bare() != n.authed {
+		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		return false
+	}
+	ho := &handover{t: n.t, h: r.H, released: make(chan struct{})}
+	if !sess.offer(ho) {
+		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		return false
+	}
+	<-ho.released
+	return true
 }

@@ -16,8 +16,11 @@ import (
 // returns end the stream; stanza-level problems are answered with stanza
 // errors instead.
 func (s *session) handle(ctx context.Context, el element) error {
-	if el.start.Name.Space == nsCSI {
+	switch el.start.Name.Space {
+	case nsCSI:
 		return s.onCSI(el.start.Name.Local)
+	case nsSM:
+		return s.onSM(el)
 	}
 	if el.start.Name.Space != nsClient {
 		return newStreamError(condUnsupportedStanza, "<"+el.start.Name.Local+"/> in "+el.start.Name.Space)
@@ -29,6 +32,7 @@ func (s *session) handle(ctx context.Context, el element) error {
 		}
 		return newStreamError(condNotWellFormed, err.Error())
 	}
+	s.sm.counted()
 	// RFC 6120 §8.1.2.1: the server stamps the full address of the session.
 	st.SetAttr("from", s.addr.String())
 	switch st.Name {
@@ -215,23 +219,23 @@ func (s *session) render(b *bytes.Buffer, ev crosstalk.Event) {
 		if !e.Time.IsZero() && s.srv.now().Sub(e.Time) > delayedAfter { // XEP-0160 §3, XEP-0203
 			out = xmppmap.WithDelay(out, s.addr.Domain(), e.Time.UTC().Format(time.RFC3339Nano))
 		}
-		b.Write(out)
+		s.emit(b, out, e)
 		s.srv.carbonsReceived(s, e)
 	case *crosstalk.Presence:
 		out := xmppmap.FromPresence(e, s.addr)
 		if !s.hold(e, out) {
-			b.Write(out)
+			s.emit(b, out, e)
 		}
 	case *crosstalk.RosterPush:
 		if !e.Removed && !xmppmap.RosterVisible(e.Item) {
 			return
 		}
-		b.WriteString("<iq type='set' id='push" + strconv.FormatUint(s.srv.pushSeq.Add(1), 10) + "' to='" + xmppmap.Escape(s.addr.String()) + "'>")
-		b.Write(xmppmap.RosterPush(e))
-		b.WriteString("</iq>")
+		push := "<iq type='set' id='push" + strconv.FormatUint(s.srv.pushSeq.Add(1), 10) + "' to='" + xmppmap.Escape(s.addr.String()) + "'>" +
+			string(xmppmap.RosterPush(e)) + "</iq>"
+		s.emit(b, []byte(push), e)
 	case *crosstalk.Query:
 		if e.Native.Protocol == crosstalk.ProtocolXMPP {
-			b.Write(e.Native.Payload)
+			s.emit(b, e.Native.Payload, e)
 		}
 	}
 }

@@ -41,6 +41,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
+	resumable map[string]*session
 	active    map[net.Conn]bool
 	closed    bool
 	wg        sync.WaitGroup
@@ -61,6 +62,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		conns:     newConnLimiter(cfg.ConnectionsPerIP),
 		local:     newRegistry(),
 		listeners: make(map[net.Listener]bool),
+		resumable: make(map[string]*session),
 		active:    make(map[net.Conn]bool),
 	}
 	s.fails = newFailureLimiter(cfg.LoginFailuresPerMinute, func() time.Time { return s.now() })

@@ -1,13 +1,9 @@
 package xmpp
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"io"
 	"net"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -22,26 +18,42 @@ import (
 // out or the mailbox overflows; whatever it never took goes back to the hub.
 type session struct {
 	srv  *Server
-	t    *transport
 	raw  net.Conn
 	addr crosstalk.Address
 	log  zerolog.Logger
 
-	mbox       *crosstalk.Mailbox
-	out        chan []byte
-	done       chan struct{}
-	writerDone chan struct{}
-	closeOnce  sync.Once
-	reason     error // set once, before done is closed
+	// connMu guards t, the current transport, which changes when a
+	// detached session is resumed (XEP-0198); kicked asks the reader of the
+	// current transport to stop.
+	connMu sync.Mutex
+	t      *transport
+	kicked atomic.Bool
+
+	mbox      *crosstalk.Mailbox
+	out       chan outItem
+	done      chan struct{}
+	closeOnce sync.Once
+	reason    error // set once, before done is closed
+	resumeCh  chan *handover
 
 	// failed holds events taken from the mailbox whose write failed; only
-	// the writer touches it until writerDone is closed.
+	// the writer touches it while it runs.
 	failed []crosstalk.Event
 
 	mu    sync.Mutex
 	state map[string]any
 
 	csi csiState
+	sm  smState
+}
+
+// outItem is one write request for the writer: a stanza (counted by stream
+// management) or a nonza, or a state change the writer must apply in order.
+type outItem struct {
+	b      []byte
+	stanza bool
+	// enableSM makes the writer start counting after writing b (<enabled/>).
+	enableSM bool
 }
 
 var (
@@ -55,15 +67,15 @@ const replyQueue = 64
 
 func newSession(n *negotiation) *session {
 	return &session{
-		srv:        n.srv,
-		t:          n.t,
-		raw:        n.raw,
-		log:        n.log,
-		mbox:       crosstalk.NewMailbox(n.srv.cfg.MailboxEvents, n.srv.cfg.MailboxBytes),
-		out:        make(chan []byte, replyQueue),
-		done:       make(chan struct{}),
-		writerDone: make(chan struct{}),
-		state:      make(map[string]any),
+		srv:      n.srv,
+		t:        n.t,
+		raw:      n.raw,
+		log:      n.log,
+		mbox:     crosstalk.NewMailbox(n.srv.cfg.MailboxEvents, n.srv.cfg.MailboxBytes),
+		out:      make(chan outItem, replyQueue),
+		done:     make(chan struct{}),
+		resumeCh: make(chan *handover, 1),
+		state:    make(map[string]any),
 	}
 }
 
@@ -111,7 +123,7 @@ func (s *session) Send(stanza []byte) error {
 	select {
 	case <-s.done:
 		return crosstalk.ErrEndpointClosed
-	case s.out <- stanza:
+	case s.out <- outItem{b: stanza, stanza: true}:
 		return nil
 	}
 }
@@ -121,148 +133,23 @@ func (s *session) trySend(stanza []byte) error {
 	select {
 	case <-s.done:
 		return crosstalk.ErrEndpointClosed
-	case s.out <- stanza:
+	case s.out <- outItem{b: stanza, stanza: true}:
 		return nil
 	default:
 		return crosstalk.ErrSlowConsumer
 	}
 }
 
-// reply queues an answer from the reader, waiting while the queue is full.
-func (s *session) reply(b []byte) {
+// reply queues an answer stanza from the reader, waiting while the queue
+// is full.
+func (s *session) reply(b []byte) { s.queue(outItem{b: b, stanza: true}) }
+
+// queue queues a write request from the reader.
+func (s *session) queue(it outItem) {
 	select {
-	case s.out <- b:
+	case s.out <- it:
 	case <-s.done:
 	}
-}
-
-// run serves the bound session until either side ends it, then unbinds it
-// and hands back what it never delivered.
-func (s *session) run(ctx context.Context) {
-	s.srv.local.add(s)
-	defer s.srv.local.remove(s)
-	go s.writeLoop()
-	err := s.readLoop(ctx)
-	switch {
-	case errors.Is(err, errStreamClosed):
-		s.Close(nil)
-	case isTimeout(err):
-		s.Close(newStreamError(condConnectionTimeout, "idle"))
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		s.Close(err)
-	default:
-		s.Close(err)
-	}
-	<-s.writerDone
-	_ = s.t.conn.Close()
-	left := append(s.failed, s.mbox.Close()...)
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	s.srv.hub.Unbind(uctx, s.addr, s, left)
-	ev := s.log.Info()
-	if c := streamCondition(s.reason); c != "" {
-		ev = ev.Str("condition", c)
-	}
-	ev.AnErr("reason", s.reason).Msg("session ended")
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// readLoop reads stanzas until the stream ends or breaks a limit.
-func (s *session) readLoop(ctx context.Context) error {
-	for {
-		if err := s.t.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)); err != nil {
-			return err
-		}
-		el, err := s.t.next()
-		if err != nil {
-			return err
-		}
-		select {
-		case <-s.done:
-			return nil
-		default:
-		}
-		if err := s.handle(ctx, el); err != nil {
-			return err
-		}
-	}
-}
-
-// writeLoop is the session's only writer.
-func (s *session) writeLoop() {
-	defer close(s.writerDone)
-	var (
-		evs []crosstalk.Event
-		buf bytes.Buffer
-	)
-	for {
-		select {
-		case <-s.done:
-			s.writeFinal()
-			return
-		case b := <-s.out:
-			if !s.csi.inactive.Load() && len(s.csi.order) > 0 {
-				buf.Reset()
-				s.flushHeld(&buf)
-				b = append(buf.Bytes(), b...)
-			}
-			if len(b) == 0 {
-				continue
-			}
-			if err := s.t.write(b); err != nil {
-				s.Close(writeError(err))
-			}
-		case <-s.mbox.Ready():
-			evs = s.mbox.Take(evs[:0])
-			buf.Reset()
-			for _, ev := range evs {
-				s.render(&buf, ev)
-			}
-			if buf.Len() == 0 {
-				continue
-			}
-			if err := s.t.write(buf.Bytes()); err != nil {
-				s.failed = append(s.failed, evs...)
-				s.Close(writeError(err))
-			}
-		}
-	}
-}
-
-// writeError turns a failed write into the session's end reason: a write
-// that timed out is a slow consumer.
-func writeError(err error) error {
-	if isTimeout(err) {
-		return crosstalk.ErrSlowConsumer
-	}
-	return err
-}
-
-// writeFinal flushes pending replies, sends the stream error the reason
-// calls for (or a plain close) and shuts the connection.
-func (s *session) writeFinal() {
-	var buf bytes.Buffer
-drain:
-	for range replyQueue {
-		select {
-		case b := <-s.out:
-			buf.Write(b)
-		default:
-			break drain
-		}
-	}
-	if cond := streamCondition(s.reason); cond != "" {
-		buf.Write(streamErrorXML(cond))
-	} else {
-		buf.WriteString("</stream:stream>")
-	}
-	_ = s.t.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	_, _ = s.t.conn.Write(buf.Bytes())
-	_ = s.t.conn.SetReadDeadline(time.Now())
 }
 
 // registry keeps the server's live sessions, by bare address.

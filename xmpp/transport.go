@@ -139,6 +139,9 @@ func (t *transport) next() (element, error) {
 				return el, io.ErrUnexpectedEOF
 			}
 			var se *xml.SyntaxError
+			if errors.As(err, &se) && se.Msg == "unexpected EOF" {
+				return el, io.ErrUnexpectedEOF // the connection ended inside the stream
+			}
 			if errors.As(err, &se) {
 				return el, fmt.Errorf("%w: %v", newStreamError(condNotWellFormed, se.Msg), err)
 			}
