@@ -2,7 +2,8 @@
 
 Usage: slixmpp_im.py HOST PORT DOMAIN CAFILE PASSWORD STEPS
 Users alice, bob and carol exist with PASSWORD. STEPS is a comma-separated
-list of: login_stock (user dave, unpatched slixmpp), login, roster, presence, chat, carbons, offline, mam.
+list of: login_stock (user dave, unpatched slixmpp), login, roster, presence,
+chat, carbons, offline, mam, resume.
 Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
 """
@@ -171,6 +172,29 @@ async def main():
             if "Grüße, 你好 🎉" not in found or "Ça va? привет" not in found:
                 raise RuntimeError(f"archive holds {found}")
             print("OK mam", flush=True)
+
+        if "resume" in STEPS:
+            step = "resume"
+            ed = Client("carol", "sm")
+            clients.append(ed)
+            ed.register_plugin("xep_0198")
+            enabled, resumed = asyncio.Event(), asyncio.Event()
+            ed.add_event_handler("sm_enabled", lambda *_: enabled.set())
+            ed.add_event_handler("session_resumed", lambda *_: resumed.set())
+            await ed.start()
+            await asyncio.wait_for(enabled.wait(), WAIT)
+            bob.send_message(mto=f"carol@{DOMAIN}/sm", mbody="before the break", mtype="chat")
+            await expect(ed.inbox, lambda m: m["body"] == "before the break", "message before the break")
+            lost = asyncio.Event()
+            ed.add_event_handler("disconnected", lambda *_: lost.set(), disposable=True)
+            ed.abort()  # the network goes away: no stream close
+            await asyncio.wait_for(lost.wait(), WAIT)
+            await asyncio.sleep(0.3)
+            bob.send_message(mto=f"carol@{DOMAIN}/sm", mbody="während der Pause", mtype="chat")
+            ed.connect(address=(HOST, PORT))
+            await asyncio.wait_for(resumed.wait(), WAIT)
+            await expect(ed.inbox, lambda m: m["body"] == "während der Pause", "message held for the detached session")
+            print("OK resume", flush=True)
     except Exception as e:  # report any failure with its step
         print(f"FAIL {step}: {type(e).__name__}: {e}", flush=True)
         return 1
