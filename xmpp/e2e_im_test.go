@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,17 @@ func TestDiscoListsHandledFeatures(t *testing.T) {
 		if !strings.Contains(e.Inner, f) {
 			t.Errorf("server disco lacks %s: %s", f, e.Inner)
 		}
+	}
+	var caps struct {
+		Node string `xml:"node,attr"`
+		Ver  string `xml:"ver,attr"`
+	}
+	if err := xml.Unmarshal([]byte(ts.srv.caps), &caps); err != nil || caps.Ver == "" {
+		t.Fatalf("caps %q: %v", ts.srv.caps, err)
+	}
+	a.send("<iq type='get' id='d3' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info' node='" + caps.Node + "#" + caps.Ver + "'/></iq>")
+	if e := a.expect("iq", "d3"); e.attr("type") != "result" || !strings.Contains(e.Inner, "http://jabber.org/protocol/caps") {
+		t.Fatalf("caps node: %+v", e)
 	}
 	a.send("<iq type='get' id='d2' to='alice@example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
 	if e := a.expect("iq", "d2"); !strings.Contains(e.Inner, "urn:xmpp:mam:2") || !strings.Contains(e.Inner, "category='account'") || strings.Contains(e.Inner, "urn:xmpp:ping") {

@@ -175,6 +175,7 @@ func (n *negotiation) checkHeader(hdr xml.StartElement) error {
 func (n *negotiation) features() []byte {
 	var b strings.Builder
 	b.WriteString("<stream:features>")
+	b.WriteString(n.srv.caps) // XEP-0115 §6.3
 	switch {
 	case !n.authed.IsZero():
 		b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+	"github.com/crosstalk-im/crosstalk/xmpp/disco"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
 )
 
@@ -31,7 +32,9 @@ type Server struct {
 	store crosstalk.Store
 	log   zerolog.Logger
 	mux   *feature.Mux
-	now   func() time.Time
+	// caps is the XEP-0115 element of the stream features.
+	caps string
+	now  func() time.Time
 
 	conns *connLimiter
 	fails *failureLimiter
@@ -67,6 +70,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	}
 	s.fails = newFailureLimiter(cfg.LoginFailuresPerMinute, func() time.Time { return s.now() })
 	s.mux = s.features()
+	s.caps = "<c xmlns='" + disco.NSCaps + "' hash='sha-1' node='" + disco.CapsNode + "' ver='" + disco.ServerVer(s.mux, cfg.SoftwareName) + "'/>"
 	return s, nil
 }
 
