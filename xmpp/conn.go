@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // run serves the bound session until it ends, over one connection or, with
@@ -92,6 +94,7 @@ func (s *session) serveConn(ctx context.Context, t *transport, preamble []byte, 
 	s.t = t
 	s.connMu.Unlock()
 	s.kicked.Store(false)
+	s.lastRead.Store(time.Now().UnixNano())
 	connDone, writerDone := make(chan struct{}), make(chan struct{})
 	go s.writeLoop(t, connDone, writerDone, preamble, resend)
 	err := s.readLoop(ctx, t)
@@ -153,6 +156,7 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 			}
 			return err
 		}
+		s.lastRead.Store(time.Now().UnixNano())
 		select {
 		case <-s.done:
 			return nil
@@ -183,6 +187,10 @@ func (s *session) writeLoop(t *transport, connDone, writerDone chan struct{}, pr
 	ready := s.mbox.Ready()
 	first := make(chan struct{}, 1)
 	first <- struct{}{}
+	// A client silent for half the idle timeout is pinged (XEP-0199 §4.3),
+	// so that one that is only quiet answers before the reader gives up.
+	keepalive := time.NewTicker(s.srv.cfg.IdleTimeout / 4)
+	defer keepalive.Stop()
 	for {
 		buf.Reset()
 		var taken []crosstalk.Event
@@ -204,6 +212,12 @@ func (s *session) writeLoop(t *transport, connDone, writerDone chan struct{}, pr
 			if it.enableSM {
 				s.sm.start()
 			}
+		case <-keepalive.C:
+			if time.Since(time.Unix(0, s.lastRead.Load())) < s.srv.cfg.IdleTimeout/2 {
+				continue
+			}
+			s.emit(&buf, []byte("<iq type='get' id='keepalive"+strconv.FormatUint(s.srv.pushSeq.Add(1), 10)+
+				"' from='"+s.addr.Domain()+"' to='"+xmppmap.Escape(s.addr.String())+"'><ping xmlns='urn:xmpp:ping'/></iq>"), nil)
 		case <-first:
 			evs = s.mbox.Take(evs[:0])
 			taken = evs

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+	"time"
 
 	"mellium.im/sasl"
 )
@@ -162,9 +163,16 @@ func TestConnectionsPerIP(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.IdleTimeout = 300_000_000 }) // 300ms
+	ts := startServer(t, func(c *Config) { c.IdleTimeout = 400 * time.Millisecond })
 	alice := ts.user(t, "alice")
 	c := ts.login(t, alice, "sleepy", false)
+	// A silent client is pinged first (XEP-0199); one that answers stays.
+	for range 3 {
+		ping := c.expect("iq", "urn:xmpp:ping")
+		c.send("<iq type='result' id='" + ping.attr("id") + "' to='example.test'/>")
+	}
+	stillWorks(t, c)
+	// One that does not answer is closed.
 	if got := c.streamError(); got != "connection-timeout" {
 		t.Fatalf("idle: %q", got)
 	}

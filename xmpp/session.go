@@ -28,6 +28,8 @@ type session struct {
 	connMu sync.Mutex
 	t      *transport
 	kicked atomic.Bool
+	// lastRead is when the reader last took an element (UnixNano).
+	lastRead atomic.Int64
 
 	mbox      *crosstalk.Mailbox
 	out       chan outItem
