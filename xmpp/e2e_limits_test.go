@@ -163,7 +163,7 @@ func TestConnectionsPerIP(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.IdleTimeout = 400 * time.Millisecond })
+	ts := startServer(t, func(c *Config) { c.IdleTimeout = time.Second })
 	alice := ts.user(t, "alice")
 	c := ts.login(t, alice, "sleepy", false)
 	// A silent client is pinged first (XEP-0199); one that answers stays.
