@@ -46,7 +46,7 @@ func (c *client) header() {
 }
 
 // stillWorks checks that an unrelated session still answers a ping.
-func stillWorks(t *testing.T, c *client) {
+func stillWorks(t testing.TB, c *client) {
 	t.Helper()
 	c.send("<iq type='get' id='alive'><ping xmlns='urn:xmpp:ping'/></iq>")
 	if e := c.expect("iq", "alive"); e.attr("type") != "result" {

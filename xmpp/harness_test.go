@@ -33,7 +33,7 @@ type testServer struct {
 	password string
 }
 
-func startServer(t *testing.T, tweak func(*Config)) *testServer {
+func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -90,7 +90,7 @@ func startServer(t *testing.T, tweak func(*Config)) *testServer {
 	return ts
 }
 
-func (ts *testServer) user(t *testing.T, local string) crosstalk.Address {
+func (ts *testServer) user(t testing.TB, local string) crosstalk.Address {
 	t.Helper()
 	a := crosstalk.MustParseAddress(local + "@" + testDomain)
 	if err := ts.hub.CreateAccount(context.Background(), a, ts.password, crosstalk.MinSCRAMIterations); err != nil {
@@ -101,7 +101,7 @@ func (ts *testServer) user(t *testing.T, local string) crosstalk.Address {
 
 // client is a raw XML test client.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	dec  *xml.Decoder
 	jid  string
@@ -123,7 +123,7 @@ func (e el) attr(name string) string {
 	return ""
 }
 
-func dialRaw(t *testing.T, addr string) *client {
+func dialRaw(t testing.TB, addr string) *client {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -277,7 +277,7 @@ func mechanisms(features el) []string {
 
 // login connects, negotiates TLS and SCRAM-SHA-256, binds resource and
 // sends initial presence unless noPresence.
-func (ts *testServer) login(t *testing.T, user crosstalk.Address, resource string, presence bool) *client {
+func (ts *testServer) login(t testing.TB, user crosstalk.Address, resource string, presence bool) *client {
 	t.Helper()
 	c := dialRaw(t, ts.addr)
 	c.open()
