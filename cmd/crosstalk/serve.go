@@ -80,9 +80,14 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains}, st, log)
 
+	// XMPP c2s (RFC 6120, RFC 6121): STARTTLS on xmpp_c2s, direct TLS (XEP-0368) on xmpp_tls.
+	stopXMPP, err := startXMPP(ctx, &c, tlsConfig, hub, st, log)
+	if err != nil {
+		return err
+	}
+
 	// Frontends that do not exist yet are not started.
 	for name, addr := range map[string]string{
-		"xmpp_c2s (RFC 6120)": c.Listen.XMPPClient, "xmpp_tls (XEP-0368)": c.Listen.XMPPDirectTLS,
 		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer, "sip_udp (RFC 3261)": c.Listen.SIPUDP,
 		"sip_tcp (RFC 3261)": c.Listen.SIPTCP, "sip_tls (RFC 3261)": c.Listen.SIPTLS,
 	} {
@@ -137,6 +142,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := hub.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("hub shutdown: %w", err))
 	}
+	errs = append(errs, stopXMPP(sctx))
 	log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	return errors.Join(errs...)
 }
