@@ -83,6 +83,7 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 			return
 		}
 		res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+		res.SipVersion = "SIP/2.0" // also to a request of another version (505)
 		if se := asStatus(err); se != nil {
 			for _, hdr := range se.Headers {
 				res.AppendHeader(hdr)

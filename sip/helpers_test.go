@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +57,11 @@ func startEnv(t *testing.T, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	level := zerolog.WarnLevel
+	if os.Getenv("SIPTEST_DEBUG") != "" {
+		level = zerolog.DebugLevel
+	}
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(level)
 	srv, err := New(cfg, hub, st, log)
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +93,7 @@ type testUA struct {
 	contact  sipmsg.Uri
 	received chan *sipmsg.Request
 	status   int
+	ringOnly bool
 }
 
 func newUA(t *testing.T, user string) *testUA {
@@ -103,12 +109,26 @@ func newUA(t *testing.T, user string) *testUA {
 	u := &testUA{t: t, user: user, ua: ua, received: make(chan *sipmsg.Request, 64), status: 200}
 	handle := func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.received <- req
-		if !req.IsAck() {
+		switch {
+		case req.IsAck():
+		case req.IsInvite():
+			ring := sipmsg.NewResponseFromRequest(req, 180, "Ringing", nil)
+			_ = tx.Respond(ring)
+			if u.ringOnly {
+				<-tx.Done() // a CANCEL ends it with 487
+				return
+			}
+			ok := sipmsg.NewResponseFromRequest(req, 200, "OK", []byte("v=0\r\n"))
+			ok.To().Params = ring.To().Params
+			ok.AppendHeader(&sipmsg.ContactHeader{Address: u.contact})
+			_ = tx.Respond(ok)
+		default:
 			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, u.status, "Done", nil))
 		}
 	}
-	srv.OnMessage(handle)
-	srv.OnOptions(handle)
+	for _, m := range []sipmsg.RequestMethod{sipmsg.MESSAGE, sipmsg.OPTIONS, sipmsg.INVITE, sipmsg.ACK, sipmsg.BYE, sipmsg.INFO} {
+		srv.OnRequest(m, handle)
+	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,9 @@ func (s *Server) detectLoop(next Handler) Handler {
 		if req.IsAck() || req.IsCancel() {
 			return next(ctx, req, tx)
 		}
+		if req.MaxForwards().Val() == 0 {
+			return statusErr(483, "Too Many Hops")
+		}
 		mark := branchPrefix + loopHash(req)
 		for _, h := range req.GetHeaders("Via") {
 			v, ok := h.(*sipmsg.ViaHeader)

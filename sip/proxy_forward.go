@@ -64,8 +64,10 @@ func (s *Server) branchRequest(req *sipmsg.Request, t target, recordRoute bool) 
 	r.SetDestination("")
 	r.SetSource("")
 	r.Recipient = *t.uri.Clone()
-	if mf := r.MaxForwards(); mf != nil {
-		mf.Dec()
+	if mf := req.MaxForwards(); mf != nil {
+		// sipgo's Clone shares this header: replace it, never Dec it.
+		dec := sipmsg.MaxForwardsHeader(mf.Val() - 1)
+		r.ReplaceHeader(&dec)
 	}
 	for i := len(t.path) - 1; i >= 0; i-- {
 		var u sipmsg.Uri
@@ -173,6 +175,7 @@ func (s *Server) runBranch(f *fork, b *branch) {
 			if res == nil {
 				continue
 			}
+			s.log.Debug().Str("response", res.StartLine()).Str("call_id", callID(res)).Msg("branch response")
 			if res.IsProvisional() {
 				f.provisional(b, res)
 				continue
@@ -306,7 +309,14 @@ func (f *fork) relay(res *sipmsg.Response) {
 		// the upstream Vias only.
 		up = res
 	}
+	// Send it where a response of our own would go (the upstream request's
+	// source and Via, RFC 3581), not back where the branch answered from.
+	ref := sipmsg.NewResponseFromRequest(f.req, 100, "Trying", nil)
+	up.SetTransport(ref.Transport())
+	up.SetDestination(ref.Destination())
+	f.s.log.Debug().Str("response", up.StartLine()).Str("call_id", callID(up)).Msg("relaying upstream")
 	if err := f.tx.Respond(up); err != nil {
+		f.s.log.Debug().Err(err).Msg("relay on the server transaction failed")
 		if err := f.s.srv.WriteResponse(up); err != nil {
 			f.s.log.Debug().Err(err).Str("call_id", callID(res)).Msg("relaying a response failed")
 		}

@@ -39,16 +39,12 @@ func Validate(req *sipmsg.Request) error {
 	if req.Via() == nil || req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil || req.MaxForwards() == nil {
 		return statusErr(400, "Bad Request (malformed mandatory header)")
 	}
-	if cseq := req.CSeq(); cseq.MethodName != req.Method {
+	// sipgo upper-cases the start line's method but not CSeq's.
+	if cseq := req.CSeq(); !strings.EqualFold(string(cseq.MethodName), string(req.Method)) {
 		return statusErr(400, "Bad Request (CSeq method does not match)")
 	}
 	if cl := req.ContentLength(); cl != nil && int(*cl) != len(req.Body()) {
 		return statusErr(400, "Bad Request (Content-Length does not match the body)")
-	}
-	if !req.IsAck() && !req.IsCancel() {
-		if tag, ok := req.From().Params.Get("tag"); !ok || tag == "" {
-			return statusErr(400, "Bad Request (From has no tag)")
-		}
 	}
 	if strings.TrimSpace(callID(req)) == "" {
 		return statusErr(400, "Bad Request (empty Call-ID)")
