@@ -73,8 +73,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	tlsConfig := tlscert.Config(cert)
 
-	// The core.
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive}, st, log)
+	// The core, with a room service (XEP-0045) at conference.<domain>.
+	roomDomains := make([]string, len(c.Domains))
+	for i, d := range c.Domains {
+		roomDomains[i] = "conference." + d
+	}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains}, st, log)
 
 	// Frontends that do not exist yet are not started.
 	for name, addr := range map[string]string{

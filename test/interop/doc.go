@@ -1,0 +1,7 @@
+// Package interop drives the built crosstalk binary from outside with real,
+// independently written peers from Debian (../shared/PEERS.md): slixmpp and
+// go-sendxmpp for XMPP, sipp and baresip for SIP. Each test starts its own
+// server on loopback ports with a temporary data directory
+// (harness_test.go). A peer that is missing fails the test; it never skips.
+// .ci/run installs the peers.
+package interop
