@@ -1,12 +1,14 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +48,7 @@ func newEnv(t *testing.T, tweak func(*Config), users ...string) *testEnv {
 			t.Fatal(err)
 		}
 	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	log := zerolog.New(newLogBuffer(t)).Level(zerolog.WarnLevel)
 	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"localhost"}, Archive: true}, st, log)
 	return startEnv(t, st, hub, tweak)
 }
@@ -61,7 +63,7 @@ func startEnv(t *testing.T, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*
 	if os.Getenv("SIPTEST_DEBUG") != "" {
 		level = zerolog.DebugLevel
 	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(level)
+	log := zerolog.New(newLogBuffer(t)).Level(level)
 	srv, err := New(cfg, hub, st, log)
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +82,35 @@ func startEnv(t *testing.T, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*
 		_ = st.Close()
 	})
 	return e
+}
+
+// logBuffer keeps a test's server log and prints it if the test failed;
+// unlike zerolog.TestWriter it stays safe for goroutines that log after the
+// test has ended.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func newLogBuffer(t *testing.T) *logBuffer {
+	b := &logBuffer{}
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if t.Failed() || os.Getenv("SIPTEST_DEBUG") != "" {
+			t.Log(b.buf.String())
+		}
+	})
+	return b
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() < 4<<20 {
+		b.buf.Write(p)
+	}
+	return len(p), nil
 }
 
 // testUA is a sipgo user agent on loopback that records the requests it

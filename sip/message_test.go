@@ -43,10 +43,10 @@ func TestMessageBetweenRegistered(t *testing.T) {
 	}
 
 	// The archive keeps the text message on both sides.
-	page, err := e.store.QueryArchive(context.Background(), crosstalk.MustParseAddress("bob@localhost"), crosstalk.ArchiveQuery{})
-	if err != nil || len(page.Messages) == 0 || page.Messages[0].Message.Body != "hello bob" {
-		t.Fatalf("archive %+v, %v", page, err)
-	}
+	waitFor(t, func() bool {
+		page, err := e.store.QueryArchive(context.Background(), crosstalk.MustParseAddress("bob@localhost"), crosstalk.ArchiveQuery{})
+		return err == nil && len(page.Messages) > 0 && page.Messages[0].Message.Body == "hello bob"
+	})
 }
 
 func TestMessageOfflineThenRegister(t *testing.T) {

@@ -57,6 +57,8 @@ var sentinelStatus = []struct {
 	{crosstalk.ErrRemoteNotSupported, 501, "Not Implemented (federation with other domains not available yet)"},
 	{crosstalk.ErrAccountGone, 404, "Not Found"},
 	{crosstalk.ErrShuttingDown, 503, "Service Unavailable"},
+	{crosstalk.ErrMembersOnly, 403, "Forbidden (members only)"},
+	{crosstalk.ErrRoomFull, 486, "Busy Here (room is full)"},
 }
 
 // StatusFor returns the status code and reason phrase for an error: a

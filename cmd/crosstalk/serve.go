@@ -83,12 +83,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	// Frontends that do not exist yet are not started.
 	for name, addr := range map[string]string{
 		"xmpp_c2s (RFC 6120)": c.Listen.XMPPClient, "xmpp_tls (XEP-0368)": c.Listen.XMPPDirectTLS,
-		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer, "sip_udp (RFC 3261)": c.Listen.SIPUDP,
-		"sip_tcp (RFC 3261)": c.Listen.SIPTCP, "sip_tls (RFC 3261)": c.Listen.SIPTLS,
+		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer,
 	} {
 		if addr != "" {
 			log.Info().Str("listener", name).Str("addr", addr).Msg("listener not started: its frontend is not built yet")
 		}
+	}
+
+	// SIP (RFC 3261 registrar and proxy, RFC 3428 MESSAGE): sip/README.md.
+	sipSrv, err := startSIP(ctx, &c, hub, st, tlsConfig, log)
+	if err != nil {
+		return err
 	}
 
 	// HTTPS: /healthz and /metrics.
@@ -133,6 +138,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		if err := srv.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("https shutdown: %w", err))
 		}
+	}
+	if err := sipSrv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("sip shutdown: %w", err))
 	}
 	if err := hub.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("hub shutdown: %w", err))
