@@ -9,8 +9,8 @@ import (
 )
 
 // Archive writing is batched: RouteMessage queues the archive entries of a
-// message and returns; one goroutine writes whatever has queued in one
-// transaction, so a busy server pays one commit (one fsync) per batch
+// message and returns; one goroutine writes whatever has queued with one
+// Store.AppendArchiveBatch (one transaction or COPY), so a busy server pays one commit (one fsync) per batch
 // instead of two per message. Reads through Hub.QueryArchive first wait for
 // what was queued before them, so a client always finds the messages it has
 // sent. A crash loses at most the entries of the batch being written; the
@@ -38,6 +38,8 @@ type archiver struct {
 	log   zerolog.Logger
 	in    chan archiveJob
 	done  chan struct{}
+	// entries is the writer goroutine's reused batch buffer.
+	entries []ArchiveEntry
 
 	// mu guards closed and the send side of in: senders hold it shared,
 	// close holds it exclusively to close in exactly once, after which no
@@ -124,31 +126,25 @@ func (a *archiver) run() {
 	}
 }
 
-// write commits a batch in one transaction; if that fails it writes the
-// entries one by one so that one bad entry costs only itself.
+// write commits a batch with one AppendArchiveBatch; if that fails it
+// writes the entries one by one so that one bad entry costs only itself.
 func (a *archiver) write(batch []archiveJob) {
 	ctx := context.Background()
-	err := a.store.InTransaction(ctx, func(tx Store) error {
-		for _, j := range batch {
-			if j.synced != nil {
-				continue
-			}
-			if _, err := tx.AppendArchive(ctx, j.owner, j.entry); err != nil {
-				return fmt.Errorf("archive message %s for %s: %w", j.entry.Message.ID, j.owner, err)
-			}
+	entries := a.entries[:0]
+	for _, j := range batch {
+		if j.synced == nil {
+			entries = append(entries, ArchiveEntry{Owner: j.owner, ArchivedMessage: j.entry})
 		}
-		return nil
-	})
+	}
+	a.entries = entries
+	err := a.store.AppendArchiveBatch(ctx, entries)
 	if err == nil {
 		return
 	}
-	a.log.Warn().Err(err).Int("batch", len(batch)).Msg("archive batch failed; writing its entries one by one")
-	for _, j := range batch {
-		if j.synced != nil {
-			continue
-		}
-		if _, err := a.store.AppendArchive(ctx, j.owner, j.entry); err != nil {
-			a.log.Error().Err(err).Str("jid", j.owner.String()).Str("id", j.entry.Message.ID).Msg("archiving a message failed")
+	a.log.Warn().Err(err).Int("batch", len(entries)).Msg("archive batch failed; writing its entries one by one")
+	for _, e := range entries {
+		if _, err := a.store.AppendArchive(ctx, e.Owner, e.ArchivedMessage); err != nil {
+			a.log.Error().Err(err).Str("jid", e.Owner.String()).Str("id", e.Message.ID).Msg("archiving a message failed")
 		}
 	}
 }

@@ -88,12 +88,19 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 
 	// Frontends that do not exist yet are not started.
 	for name, addr := range map[string]string{
-		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer, "sip_udp (RFC 3261)": c.Listen.SIPUDP,
-		"sip_tcp (RFC 3261)": c.Listen.SIPTCP, "sip_tls (RFC 3261)": c.Listen.SIPTLS,
+		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer,
 	} {
 		if addr != "" {
 			log.Info().Str("listener", name).Str("addr", addr).Msg("listener not started: its frontend is not built yet")
 		}
+	}
+
+	// SIP (RFC 3261 registrar and proxy, RFC 3428 MESSAGE): sip/README.md.
+	sipSrv, err := startSIP(ctx, &c, hub, st, tlsConfig, log)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		return errors.Join(err, stopXMPP(sctx))
 	}
 
 	// HTTPS: /healthz and /metrics.
@@ -138,6 +145,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		if err := srv.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("https shutdown: %w", err))
 		}
+	}
+	if err := sipSrv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("sip shutdown: %w", err))
 	}
 	if err := hub.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("hub shutdown: %w", err))

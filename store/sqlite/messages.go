@@ -126,6 +126,28 @@ func (s *Store) AppendArchive(ctx context.Context, owner crosstalk.Address, m cr
 	return formatArchiveID(id), nil
 }
 
+// AppendArchiveBatch stores entries in order in one transaction (or under
+// a savepoint of the enclosing one), with the prepared insert.
+func (s *Store) AppendArchiveBatch(ctx context.Context, entries []crosstalk.ArchiveEntry) error {
+	if len(entries) == 0 {
+		return ctx.Err()
+	}
+	return s.atomic(ctx, func(q querier) error {
+		stmt := s.archiveInsert
+		if tx, ok := q.(*sql.Tx); ok {
+			stmt = tx.StmtContext(ctx, stmt)
+		}
+		for i := range entries {
+			e := &entries[i]
+			args := append([]any{e.Owner.String(), addrString(e.With)}, msgArgs(&e.Message)...)
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("sqlite: append archive of %s: %w", e.Owner, err)
+			}
+		}
+		return nil
+	})
+}
+
 // QueryArchive returns a page of the owner's archive ordered by time then
 // id. With Before set the page is the last one before it (paging backwards);
 // otherwise it is the first one (after After, if set). An After or Before id

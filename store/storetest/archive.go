@@ -257,3 +257,59 @@ func testArchivePaging(t *testing.T, s crosstalk.Store) {
 }
 
 func max0(n int) int { return max(n, 0) }
+
+// testArchiveBatch appends a batch for two owners mixed and checks that each
+// owner's archive holds its entries, whole, in the order given, after what
+// was appended before; an empty batch changes nothing; a batch inside a
+// transaction that rolls back leaves nothing.
+func testArchiveBatch(t *testing.T, s crosstalk.Store) {
+	ctx := t.Context()
+	alice, bob := addr("alice@example.com"), addr("bob@example.com")
+	before := appendAll(t, s, alice, []crosstalk.ArchivedMessage{{With: bob, Message: fullMessage(0, "alice@example.com", "bob@example.com", base)}})
+	var batch []crosstalk.ArchiveEntry
+	for i := 1; i <= 40; i++ {
+		m := fullMessage(i, "alice@example.com", "bob@example.com", base) // equal times: order by id
+		batch = append(batch, crosstalk.ArchiveEntry{Owner: alice, ArchivedMessage: crosstalk.ArchivedMessage{With: bob, Message: m}},
+			crosstalk.ArchiveEntry{Owner: bob, ArchivedMessage: crosstalk.ArchivedMessage{With: alice, Message: m}})
+	}
+	must(t, s.AppendArchiveBatch(ctx, batch))
+	must(t, s.AppendArchiveBatch(ctx, nil))
+	for _, owner := range []crosstalk.Address{alice, bob} {
+		page, err := s.QueryArchive(ctx, owner, crosstalk.ArchiveQuery{Max: 100})
+		must(t, err)
+		var want []crosstalk.ArchivedMessage
+		if owner == alice {
+			want = append(want, normArchived(before[0]))
+		}
+		for _, e := range batch {
+			if e.Owner == owner {
+				want = append(want, e.ArchivedMessage)
+			}
+		}
+		if len(page.Messages) != len(want) || !page.Complete {
+			t.Fatalf("%s: %d messages (complete %v), want %d", owner, len(page.Messages), page.Complete, len(want))
+		}
+		for i, got := range page.Messages {
+			if i > 0 && got.ID <= page.Messages[i-1].ID {
+				t.Fatalf("%s: id %q after %q", owner, got.ID, page.Messages[i-1].ID)
+			}
+			w := want[i]
+			w.ID = got.ID
+			w.Message = normMessage(w.Message)
+			equal(t, fmt.Sprintf("%s: message %d", owner, i), got, w)
+		}
+	}
+	errRollback := fmt.Errorf("roll back")
+	err := s.InTransaction(ctx, func(tx crosstalk.Store) error {
+		must(t, tx.AppendArchiveBatch(ctx, batch[:4]))
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatalf("transaction: %v", err)
+	}
+	page, err := s.QueryArchive(ctx, bob, crosstalk.ArchiveQuery{Max: 100})
+	must(t, err)
+	if len(page.Messages) != 40 {
+		t.Fatalf("a rolled-back batch left %d entries", len(page.Messages)-40)
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/sip"
+)
+
+// startSIP starts the SIP frontend on listen.sip_udp, listen.sip_tcp and
+// listen.sip_tls with the limits of the configuration.
+func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.Store, tlsConfig *tls.Config, log zerolog.Logger) (*sip.Server, error) {
+	cfg := sip.Defaults()
+	cfg.Domains = c.Domains
+	cfg.UDP, cfg.TCP, cfg.TLS = c.Listen.SIPUDP, c.Listen.SIPTCP, c.Listen.SIPTLS
+	cfg.TLSConfig = tlsConfig
+	cfg.MaxMessageSize = c.Limits.SIPMessageSize
+	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
+	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" {
+		return nil, nil
+	}
+	srv, err := sip.New(cfg, hub, st, log)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}

@@ -1,0 +1,207 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/sip/sipmap"
+)
+
+// binding is one registration binding (RFC 3261 §10) as a hub endpoint: a
+// bounded mailbox drained by one writer goroutine that sends each message
+// as a MESSAGE request to the contact (RFC 3428). What it cannot deliver
+// goes back to the hub through Unbind, which re-routes it to the account's
+// other endpoints or stores it offline: nothing is lost.
+type binding struct {
+	s    *Server
+	addr crosstalk.Address // AOR/resource
+	mb   *crosstalk.Mailbox
+
+	mu  sync.Mutex
+	reg crosstalk.Registration
+
+	done      chan struct{}
+	closeOnce sync.Once
+	exited    chan struct{}
+}
+
+var _ crosstalk.Endpoint = (*binding)(nil)
+
+func newBinding(s *Server, addr crosstalk.Address, reg crosstalk.Registration) *binding {
+	return &binding{
+		s:      s,
+		addr:   addr,
+		reg:    reg,
+		mb:     crosstalk.NewMailbox(s.cfg.MailboxCount, s.cfg.MailboxBytes),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+}
+
+// Protocol returns crosstalk.ProtocolSIP.
+func (b *binding) Protocol() crosstalk.Protocol { return crosstalk.ProtocolSIP }
+
+// Deliver queues an event without blocking; ErrSlowConsumer when full.
+func (b *binding) Deliver(ev crosstalk.Event) error { return b.mb.Put(ev) }
+
+// Close ends the writer; it hands what was never sent back to the hub.
+func (b *binding) Close(reason error) {
+	b.closeOnce.Do(func() { close(b.done) })
+}
+
+func (b *binding) registration() crosstalk.Registration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reg
+}
+
+func (b *binding) setRegistration(r crosstalk.Registration) {
+	b.mu.Lock()
+	b.reg = r
+	b.mu.Unlock()
+}
+
+// run is the binding's single writer.
+func (b *binding) run() {
+	defer close(b.exited)
+	var buf []crosstalk.Event
+	for {
+		select {
+		case <-b.done:
+			b.s.hub.Unbind(context.Background(), b.addr, b, b.mb.Close())
+			return
+		case <-b.mb.Ready():
+			buf = b.mb.Take(buf[:0])
+			for i, ev := range buf {
+				if err := b.send(ev); err != nil {
+					b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Str("contact", b.registration().Contact).
+						Msg("binding unreachable; it is removed and its messages re-routed")
+					left := append(append([]crosstalk.Event(nil), buf[i:]...), b.mb.Close()...)
+					b.s.reg.forget(context.Background(), b)
+					b.s.hub.Unbind(context.Background(), b.addr, b, left)
+					b.Close(err)
+					return
+				}
+			}
+			clear(buf)
+		}
+	}
+}
+
+// errUnreachable reports a contact that gave no final response.
+var errUnreachable = errors.New("contact unreachable")
+
+// send delivers one event. Only messages are sent (SIMPLE presence is not
+// built yet); an error means the contact could not be reached, not that it
+// refused the message.
+func (b *binding) send(ev crosstalk.Event) error {
+	m, ok := ev.(*crosstalk.Message)
+	if !ok {
+		return nil
+	}
+	out, err := sipmap.MessageToSIP(m)
+	if err != nil {
+		b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
+		return nil
+	}
+	req, err := b.newRequest(sipmsg.MESSAGE, out)
+	if err != nil {
+		b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Msg("building MESSAGE failed; dropped")
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.DeliveryTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-b.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	res, err := b.s.sendRequest(ctx, req)
+	if err != nil {
+		return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err)
+	}
+	if res.StatusCode == 408 || res.StatusCode == 430 {
+		return fmt.Errorf("MESSAGE to %s: %w: %d", req.Recipient.String(), errUnreachable, res.StatusCode)
+	}
+	if res.StatusCode >= 300 {
+		b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
+			Msg("binding refused a MESSAGE")
+	}
+	return nil
+}
+
+// newRequest builds an out-of-dialog request to the binding's contact,
+// through its Path (RFC 3327) or straight to the address it registered
+// from (RFC 5626 §5.3 flow reuse, RFC 3581 for NAT).
+func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (*sipmsg.Request, error) {
+	reg := b.registration()
+	var ruri sipmsg.Uri
+	if err := sipmsg.ParseUri(reg.Contact, &ruri); err != nil {
+		return nil, fmt.Errorf("contact %q: %w", reg.Contact, err)
+	}
+	req := sipmsg.NewRequest(method, ruri)
+	var fromURI, toURI sipmsg.Uri
+	if err := sipmsg.ParseUri(out.From, &fromURI); err != nil {
+		return nil, fmt.Errorf("from %q: %w", out.From, err)
+	}
+	if err := sipmsg.ParseUri(out.To, &toURI); err != nil {
+		return nil, fmt.Errorf("to %q: %w", out.To, err)
+	}
+	from := &sipmsg.FromHeader{Address: fromURI, Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sipmsg.ToHeader{Address: toURI, Params: sipmsg.NewParams()})
+	cid := sipmsg.CallIDHeader(uuid.NewString())
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: method})
+	mf := sipmsg.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	for _, p := range reg.Path {
+		var u sipmsg.Uri
+		if err := sipmsg.ParseUri(strings.Trim(p, "<>"), &u); err == nil {
+			req.AppendHeader(&sipmsg.RouteHeader{Address: u})
+		}
+	}
+	if out.Subject != "" {
+		req.AppendHeader(sipmsg.NewHeader("Subject", out.Subject))
+	}
+	req.AppendHeader(sipmsg.NewHeader("User-Agent", b.s.cfg.UserAgent))
+	ct := sipmsg.ContentTypeHeader(out.ContentType)
+	req.AppendHeader(&ct)
+	req.SetBody(out.Body)
+	if len(reg.Path) == 0 {
+		if tp, hostport, ok := strings.Cut(reg.Received, ":"); ok {
+			if _, _, err := net.SplitHostPort(hostport); err == nil {
+				req.SetTransport(strings.ToUpper(tp))
+				req.SetDestination(hostport)
+			}
+		}
+	}
+	return req, nil
+}
+
+// sendRequest sends a request on a client transaction and waits for its
+// final response. A UDP request too large for the path (sipgo refuses over
+// 1300 bytes) is sent again over TCP (RFC 3261 §18.1.1).
+func (s *Server) sendRequest(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, error) {
+	res, err := s.client.Do(ctx, req.Clone())
+	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {
+		tcp := req.Clone()
+		tcp.SetTransport("TCP")
+		if dst := tcp.Destination(); dst != "" {
+			tcp.SetDestination(dst)
+		}
+		res, err = s.client.Do(ctx, tcp)
+	}
+	return res, err
+}

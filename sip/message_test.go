@@ -1,0 +1,109 @@
+package sip
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// sendMessage sends a MESSAGE from u to user with body, answering a digest
+// challenge.
+func (u *testUA) sendMessage(e *testEnv, user, contentType, body string) *sipmsg.Response {
+	u.t.Helper()
+	req := u.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, e.udp)
+	ct := sipmsg.ContentTypeHeader(contentType)
+	req.AppendHeader(&ct)
+	req.SetBody([]byte(body))
+	return u.doAuth(req, u.password())
+}
+
+func TestMessageBetweenRegistered(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	wantStatus(t, a.register(e, 60), 200)
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(crosstalk.MustParseAddress("bob@localhost"))) == 1 })
+
+	wantStatus(t, a.sendMessage(e, "bob", "text/plain", "hello bob"), 200)
+	got := b.expect(5 * time.Second)
+	if got.Method != sipmsg.MESSAGE || string(got.Body()) != "hello bob" || got.From().Address.User != "alice" {
+		t.Fatalf("bob got %s", got.String())
+	}
+
+	// SIP→SIP keeps any body type.
+	wantStatus(t, a.sendMessage(e, "bob", "application/im-iscomposing+xml", "<isComposing/>"), 200)
+	got = b.expect(5 * time.Second)
+	if ct := got.ContentType(); ct == nil || ct.Value() != "application/im-iscomposing+xml" || string(got.Body()) != "<isComposing/>" {
+		t.Fatalf("bob got %s", got.String())
+	}
+
+	// The archive keeps the text message on both sides.
+	waitFor(t, func() bool {
+		page, err := e.store.QueryArchive(context.Background(), crosstalk.MustParseAddress("bob@localhost"), crosstalk.ArchiveQuery{})
+		return err == nil && len(page.Messages) > 0 && page.Messages[0].Message.Body == "hello bob"
+	})
+}
+
+func TestMessageOfflineThenRegister(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	for _, body := range []string{"one", "two", "three"} {
+		wantStatus(t, a.sendMessage(e, "bob", "text/plain", body), 202)
+	}
+	n, err := e.store.CountOffline(context.Background(), crosstalk.MustParseAddress("bob@localhost"))
+	if err != nil || n != 3 {
+		t.Fatalf("offline %d, %v", n, err)
+	}
+	wantStatus(t, b.register(e, 60), 200)
+	for _, want := range []string{"one", "two", "three"} {
+		got := b.expect(5 * time.Second)
+		if string(got.Body()) != want {
+			t.Fatalf("got %q, want %q", got.Body(), want)
+		}
+	}
+	// Once: a refresh does not deliver again.
+	wantStatus(t, b.register(e, 60), 200)
+	b.expectNothing(500 * time.Millisecond)
+	if n, _ := e.store.CountOffline(context.Background(), crosstalk.MustParseAddress("bob@localhost")); n != 0 {
+		t.Fatalf("%d still offline", n)
+	}
+}
+
+func TestMessagePolicy(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	// Unknown local user.
+	wantStatus(t, a.sendMessage(e, "nobody", "text/plain", "x"), 404)
+	// Out of the domain, authenticated: federation does not exist yet.
+	req := a.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: "carol", Host: "example.net"}, e.udp)
+	req.SetBody([]byte("x"))
+	res := a.doAuth(req, a.password())
+	wantStatus(t, res, 501)
+	if !strings.Contains(res.Reason, "federation") {
+		t.Fatalf("reason %q", res.Reason)
+	}
+	// From a foreign domain to a foreign domain: no relay.
+	req = a.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: "carol", Host: "example.net"}, e.udp)
+	req.From().Address.Host = "example.org"
+	req.SetBody([]byte("x"))
+	wantStatus(t, a.doAuth(req, a.password()), 403)
+	// From a foreign domain to a local user: accepted without credentials.
+	req = a.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	req.From().Address.Host = "example.org"
+	req.SetBody([]byte("from outside"))
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 202)
+	// Forged From of a local user with someone else's credentials.
+	req = a.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	req.From().Address.User = "bob"
+	req.SetBody([]byte("forged"))
+	wantStatus(t, a.doAuth(req, a.password()), 403)
+}

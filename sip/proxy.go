@@ -1,0 +1,215 @@
+package sip
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// proxyState travels down the proxy chain with one request.
+type proxyState struct {
+	// routed is true when the request came through a Route naming us: it
+	// belongs to a dialog we record-routed.
+	routed bool
+	// targets are where the request goes; filled by the chain.
+	targets []target
+}
+
+// target is one branch destination.
+type target struct {
+	uri sipmsg.Uri
+	// transport and dest override where the branch is sent (the flow the
+	// binding registered from); empty means resolve the URI.
+	transport, dest string
+	path            []string
+}
+
+type proxyKey struct{}
+
+func stateOf(ctx context.Context) *proxyState {
+	st, _ := ctx.Value(proxyKey{}).(*proxyState)
+	return st
+}
+
+// proxyChain is the proxy as an ordered chain (CONVENTIONS.md habit 4):
+// loop detection → loose routing → policy (authenticate) → local lookup →
+// out-of-domain refusal → forward.
+func (s *Server) proxyChain() Handler {
+	start := func(next Handler) Handler {
+		return func(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
+			return next(context.WithValue(ctx, proxyKey{}, &proxyState{}), req, tx)
+		}
+	}
+	return chain(s.forward, start, s.detectLoop, s.looseRoute, s.policy, s.lookup)
+}
+
+// detectLoop answers 482 to a request that already passed here unchanged
+// (RFC 3261 §16.3 step 4): one of the Vias is ours and carries the loop
+// hash of this very request.
+func (s *Server) detectLoop(next Handler) Handler {
+	return func(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
+		if req.IsAck() || req.IsCancel() {
+			return next(ctx, req, tx)
+		}
+		if req.MaxForwards().Val() == 0 {
+			return statusErr(483, "Too Many Hops")
+		}
+		mark := branchPrefix + loopHash(req)
+		for _, h := range req.GetHeaders("Via") {
+			v, ok := h.(*sipmsg.ViaHeader)
+			if !ok {
+				continue
+			}
+			if b, _ := v.Params.Get("branch"); strings.HasPrefix(b, mark) && s.isSelf(&sipmsg.Uri{Host: v.Host, Port: v.Port}) {
+				return statusErr(482, "Loop Detected")
+			}
+		}
+		return next(ctx, req, tx)
+	}
+}
+
+// branchPrefix starts the Via branch of every request we forward.
+const branchPrefix = sipmsg.RFC3261BranchMagicCookie + "-ct"
+
+// loopHash hashes what stays the same when a request loops back unchanged
+// (RFC 3261 §16.6 step 8).
+func loopHash(req *sipmsg.Request) string {
+	h := sha256.New()
+	tag := func(p sipmsg.HeaderParams) string { v, _ := p.Get("tag"); return v }
+	fmt.Fprintf(h, "%s|%s|%s|%s|%d", req.Recipient.String(), tag(req.From().Params), tag(req.To().Params), callID(req), req.CSeq().SeqNo)
+	for _, r := range req.GetHeaders("Route") {
+		fmt.Fprintf(h, "|%s", r.Value())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// looseRoute applies RFC 3261 §16.4: a Request-URI that is our own
+// Record-Route (a strict router upstream) is replaced by the last Route; a
+// top Route naming us is removed. A remaining Route is the next hop.
+func (s *Server) looseRoute(next Handler) Handler {
+	return func(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
+		st := stateOf(ctx)
+		if s.isSelf(&req.Recipient) && req.Recipient.User == "" {
+			routes := req.GetHeaders("Route")
+			if len(routes) > 0 {
+				if last, ok := routes[len(routes)-1].(*sipmsg.RouteHeader); ok {
+					req.Recipient = *last.Address.Clone()
+					removeLast(req, "Route")
+					st.routed = true
+				}
+			}
+		}
+		if r := req.Route(); r != nil && s.isSelf(&r.Address) {
+			req.RemoveHeader("Route")
+			st.routed = true
+		}
+		if r := req.Route(); r != nil {
+			st.targets = []target{{uri: req.Recipient}}
+		}
+		return next(ctx, req, tx)
+	}
+}
+
+func removeLast(req *sipmsg.Request, name string) {
+	hdrs := req.GetHeaders(name)
+	keep := make([]sipmsg.Header, 0, len(hdrs))
+	for _, h := range hdrs[:len(hdrs)-1] {
+		if r, ok := h.(*sipmsg.RouteHeader); ok {
+			keep = append(keep, r.Clone())
+		}
+	}
+	for req.RemoveHeader(name) {
+	}
+	for _, h := range keep {
+		req.AppendHeader(h)
+	}
+}
+
+// policy decides who must authenticate (no open relay): a request in a
+// dialog we record-routed passes; one claiming a local user in From, or
+// going out of the domain, needs that user's digest credentials (407);
+// credentials of another user than the From are refused (403).
+func (s *Server) policy(next Handler) Handler {
+	return func(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
+		st := stateOf(ctx)
+		if st.routed || req.IsAck() || req.IsCancel() {
+			return next(ctx, req, tx)
+		}
+		from, fromErr := crosstalk.ParseSIPURI(req.From().Address.String())
+		fromLocal := fromErr == nil && s.isLocalDomain(from.Domain())
+		toLocal := s.isLocalDomain(req.Recipient.Host)
+		switch {
+		case !fromLocal && toLocal:
+			return next(ctx, req, tx) // from outside to a local user: no authentication
+		case !fromLocal:
+			return &StatusError{Code: 403, Reason: "Forbidden (relaying for other domains is not allowed)", Err: crosstalk.ErrForbidden}
+		}
+		user, err := s.authenticate(ctx, req, proxyAuth, from.Domain())
+		if err != nil {
+			return err
+		}
+		if user != from.Bare() {
+			return &StatusError{Code: 403, Reason: "Forbidden (From is not the authenticated user)", Err: crosstalk.ErrNotAuthorized}
+		}
+		return next(ctx, req, tx)
+	}
+}
+
+// lookup resolves a Request-URI in our domains to the AOR's bindings
+// (parallel forking to all of them); any other domain is refused, since
+// federation does not exist yet.
+func (s *Server) lookup(next Handler) Handler {
+	return func(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
+		st := stateOf(ctx)
+		if len(st.targets) > 0 {
+			return next(ctx, req, tx)
+		}
+		if req.IsCancel() {
+			return statusErr(481, "Call/Transaction Does Not Exist")
+		}
+		if st.routed && !s.isLocalDomain(req.Recipient.Host) {
+			st.targets = []target{{uri: req.Recipient}} // in-dialog: the peer's contact
+			return next(ctx, req, tx)
+		}
+		if !s.isLocalDomain(req.Recipient.Host) {
+			return fmt.Errorf("request to %s: %w", req.Recipient.Host, crosstalk.ErrRemoteNotSupported)
+		}
+		aor, err := crosstalk.ParseSIPURI(req.Recipient.String())
+		if err != nil || aor.Local() == "" {
+			return statusErr(404, "Not Found")
+		}
+		bindings := s.reg.list(aor)
+		if len(bindings) == 0 {
+			if _, err := s.store.GetAccount(ctx, aor); err != nil {
+				return fmt.Errorf("request to %s: %w", aor, err)
+			}
+			return statusErr(480, "Temporarily Unavailable")
+		}
+		for _, b := range bindings {
+			reg := b.registration()
+			var u sipmsg.Uri
+			if err := sipmsg.ParseUri(reg.Contact, &u); err != nil {
+				continue
+			}
+			t := target{uri: u, path: reg.Path}
+			if tp, hostport, ok := strings.Cut(reg.Received, ":"); ok && len(reg.Path) == 0 {
+				t.transport, t.dest = strings.ToUpper(tp), hostport
+			}
+			st.targets = append(st.targets, t)
+		}
+		if len(st.targets) == 0 {
+			return statusErr(480, "Temporarily Unavailable")
+		}
+		return next(ctx, req, tx)
+	}
+}
+
+// errNoTarget reports a chain that produced no branch.
+var errNoTarget = errors.New("no target")

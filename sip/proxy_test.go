@@ -1,0 +1,186 @@
+package sip
+
+import (
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// invite sends an INVITE from u to user through the proxy, answering the
+// digest challenge, and returns the client transaction.
+func (u *testUA) invite(e *testEnv, user string) (*sipmsg.Request, sipmsg.ClientTransaction) {
+	u.t.Helper()
+	req := u.request(sipmsg.INVITE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contact})
+	ct := sipmsg.ContentTypeHeader("application/sdp")
+	req.AppendHeader(&ct)
+	req.SetBody([]byte("v=0\r\n"))
+	ctx := ctxT(u.t, 10*time.Second)
+	res, err := u.client.Do(ctx, req)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	wantStatus(u.t, res, 407)
+	// ACK for the 407 is sent by the client transaction.
+	tx, err := u.client.TransactionDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: u.user, Password: u.password()})
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	u.t.Cleanup(tx.Terminate)
+	return req, tx
+}
+
+// next returns the next response of a client transaction.
+func next(t *testing.T, tx sipmsg.ClientTransaction) *sipmsg.Response {
+	t.Helper()
+	select {
+	case res := <-tx.Responses():
+		return res
+	case <-tx.Done():
+		t.Fatalf("transaction ended: %v", tx.Err())
+	case <-time.After(10 * time.Second):
+		t.Fatal("no response in 10s")
+	}
+	return nil
+}
+
+// inDialog builds an ACK or BYE for the dialog the 200 established, routed
+// through the proxy by the Record-Route set.
+func (u *testUA) inDialog(e *testEnv, method sipmsg.RequestMethod, inv *sipmsg.Request, ok *sipmsg.Response, cseq uint32) *sipmsg.Request {
+	req := sipmsg.NewRequest(method, ok.Contact().Address)
+	for _, rr := range ok.GetHeaders("Record-Route") {
+		r := rr.(*sipmsg.RecordRouteHeader)
+		req.AppendHeader(&sipmsg.RouteHeader{Address: r.Address})
+	}
+	req.AppendHeader(sipmsg.HeaderClone(inv.From()))
+	req.AppendHeader(sipmsg.HeaderClone(ok.To()))
+	req.AppendHeader(sipmsg.HeaderClone(inv.CallID()))
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: cseq, MethodName: method})
+	mf := sipmsg.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.SetDestination(e.udp)
+	return req
+}
+
+func TestProxyCall(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 1 })
+
+	inv, tx := a.invite(e, "bob")
+	if got := b.expect(5 * time.Second); !got.IsInvite() || got.GetHeader("Record-Route") == nil {
+		t.Fatalf("bob got %s", got.String())
+	}
+	var ok *sipmsg.Response
+	for ok == nil {
+		res := next(t, tx)
+		switch {
+		case res.StatusCode == 100 || res.StatusCode == 180:
+		case res.StatusCode == 200:
+			ok = res
+		default:
+			t.Fatalf("unexpected %s", status(res))
+		}
+	}
+	if ok.GetHeader("Record-Route") == nil {
+		t.Fatalf("200 without Record-Route: %s", ok.String())
+	}
+	ack := a.inDialog(e, sipmsg.ACK, inv, ok, inv.CSeq().SeqNo)
+	if err := a.client.WriteRequest(ack); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.expect(5 * time.Second); !got.IsAck() {
+		t.Fatalf("bob got %s", got.StartLine())
+	}
+	bye := a.inDialog(e, sipmsg.BYE, inv, ok, inv.CSeq().SeqNo+1)
+	res, err := a.client.Do(ctxT(t, 5*time.Second), bye)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 200)
+	if got := b.expect(5 * time.Second); got.Method != sipmsg.BYE {
+		t.Fatalf("bob got %s", got.StartLine())
+	}
+}
+
+func TestProxyForkAndCancel(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	b1, b2 := newUA(t, "bob"), newUA(t, "bob")
+	b1.ringOnly, b2.ringOnly = true, true
+	wantStatus(t, b1.register(e, 60), 200)
+	wantStatus(t, b2.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 2 })
+
+	inv, tx := a.invite(e, "bob")
+	b1.expect(5 * time.Second)
+	b2.expect(5 * time.Second)
+	for res := next(t, tx); res.StatusCode != 180; res = next(t, tx) {
+	}
+	cancel := sipmsg.NewRequest(sipmsg.CANCEL, inv.Recipient)
+	cancel.AppendHeader(sipmsg.HeaderClone(inv.Via()))
+	cancel.AppendHeader(sipmsg.HeaderClone(inv.From()))
+	cancel.AppendHeader(sipmsg.HeaderClone(inv.To()))
+	cancel.AppendHeader(sipmsg.HeaderClone(inv.CallID()))
+	cancel.AppendHeader(&sipmsg.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sipmsg.CANCEL})
+	mf := sipmsg.MaxForwardsHeader(70)
+	cancel.AppendHeader(&mf)
+	cancel.SetDestination(e.udp)
+	res, err := a.client.Do(ctxT(t, 5*time.Second), cancel, sipgo.ClientRequestBuild)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 200)
+	for res := next(t, tx); ; res = next(t, tx) {
+		if res.StatusCode >= 200 {
+			wantStatus(t, res, 487)
+			break
+		}
+	}
+	// Both branches were cancelled: each bob UA got a CANCEL-ended INVITE.
+	waitFor(t, func() bool { return true })
+}
+
+func TestProxyRefusals(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	// Registered nowhere: 480.
+	_, tx := a.invite(e, "bob")
+	for res := next(t, tx); ; res = next(t, tx) {
+		if res.StatusCode >= 200 {
+			wantStatus(t, res, 480)
+			break
+		}
+	}
+	// Max-Forwards 0: 483.
+	req := a.request(sipmsg.INFO, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	mf := sipmsg.MaxForwardsHeader(0)
+	req.AppendHeader(&mf)
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 483)
+	// OPTIONS for the server itself.
+	req = a.request(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	res, err = a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 200)
+	if res.GetHeader("Allow") == nil {
+		t.Fatal("OPTIONS without Allow")
+	}
+	// An unknown method: 501.
+	req = a.request("FOO", sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	res, err = a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 501)
+}

@@ -1,0 +1,222 @@
+package sip
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+func TestRegisterSHA256(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()})
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 401)
+	chals := res.GetHeaders("WWW-Authenticate")
+	if len(chals) != 2 || !strings.Contains(chals[0].Value(), "SHA-256") || !strings.Contains(chals[1].Value(), "MD5") || !strings.Contains(chals[0].Value(), `qop="auth"`) {
+		t.Fatalf("challenges: %v", chals)
+	}
+	res = a.doAuth(req, a.password())
+	wantStatus(t, res, 200)
+	if c := res.Contact(); c == nil || c.Address.Port != a.port {
+		t.Fatalf("200 lists %v", c)
+	}
+	regs, err := e.store.ListRegistrations(ctxT(t, time.Second), crosstalk.MustParseAddress("alice@localhost"), time.Now())
+	if err != nil || len(regs) != 1 {
+		t.Fatalf("stored %v, %v", regs, err)
+	}
+	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("alice@localhost"))) == 1 })
+}
+
+// authorize adds an Authorization for the challenge of algorithm alg in res.
+func authorize(t *testing.T, req *sipmsg.Request, res *sipmsg.Response, alg, user, password string, nc int) {
+	t.Helper()
+	for _, h := range res.GetHeaders("WWW-Authenticate") {
+		chal, err := digest.ParseChallenge(h.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chal.Algorithm != alg {
+			continue
+		}
+		cred, err := digest.Digest(chal, digest.Options{Method: string(req.Method), URI: req.Recipient.Addr(), Username: user, Password: password, Count: nc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.RemoveHeader("Authorization")
+		req.AppendHeader(sipmsg.NewHeader("Authorization", cred.String()))
+		req.CSeq().SeqNo++
+		req.RemoveHeader("Via")
+		return
+	}
+	t.Fatalf("no %s challenge in %s", alg, res.String())
+}
+
+func TestRegisterMD5StaleReplayWrongPassword(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.NonceTTL = 300 * time.Millisecond }, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()})
+	do := func() *sipmsg.Response {
+		var opts []sipgo.ClientRequestOption
+		if req.CallID() != nil {
+			opts = append(opts, sipgo.ClientRequestAddVia)
+		}
+		res, err := a.client.Do(ctxT(t, 5*time.Second), req, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := do()
+	wantStatus(t, first, 401)
+
+	authorize(t, req, first, "MD5", "alice", "alice-password", 1)
+	wantStatus(t, do(), 200)
+
+	// The same nonce-count again is a replay.
+	req.CSeq().SeqNo++
+	req.RemoveHeader("Via")
+	replay := do()
+	wantStatus(t, replay, 401)
+
+	// nc=2 on the first nonce is fine…
+	authorize(t, req, first, "MD5", "alice", "alice-password", 2)
+	wantStatus(t, do(), 200)
+
+	// …until the nonce expires: stale=true.
+	time.Sleep(400 * time.Millisecond)
+	authorize(t, req, first, "MD5", "alice", "alice-password", 3)
+	stale := do()
+	wantStatus(t, stale, 401)
+	if !strings.Contains(stale.GetHeader("WWW-Authenticate").Value(), "stale=true") {
+		t.Fatalf("no stale=true: %s", stale.String())
+	}
+
+	// A wrong password is challenged again, without stale.
+	authorize(t, req, stale, "SHA-256", "alice", "wrong", 1)
+	wrong := do()
+	wantStatus(t, wrong, 401)
+	if strings.Contains(wrong.GetHeader("WWW-Authenticate").Value(), "stale=true") {
+		t.Fatal("wrong password answered stale=true")
+	}
+}
+
+func TestRegisterLockout(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginFailuresPerMinute = 3 }, "alice")
+	a := newUA(t, "alice")
+	for i := 0; i < 3; i++ {
+		req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+		req.AppendHeader(&sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()})
+		wantStatus(t, a.doAuth(req, "wrong"), 401)
+	}
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()})
+	res := a.doAuth(req, a.password())
+	wantStatus(t, res, 403)
+	if res.GetHeader("Retry-After") == nil {
+		t.Fatal("no Retry-After on lock-out")
+	}
+}
+
+func TestRegisterBindings(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MinExpires = 30 * time.Second }, "alice")
+	a := newUA(t, "alice")
+	aor := crosstalk.MustParseAddress("alice@localhost")
+
+	// 423 below Min-Expires.
+	res := a.register(e, 5)
+	wantStatus(t, res, 423)
+	if h := res.GetHeader("Min-Expires"); h == nil || h.Value() != "30" {
+		t.Fatalf("Min-Expires %v", h)
+	}
+
+	// Two contacts in one REGISTER, with q-values.
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	c1 := &sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()}
+	c1.Params.Add("q", "0.5")
+	other := a.contact
+	other.Port++
+	c2 := &sipmsg.ContactHeader{Address: other, Params: sipmsg.NewParams()}
+	c2.Params.Add("expires", "60")
+	req.AppendHeader(c1)
+	req.AppendHeader(c2)
+	res = a.doAuth(req, a.password())
+	wantStatus(t, res, 200)
+	if n := len(res.GetHeaders("Contact")); n != 2 {
+		t.Fatalf("200 lists %d contacts", n)
+	}
+	waitFor(t, func() bool { return len(e.hub.Endpoints(aor)) == 2 })
+
+	// Contact: * with Expires: 0 removes all.
+	req = a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Wildcard: true}})
+	req.AppendHeader(sipmsg.NewHeader("Expires", "0"))
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(aor)) == 0 })
+	regs, _ := e.store.ListRegistrations(ctxT(t, time.Second), aor, time.Now())
+	if len(regs) != 0 {
+		t.Fatalf("store keeps %v", regs)
+	}
+}
+
+func TestRegisterExpiresAndReload(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	a := newUA(t, "alice")
+	aor := crosstalk.MustParseAddress("alice@localhost")
+	wantStatus(t, a.register(e, 1), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(aor)) == 1 })
+	waitFor(t, func() bool { return len(e.hub.Endpoints(aor)) == 0 })
+
+	// A binding kept in the store comes back on a new server.
+	wantStatus(t, a.register(e, 60), 200)
+	sctx := ctxT(t, 5*time.Second)
+	if err := e.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"localhost"}}, e.store, zerolog.Nop())
+	e2 := startEnv(t, e.store, hub, nil)
+	waitFor(t, func() bool { return len(e2.hub.Endpoints(aor)) == 1 })
+}
+
+func TestRegisterOutOfOrderAndForeignAOR(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()})
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+	// Same Call-ID, lower CSeq: refused.
+	req.CSeq().SeqNo -= 5
+	req.RemoveHeader("Via")
+	req.RemoveHeader("Authorization")
+	wantStatus(t, a.doAuth(req, a.password()), 400)
+
+	// alice's credentials cannot register bob.
+	b := newUA(t, "bob")
+	req = b.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: b.contact, Params: sipmsg.NewParams()})
+	b.user = "alice"
+	wantStatus(t, b.doAuth(req, "alice-password"), 403)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
