@@ -143,4 +143,15 @@ func TestCarbons(t *testing.T) {
 	if e := a2.expect("message", "to a1 only"); !strings.Contains(e.Inner, "<received xmlns='urn:xmpp:carbons:2'>") {
 		t.Fatalf("received carbon: %+v", e)
 	}
+	// To the bare address: a1 has the higher priority and gets the
+	// message; a2 gets a carbon.
+	a1.send("<presence><priority>5</priority></presence>")
+	a2.expect("presence", "<priority>5</priority>")
+	b.send("<message to='alice@example.test' type='chat'><body>to the account</body></message>")
+	if e := a1.expect("message", "to the account"); strings.Contains(e.Inner, "carbons") {
+		t.Fatalf("a1 got a carbon instead of the message: %+v", e)
+	}
+	if e := a2.expect("message", "to the account"); !strings.Contains(e.Inner, "<received xmlns='urn:xmpp:carbons:2'>") {
+		t.Fatalf("bare received carbon: %+v", e)
+	}
 }

@@ -174,6 +174,7 @@ func (c *client) next() el {
 }
 
 func (c *client) tryNext() (el, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for {
 		tok, err := c.dec.Token()
 		if err != nil {
