@@ -34,7 +34,10 @@ const CapsNode = "https://github.com/crosstalk-im/crosstalk"
 // Handle returns the disco#info and disco#items registrations. Call it
 // after every other registration has been added to mux. The server's
 // disco#info also answers its XEP-0115 node (CapsNode#ver).
-func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string) []feature.Registration {
+//
+// services lists the service addresses (room services) shown as the
+// server's disco#items.
+func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string, services func(domain string) []string) []feature.Registration {
 	info := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
 		node := iq.Payload.Attr("node")
 		if node != "" && (iq.To.Local() != "" || node != CapsNode+"#"+ServerVer(mux, software)) {
@@ -62,7 +65,19 @@ func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string) []fe
 		return []byte(b.String()), nil
 	}
 	items := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
-		return []byte("<query xmlns='" + NSItems + "'/>"), nil
+		var b strings.Builder
+		b.WriteString("<query xmlns='" + NSItems + "'>")
+		if iq.To.Local() == "" && services != nil {
+			domain := iq.To.Domain()
+			if domain == "" {
+				domain = iq.From.Domain()
+			}
+			for _, s := range services(domain) {
+				b.WriteString("<item jid='" + xmppmap.Escape(s) + "'/>")
+			}
+		}
+		b.WriteString("</query>")
+		return []byte(b.String()), nil
 	}
 	return []feature.Registration{
 		{Space: NSInfo, Local: "query", Types: feature.Get, Target: feature.Server | feature.Account, Handle: info,
