@@ -151,7 +151,7 @@ func result(owner, to crosstalk.Address, queryID string, am *crosstalk.ArchivedM
 		b.WriteString(" queryid='" + xmppmap.Escape(queryID) + "'")
 	}
 	b.WriteString(" id='" + xmppmap.Escape(am.ID) + "'><forwarded xmlns='urn:xmpp:forward:0'>")
-	b.WriteString("<delay xmlns='urn:xmpp:delay' stamp='" + am.Message.Time.UTC().Format(time.RFC3339Nano) + "'/>")
+	b.WriteString("<delay xmlns='urn:xmpp:delay' stamp='" + am.Message.Time.UTC().Format(xmppmap.StampFormat) + "'/>")
 	m := am.Message
 	b.Write(xmppmap.Embed(xmppmap.FromMessage(&m)))
 	b.WriteString("</forwarded></result></message>")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/crosstalk-im/crosstalk"
 )
@@ -82,7 +81,7 @@ func FromMessage(m *crosstalk.Message) []byte {
 				s.SetAttr("to", m.To.String())
 			}
 			if m.Delayed && !m.Time.IsZero() {
-				s.Inner = appendDelay(s.Inner, m.From.Domain(), m.Time)
+				s.Inner = appendDelay(s.Inner, m)
 			}
 			return s.Bytes()
 		}
@@ -105,15 +104,25 @@ func FromMessage(m *crosstalk.Message) []byte {
 	element(&inner, "thread", m.Thread)
 	s.Inner = inner.Bytes()
 	if m.Delayed && !m.Time.IsZero() {
-		s.Inner = appendDelay(s.Inner, m.From.Domain(), m.Time)
+		s.Inner = appendDelay(s.Inner, m)
 	}
 	return s.Bytes()
 }
 
-func appendDelay(inner []byte, from string, t time.Time) []byte {
+// StampFormat is the XEP-0082 date-time used in delays, with milliseconds
+// (some clients cannot read more digits).
+const StampFormat = "2006-01-02T15:04:05.000Z"
+
+// appendDelay adds an XEP-0203 delay: from the room for its history
+// (XEP-0045 §7.2.15), from the recipient's server otherwise.
+func appendDelay(inner []byte, m *crosstalk.Message) []byte {
+	from := m.To.Domain()
+	if m.Type == crosstalk.MessageGroupchat {
+		from = m.From.Bare().String()
+	}
 	out := make([]byte, 0, len(inner)+96)
 	out = append(out, inner...)
-	return append(out, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+t.UTC().Format(time.RFC3339Nano)+"'/>"...)
+	return append(out, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+m.Time.UTC().Format(StampFormat)+"'/>"...)
 }
 
 func element(b *bytes.Buffer, name, text string) {
