@@ -72,3 +72,36 @@ func TestDirectedPresenceAndProbe(t *testing.T) {
 		t.Fatalf("unavailable after directed presence: %+v", e)
 	}
 }
+
+// TestPreApprovalAndAccountDisco checks subscription pre-approval (RFC 6121
+// §3.4): a contact pre-approved is subscribed without a prompt; and that
+// an account's disco#info is answered only to its subscribers.
+func TestPreApprovalAndAccountDisco(t *testing.T) {
+	ts := startServer(t, nil)
+	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
+	a := ts.login(t, alice, "a1", true)
+	b := ts.login(t, bob, "b1", true)
+	b.send("<iq type='get' id='d0' to='alice@example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	if e := b.expect("iq", "d0"); !strings.Contains(e.Inner, "service-unavailable") {
+		t.Fatalf("disco of an account to a stranger: %+v", e)
+	}
+	a.send("<presence to='bob@example.test' type='subscribed'/>") // pre-approval
+	a.expect("iq", "bob@example.test")
+	b.send("<presence to='alice@example.test' type='subscribe'/>")
+	var subscribed, available bool
+	for range 10 {
+		e := b.next()
+		subscribed = subscribed || e.XMLName.Local == "iq" && strings.Contains(e.Inner, "subscription='to'")
+		available = available || e.XMLName.Local == "presence" && e.attr("from") == "alice@example.test/a1" && e.attr("type") == ""
+		if subscribed && available {
+			break
+		}
+	}
+	if !subscribed || !available {
+		t.Fatalf("after a pre-approved subscribe: subscribed %v, alice's presence %v", subscribed, available)
+	}
+	b.send("<iq type='get' id='d1' to='alice@example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	if e := b.expect("iq", "d1"); !strings.Contains(e.Inner, "category='account'") {
+		t.Fatalf("disco of an account to a subscriber: %+v", e)
+	}
+}

@@ -1,9 +1,3 @@
-// Package disco answers XEP-0030 Service Discovery for the server and for
-// local accounts. The features it lists are exactly those of the mux's
-// registrations for each target, so disco advertises only what is handled.
-//
-//	mux := feature.NewMux(…)
-//	mux.Add(disco.Handle(mux, store)...)
 package disco
 
 import (
@@ -25,6 +19,12 @@ const (
 	NSItems = "http://jabber.org/protocol/disco#items"
 )
 
+// Store is what disco reads: rosters, to answer for an account only to
+// its subscribers.
+type Store interface {
+	GetRosterItem(ctx context.Context, owner, contact crosstalk.Address) (crosstalk.RosterItem, error)
+}
+
 // NSCaps is XEP-0115 Entity Capabilities.
 const NSCaps = "http://jabber.org/protocol/caps"
 
@@ -37,7 +37,7 @@ const CapsNode = "https://github.com/crosstalk-im/crosstalk"
 //
 // services lists the service addresses (room services) shown as the
 // server's disco#items.
-func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string, services func(domain string) []string) []feature.Registration {
+func Handle(mux *feature.Mux, accounts Store, software string, services func(domain string) []string) []feature.Registration {
 	info := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
 		node := iq.Payload.Attr("node")
 		if node != "" && (iq.To.Local() != "" || node != CapsNode+"#"+ServerVer(mux, software)) {
@@ -54,7 +54,10 @@ func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string, serv
 			writeFeatures(&b, mux.Features(feature.Server))
 		} else {
 			if iq.To != iq.From.Bare() {
-				if _, err := accounts.GetAccount(ctx, iq.To); err != nil {
+				// Only a contact allowed to see the account's presence learns
+				// that it exists (RFC 6121 §8.5.1 and §4.3.2).
+				item, err := accounts.GetRosterItem(ctx, iq.To, iq.From.Bare())
+				if err != nil || !item.SeesOwner() {
 					return nil, feature.ServiceUnavailable()
 				}
 			}
