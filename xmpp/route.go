@@ -113,8 +113,7 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 
 func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	typ, id := st.Attr("type"), st.Attr("id")
-	from, to, err := xmppmap.Addresses(st)
-	_ = from
+	_, to, err := xmppmap.Addresses(st)
 	if err != nil {
 		if typ == "get" || typ == "set" {
 			s.reply(iqError(st, "", stanzaError(err)))
