@@ -48,6 +48,9 @@ type Config struct {
 	// MailboxCount and MailboxBytes bound each binding's queue. Defaults
 	// 256 and 1 MiB.
 	MailboxCount, MailboxBytes int
+	// DigestAlgorithms are offered in this order, one challenge each (RFC
+	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
+	DigestAlgorithms []string
 	// UserAgent is the Server and User-Agent header value. Default
 	// "Crosstalk".
 	UserAgent string
@@ -73,6 +76,7 @@ func Defaults() Config {
 		MailboxCount:           256,
 		MailboxBytes:           1 << 20,
 		UserAgent:              "Crosstalk",
+		DigestAlgorithms:       []string{"SHA-256", "MD5"},
 	}
 }
 
@@ -110,6 +114,9 @@ func (c Config) withDefaults() Config {
 	if c.UserAgent == "" {
 		c.UserAgent = d.UserAgent
 	}
+	if len(c.DigestAlgorithms) == 0 {
+		c.DigestAlgorithms = d.DigestAlgorithms
+	}
 	return c
 }
 
@@ -139,6 +146,11 @@ func (c Config) Validate() error {
 	}
 	if c.MinExpires < time.Second || c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {
 		errs = append(errs, errors.New("sip: need 1s ≤ min expires ≤ default expires ≤ max expires"))
+	}
+	for _, a := range c.DigestAlgorithms {
+		if a != "SHA-256" && a != "MD5" {
+			errs = append(errs, fmt.Errorf("sip: digest algorithm %q: only SHA-256 and MD5", a))
+		}
 	}
 	for _, d := range c.Domains {
 		if d == "" {

@@ -199,9 +199,7 @@ func (s *Server) lookup(next Handler) Handler {
 				continue
 			}
 			t := target{uri: u, path: reg.Path}
-			if tp, hostport, ok := strings.Cut(reg.Received, ":"); ok && len(reg.Path) == 0 {
-				t.transport, t.dest = strings.ToUpper(tp), hostport
-			}
+			t.transport, t.dest, _ = flowOf(reg)
 			st.targets = append(st.targets, t)
 		}
 		if len(st.targets) == 0 {
