@@ -29,6 +29,7 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	cfg.TLSConfig = tlsConfig
 	cfg.MaxMessageSize = c.Limits.SIPMessageSize
 	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
+	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
 	}
