@@ -102,13 +102,16 @@ func (s *Server) looseRoute(next Handler) Handler {
 				if last, ok := routes[len(routes)-1].(*sipmsg.RouteHeader); ok {
 					req.Recipient = *last.Address.Clone()
 					removeLast(req, "Route")
-					st.routed = true
+					st.routed = toTag(req) != ""
 				}
 			}
 		}
 		if r := req.Route(); r != nil && s.isSelf(&r.Address) {
 			req.RemoveHeader("Route")
-			st.routed = true
+			// Only a request inside a dialog comes through a route set we
+			// recorded; an initial request with our Route preloaded (we are
+			// its outbound proxy) gets the full policy.
+			st.routed = toTag(req) != ""
 		}
 		if r := req.Route(); r != nil {
 			st.targets = []target{{uri: req.Recipient}}

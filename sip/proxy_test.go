@@ -184,3 +184,22 @@ func TestProxyRefusals(t *testing.T) {
 	}
 	wantStatus(t, res, 501)
 }
+
+// TestProxyPreloadedRoute: an initial request that names us in a preloaded
+// Route (we are its outbound proxy) is still authenticated and
+// record-routed.
+func TestProxyPreloadedRoute(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 1 })
+	req := a.request(sipmsg.INFO, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	host, port := splitHostPort(t, e.udp)
+	route := sipmsg.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sipmsg.HeaderParams{{K: "lr", V: ""}}}
+	req.AppendHeader(&sipmsg.RouteHeader{Address: route})
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 407)
+}
