@@ -93,6 +93,7 @@ func (s *Server) branchRequest(req *sipmsg.Request, t target, recordRoute bool) 
 		rr := &sipmsg.RecordRouteHeader{Address: sipmsg.Uri{Scheme: "sip", Host: s.host, Port: s.port(in), UriParams: sipmsg.NewParams()}}
 		rr.Address.UriParams.Add("transport", in)
 		rr.Address.UriParams.Add("lr", "")
+		rr.Address.UriParams.Add(routeParam, s.routeToken(callID(req)))
 		r.PrependHeader(rr)
 	}
 	if v := r.Via(); v != nil {

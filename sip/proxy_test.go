@@ -203,3 +203,20 @@ func TestProxyPreloadedRoute(t *testing.T) {
 	}
 	wantStatus(t, res, 407)
 }
+
+// TestProxyForgedRouteSet: an in-dialog-looking request with our Route but
+// no valid token cannot reach another domain.
+func TestProxyForgedRouteSet(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.BYE, sipmsg.Uri{Scheme: "sip", User: "victim", Host: "203.0.113.9"}, e.udp)
+	req.From().Address.Host = "example.org"
+	req.To().Params.Add("tag", "x")
+	host, port := splitHostPort(t, e.udp)
+	req.AppendHeader(&sipmsg.RouteHeader{Address: sipmsg.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sipmsg.HeaderParams{{K: "lr", V: ""}}}})
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 403)
+}
