@@ -113,7 +113,7 @@ func TestSIPBaresipCall(t *testing.T) {
 	bob := startSipp(t, "call_uas.xml", bobPort, 20*time.Second, nil, "-m", "1")
 	time.Sleep(200 * time.Millisecond)
 	registerSipp(t, s, "bob", bobPort)
-	alice := startBaresip(t, s, "alice", 4*time.Second, "/dial sip:bob@localhost")
+	alice := startBaresip(t, s, "alice", 6*time.Second, "/dial sip:bob@localhost")
 	out := alice.wait()
 	bob.wait()
 	if !bytes.Contains([]byte(out), []byte("Proxy Authentication Required")) {
