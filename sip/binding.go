@@ -76,6 +76,10 @@ func (b *binding) run() {
 	for {
 		select {
 		case <-b.done:
+			// Closed by the registrar (already forgotten), or by the hub
+			// (slow consumer, account gone): then the registrar forgets it
+			// too, so the UA's next REGISTER binds it afresh.
+			b.s.reg.forget(context.Background(), b)
 			b.s.hub.Unbind(context.Background(), b.addr, b, b.mb.Close())
 			return
 		case <-b.mb.Ready():

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
@@ -285,4 +286,22 @@ func TestCRLFKeepAliveTCP(t *testing.T) {
 	if err != nil || string(buf[:n]) != "\r\n" {
 		t.Fatalf("pong %q, %v (RFC 5626 §3.5.1)", buf[:n], err)
 	}
+}
+
+// TestBindingClosedByHub: when the hub ends a binding (slow consumer,
+// account gone), the registrar forgets it, and the next REGISTER binds
+// afresh instead of refreshing a binding the hub no longer has.
+func TestBindingClosedByHub(t *testing.T) {
+	e := newEnv(t, nil, "bob")
+	b := newUA(t, "bob")
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(bob)) == 1 })
+	e.hub.Disconnect(context.Background(), bob, crosstalk.ErrSlowConsumer)
+	waitFor(t, func() bool {
+		regs, _ := e.store.ListRegistrations(context.Background(), bob, time.Now())
+		return len(e.hub.Endpoints(bob)) == 0 && len(regs) == 0
+	})
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
 }
