@@ -107,3 +107,29 @@ func TestMessagePolicy(t *testing.T) {
 	req.SetBody([]byte("forged"))
 	wantStatus(t, a.doAuth(req, a.password()), 403)
 }
+
+// TestMessageFromOtherProtocol routes a message that came from XMPP (its
+// Native is an XMPP stanza) to a SIP binding: the binding renders the
+// translated body as text/plain.
+func TestMessageFromOtherProtocol(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	b := newUA(t, "bob")
+	wantStatus(t, b.register(e, 60), 200)
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+	m := &crosstalk.Message{
+		ID: "x1", From: crosstalk.MustParseAddress("alice@localhost/gajim"), To: bob, Type: crosstalk.MessageChat,
+		Body: "from xmpp", Subject: "evil\r\nX-Injected: yes",
+		Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: []byte("<message><body>from xmpp</body></message>")},
+	}
+	if err := e.hub.RouteMessage(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := b.expect(5 * time.Second)
+	if string(got.Body()) != "from xmpp" || got.ContentType().Value() != "text/plain;charset=UTF-8" || got.From().Address.User != "alice" {
+		t.Fatalf("bob got %s", got.String())
+	}
+	if got.GetHeader("X-Injected") != nil || strings.Contains(got.String(), "\r\nX-Injected") {
+		t.Fatalf("header injected:\n%s", got.String())
+	}
+}

@@ -108,7 +108,10 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 		s.log.Debug().Err(err).Str("aor", aor.String()).Msg("sending 200 to REGISTER failed")
 	}
 	// After the 200, so a UA sees its registration confirmed before the
-	// offline messages the hub now delivers.
+	// offline messages the hub now delivers; not bound to the transaction,
+	// which may end as soon as the 200 is sent.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	for _, b := range removed {
 		b.Close(crosstalk.ErrEndpointClosed)
 	}
