@@ -118,9 +118,9 @@ func messageHandler(f inbound) mxmpp.Handler {
 }
 
 // close ends the stream, waits a little for the server to end its own,
-// and closes the connection.
+// and closes the connection. (Session.SetCloseDeadline is not used: in
+// mellium v0.22.0 it races with a running Serve.)
 func (x *xmppSession) close() {
-	_ = x.s.SetCloseDeadline(time.Now().Add(closeWait))
 	_ = x.s.Close()
 	tm := time.NewTimer(closeWait)
 	defer tm.Stop()
