@@ -64,6 +64,7 @@ loaded by \`cmd/ctload\` running on the same cores.
 |---|---|
 | CPU | $cpu_model, $(nproc) cores |
 | memory | $mem |
+| load average at the start | $LOADAVG (other work on the machine shares the cores) |
 | kernel | $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo ?) |
 | Go | $(go env GOVERSION) |
 | Prosody | $pv (Debian), Lua $(readlink -f /usr/bin/lua5.4 >/dev/null 2>&1 && echo 5.4), epoll backend |
@@ -75,14 +76,17 @@ loaded by \`cmd/ctload\` running on the same cores.
 - Each cell is the figure and, in brackets, its ratio to the best server's figure in that row
   (×1.00 is the best; for rates higher is better, for latency, CPU and memory lower is better).
 - **Rates** are the highest offered rate with zero failures (RFC 7501/7502 terms): a ladder of
-  offered rates, each held ${STEP} s, stopping at the first step with any failure or with less
-  than 95% of the offered rate achieved; the figure is the achieved rate of the last clean step.
+  offered rates, each held ${STEP} s, stopping at the first step that twice (3 s apart) has a
+  failure or achieves less than 95% of the offered rate; the figure is the achieved rate of the
+  last clean step, with that step's latency and CPU.
   \`xmpp-login\` is unpaced with 50 logins in parallel.
 - **Server CPU per operation** is the server's utime+stime (all its processes) from
   \`/proc/PID/stat\` over the step, divided by the successful operations; the generator
   sharing the two cores cannot inflate it. Resolution 10 ms.
 - **RSS per session** is the server's VmRSS with all sessions up (after 1 s) minus before,
-  divided by the sessions.
+  divided by the sessions. The idle sessions are authenticated, bound and fetched their roster
+  but sent no presence (${IDLE_N} sessions share ${ACCOUNTS} accounts), spread over 50 source
+  addresses.
 - A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence, no TLS resumption.
   Chat latency is send → arrival at the peer session, matched by stanza id. SIP MESSAGE latency
   is MESSAGE → 2xx from the peer user agent through the proxy (digest answered pre-emptively
@@ -154,8 +158,8 @@ both Crosstalk frontends. Neither Prosody nor Kamailio can be measured on it.
 Servers: \`bench/compare.sh\` (configurations \`bench/prosody.cfg.lua.in\`,
 \`bench/kamailio.cfg.in\`; Prosody \`prosody --config … -F\`, Kamailio
 \`kamailio -f … -DD -E -m 1024 -M 32\`, both with \`ulimit -n 20000\`), accounts \`user1\`…\`user$ACCOUNTS\`
-with password \`$PASSWORD\`. Load (ladder steps listed in order; the last line of a ladder is
-the step that failed, if any):
+with password \`$PASSWORD\`. Load (ladder steps listed in order, a failed step
+twice; the last lines of a ladder are the step that failed, if any):
 
 \`\`\`
 EOF

@@ -223,10 +223,10 @@ func (u *sipUA) register(ctx context.Context, acct account, expires int) error {
 	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(expires)))
 	res, err := u.do(ctx, req, acct, false)
 	if err != nil {
-		return fmt.Errorf("register %s: %w", acct.Addr(), err)
+		return fmt.Errorf("register: %w", err)
 	}
 	if res.StatusCode != sipmsg.StatusOK {
-		return fmt.Errorf("register %s: %d %s", acct.Addr(), res.StatusCode, res.Reason)
+		return fmt.Errorf("register: %d %s", res.StatusCode, res.Reason)
 	}
 	return nil
 }

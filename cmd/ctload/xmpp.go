@@ -53,9 +53,9 @@ type inbound func(id, typ string, at time.Time)
 
 // login dials the server from the i-th source address and runs the whole
 // client login: TCP, STARTTLS, SCRAM (SHA-256 preferred, else SHA-1),
-// resource binding, roster get and initial presence. Messages received
-// later go to onMessage (which may be nil).
-func (x *xmppClient) login(ctx context.Context, i int, onMessage inbound) (*xmppSession, error) {
+// resource binding, roster get and, when presence is set, initial
+// presence. Messages received later go to onMessage (which may be nil).
+func (x *xmppClient) login(ctx context.Context, i int, presence bool, onMessage inbound) (*xmppSession, error) {
 	acct := x.cfg.account(i)
 	origin, err := jid.New(acct.Local, acct.Domain, "")
 	if err != nil {
@@ -72,7 +72,7 @@ func (x *xmppClient) login(ctx context.Context, i int, onMessage inbound) (*xmpp
 	)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("negotiate %s: %w", acct.Addr(), err)
+		return nil, fmt.Errorf("negotiate: %w", err)
 	}
 	sess := &xmppSession{s: s, conn: conn, jid: s.LocalAddr(), served: make(chan error, 1)}
 	go func() { sess.served <- s.Serve(messageHandler(onMessage)) }()
@@ -88,6 +88,9 @@ func (x *xmppClient) login(ctx context.Context, i int, onMessage inbound) (*xmpp
 	if err := iter.Close(); err != nil {
 		sess.close()
 		return nil, fmt.Errorf("roster get: %w", err)
+	}
+	if !presence {
+		return sess, nil
 	}
 	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
 		sess.close()
@@ -140,7 +143,7 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, nil)
+			s, err := x.login(octx, i, true, nil)
 			if err != nil {
 				rec.failure(err)
 				return

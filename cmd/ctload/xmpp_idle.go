@@ -17,7 +17,9 @@ var errDropped = errors.New("session ended by the server while held")
 
 // runIdle is xmpp-idle: open -n sessions (-c logins at a time), let the
 // server settle, read its RSS (with -pid), hold them for -hold, and count
-// how many survived.
+// how many survived. The sessions are authenticated, bound and have their
+// roster but send no presence: many sessions share an account, and
+// presence among one account's resources would grow with their square.
 func (x *xmppClient) runIdle(ctx context.Context, m meter, res *Result) error {
 	var before procSample
 	var err error
@@ -35,7 +37,7 @@ func (x *xmppClient) runIdle(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, nil)
+			s, err := x.login(octx, i, false, nil)
 			if err != nil {
 				rec.failure(err)
 				return
@@ -59,7 +61,7 @@ func (x *xmppClient) runIdle(ctx context.Context, m meter, res *Result) error {
 		}
 		res.ServerRSSBeforeKB, res.ServerRSSAfterKB = before.RSSKB, after.RSSKB
 		res.ServerRSSPerSessKB = float64(after.RSSKB-before.RSSKB) / float64(p.OK)
-		res.Notes = append(res.Notes, fmt.Sprintf("RSS per session = (RSS with %d sessions after %s − RSS before) / sessions; summed over %d server processes", p.OK, idleSettle, after.Procs))
+		res.Notes = append(res.Notes, fmt.Sprintf("RSS per session = (RSS with %d sessions after %s − RSS before) / sessions; summed over %d server processes; sessions are authenticated and bound, with no presence sent", p.OK, idleSettle, after.Procs))
 	}
 	hold, err := m.phase("hold", func(rec *recorder) int64 {
 		sleepUntil(ctx, time.Now().Add(x.cfg.Hold))
