@@ -2,6 +2,7 @@ package xcap
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -38,15 +39,17 @@ func getNode(root *node, sel *selector) ([]byte, string, error) {
 // (§7.10), which here are the ones the document root declares.
 func namespaceBindings(root, target *node) []byte {
 	m := prefixMap(root)
-	b := []byte("<" + qname(m, target.name, false))
+	decl := make([]string, 0, len(m))
 	for space, p := range m {
-		if p == "" {
-			b = append(b, ` xmlns="`+sipmap.XMLText(space)+`"`...)
-		} else if p != "xml" {
-			b = append(b, ` xmlns:`+p+`="`+sipmap.XMLText(space)+`"`...)
+		switch {
+		case p == "" && space != "":
+			decl = append(decl, ` xmlns="`+sipmap.XMLText(space)+`"`)
+		case p != "" && p != "xml":
+			decl = append(decl, ` xmlns:`+p+`="`+sipmap.XMLText(space)+`"`)
 		}
 	}
-	return append(b, "/>"...)
+	sort.Strings(decl)
+	return []byte("<" + qname(m, target.name, false) + strings.Join(decl, "") + "/>")
 }
 
 // putElement puts elem at the selector (§8.2.3): it replaces the selected

@@ -13,6 +13,7 @@ import (
 // tree, validates it and plans the hub changes before making any, applies
 // them, and answers 200 (replaced) or 201 (created) with the new ETag.
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, req *request, v *view, doc *node) {
+	w.Header().Del("ETag") // a failed write answers without one; a done one with the new
 	if req.usage.plan == nil {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeError(w, status(http.StatusMethodNotAllowed, "the %s document is derived from the roster and read-only", req.usage.auid))
