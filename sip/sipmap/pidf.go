@@ -92,7 +92,7 @@ func (a *RPIDActivities) has(name string) bool {
 	return false
 }
 
-// ShowActivity returns the RPID activity that RFC 8048 §4 (XMPP to SIP) maps
+// ShowActivity returns the RPID activity that RFC 8048 (XMPP to SIP) maps
 // an XMPP <show/> value onto: away and xa become <away/>, dnd becomes
 // <busy/>, and chat and plain available carry no activity (their
 // <basic>open</basic> says it all). It returns "" for no activity.
@@ -107,7 +107,7 @@ func ShowActivity(s crosstalk.Show) string {
 	}
 }
 
-// activityShow is the reverse mapping of RFC 8048 §5 (SIP to XMPP): <busy/>
+// activityShow is the reverse mapping of RFC 8048 (SIP to XMPP): <busy/>
 // becomes dnd, <away/> away; any other activity leaves plain available.
 // <busy/> wins when both are present, being the stronger request.
 func activityShow(a *RPIDActivities) crosstalk.Show {
@@ -135,8 +135,8 @@ func NormalizeShow(s crosstalk.Show) crosstalk.Show {
 	}
 }
 
-// PresenceFromPIDF maps a decoded PIDF document to a core presence (RFC 8048
-// §5): From is the entity as a bare address; the presence is available when
+// PresenceFromPIDF maps a decoded PIDF document to a core presence (RFC
+// 8048, SIP to XMPP): From is the entity as a bare address; the presence is available when
 // any tuple's <basic/> is open and unavailable otherwise; the show comes
 // from the person's RPID activities (or, failing those, a tuple's), and the
 // status from the first note of the open tuple, the document, or the person;
@@ -206,7 +206,7 @@ func entityAddress(entity string) (crosstalk.Address, error) {
 }
 
 // RenderPIDF renders p as the PIDF document of entity (RFC 3863) in the data
-// model of RFC 4479, mapped as RFC 8048 §4 says: one tuple for the endpoint
+// model of RFC 4479, mapped as RFC 8048 says: one tuple for the endpoint
 // (its id derived from the resource) with <basic>open</basic> for available
 // and <basic>closed</basic> otherwise, the status as the tuple's <note/>,
 // the time as its <timestamp/>, and for away, xa and dnd a <dm:person/> with

@@ -3,6 +3,7 @@ package xcap
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"strings"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -115,7 +116,14 @@ func planPresRules(v *view, doc *node) ([]change, error) {
 	var changes []change
 	presence := func(contact crosstalk.Address, t crosstalk.PresenceType) change {
 		return func(ctx context.Context, h Hub) error {
-			return h.SetPresence(ctx, &crosstalk.Presence{From: owner, To: contact, Type: t})
+			err := h.SetPresence(ctx, &crosstalk.Presence{From: owner, To: contact, Type: t})
+			if errors.Is(err, crosstalk.ErrRemoteNotSupported) {
+				// The owner's side is stored before the stanza is
+				// forwarded; a contact of a domain not served (and no
+				// federation) just does not hear of it.
+				return nil
+			}
+			return err
 		}
 	}
 	known := map[crosstalk.Address]bool{}
@@ -265,8 +273,8 @@ func (r *rules) addIdentity(id *node, handling int) error {
 			return conflict(condSchema, "one needs an id")
 		}
 		a, err := uriAddress(uri)
-		if err != nil || a.Local() == "" {
-			return conflict(condConstraint, "identity %q is not an account", uri)
+		if err != nil {
+			return conflict(condConstraint, "identity %q is not an address", uri)
 		}
 		if old, ok := r.accounts[a]; !ok || handling > old {
 			r.accounts[a] = handling

@@ -215,6 +215,20 @@ func TestPresRules(t *testing.T) {
 	if !slices.Contains(list, dave) || slices.Contains(list, crosstalk.MustParseAddress("spam.example")) || !slices.Contains(list, crosstalk.MustParseAddress("eve@example.net/phone")) {
 		t.Fatalf("blocklist %v", list)
 	}
+	// Deleting the allow rule revokes Bob; allowing a contact of a domain
+	// not served pre-approves it (no federation to tell).
+	e.do("DELETE", prPath+"/~~/ruleset/rule%5b@id=%22pres_allow%22%5d", "", opts{}).must(t, 200)
+	if b, _ := e.item(alice, bob); b.SeesOwner() {
+		t.Fatalf("bob still sees alice: %+v", b.SubscriptionState)
+	}
+	remote := `<ruleset xmlns="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules"><rule id="r"><conditions><identity><one id="xmpp:zoe@remote.example"/></identity></conditions><actions><pr:sub-handling>allow</pr:sub-handling></actions></rule></ruleset>`
+	e.do("PUT", prPath, remote, opts{ctype: ctPR}).must(t, 200)
+	if z, ok := e.item(alice, crosstalk.MustParseAddress("zoe@remote.example")); !ok || !z.PreApproved {
+		t.Fatalf("zoe: %+v", z)
+	}
+	if r := e.do("GET", prPath, "", opts{}).must(t, 200); !strings.Contains(r.body, `<one id="sip:zoe@remote.example"/>`) {
+		t.Fatalf("pre-approval not shown:\n%s", r.body)
+	}
 	// What the roster cannot hold is refused, changing nothing.
 	v = e.roster(alice).Version
 	for i, bad := range []string{
