@@ -2,7 +2,6 @@ package xcap
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -38,18 +37,8 @@ func getNode(root *node, sel *selector) ([]byte, string, error) {
 // namespaceBindings renders the element's name with the bindings in scope
 // (§7.10), which here are the ones the document root declares.
 func namespaceBindings(root, target *node) []byte {
-	m := prefixMap(root)
-	decl := make([]string, 0, len(m))
-	for space, p := range m {
-		switch {
-		case p == "" && space != "":
-			decl = append(decl, ` xmlns="`+sipmap.XMLText(space)+`"`)
-		case p != "" && p != "xml":
-			decl = append(decl, ` xmlns:`+p+`="`+sipmap.XMLText(space)+`"`)
-		}
-	}
-	sort.Strings(decl)
-	return []byte("<" + qname(m, target.name, false) + strings.Join(decl, "") + "/>")
+	s := newSerializer(root)
+	return []byte("<" + s.name(target.name, s.root, false) + s.declarations() + "/>")
 }
 
 // putElement puts elem at the selector (§8.2.3): it replaces the selected

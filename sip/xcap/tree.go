@@ -2,7 +2,9 @@ package xcap
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -76,12 +78,33 @@ func (n *node) delAttr(name xml.Name) bool {
 
 // UnmarshalXML reads an element and its subtree from a decoder that the
 // caller has wrapped in internal/xmlguard, which bounds the depth of this
-// recursion and the size of the input.
+// recursion and the size of the input. A name whose prefix is bound
+// nowhere is refused (encoding/xml would keep the prefix as if it were a
+// namespace).
 func (n *node) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	return n.read(d, start, map[string]bool{nsXML: true})
+}
+
+func (n *node) read(d *xml.Decoder, start xml.StartElement, bound map[string]bool) error {
+	scope, cloned := bound, false
+	for _, a := range start.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			if !cloned {
+				scope, cloned = maps.Clone(bound), true
+			}
+			scope[a.Value] = true
+		}
+	}
+	if start.Name.Space != "" && !scope[start.Name.Space] {
+		return fmt.Errorf("element <%s>: %w", start.Name.Local, errUnboundPrefix)
+	}
 	n.name = start.Name
 	for _, a := range start.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 			continue
+		}
+		if a.Name.Space != "" && !scope[a.Name.Space] {
+			return fmt.Errorf("attribute %s: %w", a.Name.Local, errUnboundPrefix)
 		}
 		n.attrs = append(n.attrs, a)
 	}
@@ -94,7 +117,7 @@ func (n *node) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			c := &node{}
-			if err := c.UnmarshalXML(d, t); err != nil {
+			if err := c.read(d, t, scope); err != nil {
 				return err
 			}
 			n.children = append(n.children, c)
@@ -110,6 +133,9 @@ func (n *node) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	}
 }
 
+// errUnboundPrefix reports a prefix without a namespace declaration.
+var errUnboundPrefix = errors.New("namespace prefix is not declared")
+
 // inheritNamespace puts elements in no namespace into space: an element a
 // client PUTs without declaring a namespace takes that of its new parent.
 func (n *node) inheritNamespace(space string) {
@@ -124,54 +150,95 @@ func (n *node) inheritNamespace(space string) {
 // prefixes are the prefixes used when serialising well-known namespaces.
 var prefixes = map[string]string{
 	nsResourceLists: "rl", nsRLS: "rls", nsCommonPolicy: "cp", nsPresRules: "pr",
-	nsXCAPCaps: "xc", nsXCAPError: "xe", "http://www.w3.org/XML/1998/namespace": "xml",
+	nsXCAPCaps: "xc", nsXCAPError: "xe",
 }
 
-// namespaces collects the namespaces used in a subtree.
-func (n *node) namespaces(into map[string]bool) {
-	into[n.name.Space] = true
+// nsXML is the namespace bound to the reserved prefix xml.
+const nsXML = "http://www.w3.org/XML/1998/namespace"
+
+// serializer writes a tree with every namespace declared once, on the
+// outermost element: the root's namespace is the default one, and every
+// other namespace an element or attribute needs gets a prefix (its
+// well-known one, or ns1, ns2, …). An element in no namespace below a
+// defaulted one resets the default with xmlns="".
+type serializer struct {
+	root   string
+	prefix map[string]string
+}
+
+func newSerializer(root *node) *serializer {
+	s := &serializer{root: root.name.Space, prefix: map[string]string{nsXML: "xml"}}
+	need := map[string]bool{}
+	s.collect(root, root.name.Space, need)
+	spaces := make([]string, 0, len(need))
+	for sp := range need {
+		spaces = append(spaces, sp)
+	}
+	sort.Strings(spaces)
+	taken := map[string]bool{"xml": true}
+	n := 0
+	for _, sp := range spaces {
+		if _, ok := s.prefix[sp]; ok {
+			continue
+		}
+		p, ok := prefixes[sp]
+		for !ok || taken[p] {
+			n++
+			p, ok = fmt.Sprintf("ns%d", n), true
+		}
+		s.prefix[sp], taken[p] = p, true
+	}
+	return s
+}
+
+// collect finds the namespaces that need a prefix, walking as write does.
+func (s *serializer) collect(n *node, def string, need map[string]bool) {
+	switch {
+	case n.name.Space == "":
+		def = ""
+	case n.name.Space != def:
+		need[n.name.Space] = true
+	}
 	for _, a := range n.attrs {
 		if a.Name.Space != "" {
-			into[a.Name.Space] = true
+			need[a.Name.Space] = true
 		}
 	}
 	for _, c := range n.children {
-		c.namespaces(into)
+		s.collect(c, def, need)
 	}
 }
 
-// prefixMap assigns prefixes: the root's namespace is the default one, the
-// others get their well-known prefix or ns1, ns2, …
-func prefixMap(root *node) map[string]string {
-	used := map[string]bool{}
-	root.namespaces(used)
-	spaces := make([]string, 0, len(used))
-	for s := range used {
-		spaces = append(spaces, s)
+// name returns an element's or attribute's qualified name under the
+// default namespace def.
+func (s *serializer) name(name xml.Name, def string, attr bool) string {
+	if name.Space == "" || (!attr && name.Space == def) {
+		return name.Local
 	}
-	sort.Strings(spaces)
-	m := map[string]string{root.name.Space: ""}
-	n := 0
-	for _, s := range spaces {
-		if _, done := m[s]; done || s == "" {
-			continue
-		}
-		if p, ok := prefixes[s]; ok {
-			m[s] = p
-			continue
-		}
-		n++
-		m[s] = fmt.Sprintf("ns%d", n)
-	}
-	return m
+	return s.prefix[name.Space] + ":" + name.Local
 }
 
-// encode serialises n as a standalone element: every namespace it uses is
-// declared on it, its own as the default namespace.
+// declarations renders the namespace declarations of the outermost element.
+func (s *serializer) declarations() string {
+	decl := make([]string, 0, len(s.prefix)+1)
+	if s.root != "" {
+		decl = append(decl, ` xmlns="`+sipmap.XMLText(s.root)+`"`)
+	}
+	var more []string
+	for sp, p := range s.prefix {
+		if p != "xml" {
+			more = append(more, ` xmlns:`+p+`="`+sipmap.XMLText(sp)+`"`)
+		}
+	}
+	sort.Strings(more)
+	return strings.Join(append(decl, more...), "")
+}
+
+// encode serialises n as a standalone element with its declarations.
 func (n *node) encode() []byte {
-	m := prefixMap(n)
+	s := newSerializer(n)
 	var b strings.Builder
-	n.write(&b, m, true)
+	s.write(&b, n, s.root, true)
 	return []byte(b.String())
 }
 
@@ -180,33 +247,19 @@ func (n *node) document() []byte {
 	return append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), append(n.encode(), '\n')...)
 }
 
-func qname(m map[string]string, name xml.Name, attr bool) string {
-	if name.Space == "" || (!attr && m[name.Space] == "") {
-		return name.Local
-	}
-	return m[name.Space] + ":" + name.Local
-}
-
-func (n *node) write(b *strings.Builder, m map[string]string, root bool) {
-	tag := qname(m, n.name, false)
+func (s *serializer) write(b *strings.Builder, n *node, def string, root bool) {
+	tag := s.name(n.name, def, false)
 	b.WriteString("<" + tag)
 	if root {
-		if n.name.Space != "" {
-			b.WriteString(` xmlns="` + sipmap.XMLText(n.name.Space) + `"`)
-		}
-		decl := make([]string, 0, len(m))
-		for s, p := range m {
-			if p != "" && p != "xml" {
-				decl = append(decl, ` xmlns:`+p+`="`+sipmap.XMLText(s)+`"`)
-			}
-		}
-		sort.Strings(decl)
-		for _, d := range decl {
-			b.WriteString(d)
-		}
+		b.WriteString(s.declarations())
+	} else if n.name.Space == "" && def != "" {
+		b.WriteString(` xmlns=""`)
+	}
+	if n.name.Space == "" {
+		def = ""
 	}
 	for _, a := range n.attrs {
-		b.WriteString(" " + qname(m, a.Name, true) + `="` + attrEscape(a.Value) + `"`)
+		b.WriteString(" " + s.name(a.Name, def, true) + `="` + attrEscape(a.Value) + `"`)
 	}
 	if len(n.children) == 0 && n.text == "" {
 		b.WriteString("/>")
@@ -215,7 +268,7 @@ func (n *node) write(b *strings.Builder, m map[string]string, root bool) {
 	b.WriteString(">")
 	b.WriteString(sipmap.XMLText(n.text))
 	for _, c := range n.children {
-		c.write(b, m, false)
+		s.write(b, c, def, false)
 	}
 	b.WriteString("</" + tag + ">")
 }

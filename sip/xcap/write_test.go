@@ -96,6 +96,7 @@ func TestWriteErrorsChangeNothing(t *testing.T) {
 		16: {"PUT", rlPath, "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"><list><entry uri=\"sip:\xff@example.com\"/></list></resource-lists>", ctRL, 409, "not-utf-8"},
 		17: {"PUT", rlPath, `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list><list><entry uri="sip:x@example.com"/></list></list></resource-lists>`, ctRL, 409, "constraint-failure"},
 		18: {"PUT", rlPath, `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list><entry uri="sip:alice@example.com"/></list></resource-lists>`, ctRL, 409, "constraint-failure"},
+		19: {"PUT", rlPath, `<rl:resource-lists><rl:list/></rl:resource-lists>`, ctRL, 409, "not-well-formed"},
 	}
 	for i, tc := range tests {
 		r := e.do(tc.method, tc.path, tc.body, opts{ctype: tc.ctype})
