@@ -29,6 +29,10 @@ type Config struct {
 	// "sip:{user}-buddies@{domain}". The SIP presence server must serve the
 	// same URI.
 	ServiceURI string
+	// LoginFailuresPerMinute is how many failed digest logins a source
+	// address or an account may have in a minute before it gets 429 until
+	// the oldest leaves the minute. Default 10.
+	LoginFailuresPerMinute int
 }
 
 // Defaults returns the default configuration.
@@ -39,6 +43,8 @@ func Defaults() Config {
 		NonceTTL:     5 * time.Minute,
 		MaxNonces:    100000,
 		ServiceURI:   "sip:{user}-buddies@{domain}",
+
+		LoginFailuresPerMinute: 10,
 	}
 }
 
@@ -62,6 +68,9 @@ func (c Config) Validate() error {
 	}
 	if !strings.Contains(c.ServiceURI, "{user}") || !strings.HasPrefix(c.ServiceURI, "sip:") {
 		errs = append(errs, fmt.Errorf("xcap service_uri %q: must be a sip: URI template with {user}", c.ServiceURI))
+	}
+	if c.LoginFailuresPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("xcap login_failures_per_minute %d: must be positive", c.LoginFailuresPerMinute))
 	}
 	return errors.Join(errs...)
 }

@@ -141,6 +141,10 @@ func (h *Handler) challenge(w http.ResponseWriter, realm string, stale bool) {
 // returns the account. Unknown accounts verify against nothing and fail
 // the same way as a wrong password.
 func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm string) (crosstalk.Address, error) {
+	src := sourceKey(r)
+	if wait, locked := h.lockout.locked(src); locked {
+		return crosstalk.Address{}, &lockedError{wait: wait}
+	}
 	var creds *digest.Credentials
 	for _, v := range r.Header.Values("Authorization") {
 		c, err := digest.ParseCredentials(v)
@@ -154,7 +158,12 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm strin
 	}
 	addr, err := crosstalk.NewAddress(creds.Username, realm, "")
 	if err != nil {
+		h.lockout.fail(src)
 		return crosstalk.Address{}, &authError{err: fmt.Errorf("username %q: %w", creds.Username, err)}
+	}
+	acct := "acct:" + addr.String()
+	if wait, locked := h.lockout.locked(acct); locked {
+		return crosstalk.Address{}, &lockedError{wait: wait}
 	}
 	// RFC 7616 §3.4.6: the digest must be for this request's URI.
 	if creds.URI != r.RequestURI {
@@ -165,10 +174,15 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm strin
 		return crosstalk.Address{}, err
 	}
 	if !ok {
+		h.lockout.fail(src, acct)
 		return crosstalk.Address{}, &authError{err: fmt.Errorf("digest for %s: %w", addr, crosstalk.ErrNotAuthorized)}
 	}
 	if err := h.nonces.use(creds.Nonce, creds.Nc); err != nil {
-		return crosstalk.Address{}, &authError{stale: errors.Is(err, errNonceStale), err: err}
+		stale := errors.Is(err, errNonceStale)
+		if !stale {
+			h.lockout.fail(src, acct)
+		}
+		return crosstalk.Address{}, &authError{stale: stale, err: err}
 	}
 	return addr, nil
 }

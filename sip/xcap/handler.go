@@ -57,7 +57,9 @@ type Handler struct {
 	decode DecodeFunc
 	log    zerolog.Logger
 	nonces *nonceStore
-	usages map[string]*usage
+	// lockout refuses sources and accounts with too many failed logins.
+	lockout *lockout
+	usages  map[string]*usage
 	// writeMu serialises PUT and DELETE, so that the precondition check,
 	// the planning and the changes see one state.
 	writeMu sync.Mutex
@@ -73,9 +75,10 @@ func New(cfg Config, hub Hub, store Store, decode DecodeFunc, log zerolog.Logger
 	}
 	return &Handler{
 		cfg: cfg, hub: hub, store: store, decode: decode,
-		log:    log.With().Str("component", "xcap").Logger(),
-		nonces: newNonceStore(cfg.NonceTTL, cfg.MaxNonces, time.Now),
-		usages: usages(),
+		log:     log.With().Str("component", "xcap").Logger(),
+		nonces:  newNonceStore(cfg.NonceTTL, cfg.MaxNonces, time.Now),
+		lockout: newLockout(cfg.LoginFailuresPerMinute, cfg.MaxNonces, time.Minute, time.Now),
+		usages:  usages(),
 	}, nil
 }
 
@@ -164,6 +167,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ae) {
 			h.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("authentication failed")
 			h.challenge(w, req.xui.Domain(), ae.stale)
+			return
+		}
+		var le *lockedError
+		if errors.As(err, &le) {
+			h.log.Info().Str("remote", r.RemoteAddr).Dur("wait", le.wait).Msg("login locked out")
+			le.write(w)
 			return
 		}
 		if err != nil {

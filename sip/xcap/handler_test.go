@@ -190,6 +190,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.NonceTTL = time.Second },
 		func(c *Config) { c.MaxNonces = 0 },
 		func(c *Config) { c.ServiceURI = "sip:buddies@x" },
+		func(c *Config) { c.LoginFailuresPerMinute = 0 },
 	} {
 		c := Defaults()
 		m(&c)
@@ -211,4 +212,20 @@ func authHeader(t *testing.T, method, path, nonce string, nc int) string {
 		t.Fatal(err)
 	}
 	return cred.String()
+}
+
+// TestLockout: after too many failed logins the source gets 429 with
+// Retry-After, even with the right password, until the minute passes.
+func TestLockout(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginFailuresPerMinute = 3 })
+	e.do("GET", rlPath, "", opts{pass: "wrong"}).must(t, 401) // two failures
+	e.do("GET", rlPath, "", opts{pass: "wrong"})              // the third locks
+	r := e.do("GET", rlPath, "", opts{})
+	if r.code != 429 || r.hdr.Get("Retry-After") == "" {
+		t.Fatalf("locked out: %d %q", r.code, r.hdr.Get("Retry-After"))
+	}
+	later := time.Now().Add(2 * time.Minute)
+	e.h.lockout.now = func() time.Time { return later }
+	e.h.nonces.now = func() time.Time { return later }
+	e.do("GET", rlPath, "", opts{}).must(t, 200)
 }
