@@ -30,5 +30,6 @@
 //	x, err := xcap.New(xcap.Defaults(), hub, store, decode, log)
 //	httpHandler.Handle("/xcap-root/", x)
 //
-// where decode wraps internal/xmlguard's Decode (see DecodeFunc).
+// where decode wraps internal/xmlguard's Decode (see DecodeFunc). Failed
+// logins are counted per source and account (429 past the limit).
 package xcap

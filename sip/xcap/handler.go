@@ -82,6 +82,15 @@ func New(cfg Config, hub Hub, store Store, decode DecodeFunc, log zerolog.Logger
 	}, nil
 }
 
+// Must returns h, or panics with err: for wiring a handler whose
+// configuration cannot fail (Defaults and non-nil dependencies) on one line.
+func Must(h *Handler, err error) *Handler {
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
 // request is a parsed XCAP request URI.
 type request struct {
 	usage *usage

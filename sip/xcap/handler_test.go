@@ -201,6 +201,12 @@ func TestConfigValidate(t *testing.T) {
 	if _, err := New(Defaults(), nil, nil, nil, zerolog.Nop()); err == nil {
 		t.Error("New without dependencies")
 	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Must did not panic on an error")
+		}
+	}()
+	Must(New(Config{}, nil, nil, nil, zerolog.Nop()))
 }
 
 // authHeader computes Alice's SHA-256 credentials for a path and nonce.
