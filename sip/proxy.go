@@ -213,6 +213,12 @@ func (s *Server) lookup(next Handler) Handler {
 			return statusErr(404, "Not Found")
 		}
 		bindings := s.reg.list(aor)
+		if b, isGRUU := s.reg.gruuBinding(aor, &req.Recipient); isGRUU {
+			if b == nil {
+				return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
+			}
+			bindings = []*binding{b} // RFC 5627 §3.2: that instance only
+		}
 		if len(bindings) == 0 {
 			if _, err := s.store.GetAccount(ctx, aor); err != nil {
 				return fmt.Errorf("request to %s: %w", aor, err)

@@ -18,6 +18,10 @@ type SIPConfig struct {
 	// that only read the first challenge and know only MD5 (sipp 3.6) need
 	// ["MD5", "SHA-256"].
 	DigestAlgorithms []string `toml:"digest_algorithms"`
+	// RequestsPerSecond and RequestBurst bound the requests of one source
+	// address (503 with Retry-After beyond). Defaults 50 and 100.
+	RequestsPerSecond float64 `toml:"requests_per_second"`
+	RequestBurst      int     `toml:"request_burst"`
 }
 
 // startSIP starts the SIP frontend on listen.sip_udp, listen.sip_tcp and
@@ -30,6 +34,12 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	cfg.MaxMessageSize = c.Limits.SIPMessageSize
 	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
 	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
+	if c.SIP.RequestsPerSecond > 0 {
+		cfg.RequestsPerSecond = c.SIP.RequestsPerSecond
+	}
+	if c.SIP.RequestBurst > 0 {
+		cfg.RequestBurst = c.SIP.RequestBurst
+	}
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
 	}
