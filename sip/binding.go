@@ -76,6 +76,10 @@ func (b *binding) run() {
 	for {
 		select {
 		case <-b.done:
+			// Closed by the registrar (already forgotten), or by the hub
+			// (slow consumer, account gone): then the registrar forgets it
+			// too, so the UA's next REGISTER binds it afresh.
+			b.s.reg.forget(context.Background(), b)
 			b.s.hub.Unbind(context.Background(), b.addr, b, b.mb.Close())
 			return
 		case <-b.mb.Ready():
@@ -179,15 +183,34 @@ func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (
 	ct := sipmsg.ContentTypeHeader(out.ContentType)
 	req.AppendHeader(&ct)
 	req.SetBody(out.Body)
-	if len(reg.Path) == 0 {
-		if tp, hostport, ok := strings.Cut(reg.Received, ":"); ok {
-			if _, _, err := net.SplitHostPort(hostport); err == nil {
-				req.SetTransport(strings.ToUpper(tp))
-				req.SetDestination(hostport)
-			}
-		}
+	if tp, dest, ok := flowOf(reg); ok {
+		req.SetTransport(tp)
+		req.SetDestination(dest)
 	}
 	return req, nil
+}
+
+// flowOf returns the transport and address to reach a binding through the
+// connection it registered on: for a binding over TCP, TLS or WebSocket
+// (responses and requests must reuse the connection, RFC 3261 §18 and
+// RFC 5626 §5.3) or one that asked for outbound (reg-id). A UDP binding
+// without outbound is reached at its Contact; with a Path, through the
+// Path.
+func flowOf(reg crosstalk.Registration) (transport, dest string, ok bool) {
+	if len(reg.Path) > 0 {
+		return "", "", false
+	}
+	tp, hostport, found := strings.Cut(reg.Received, ":")
+	if !found {
+		return "", "", false
+	}
+	if _, _, err := net.SplitHostPort(hostport); err != nil {
+		return "", "", false
+	}
+	if tp == "udp" && reg.RegID == 0 {
+		return "", "", false
+	}
+	return strings.ToUpper(tp), hostport, true
 }
 
 // sendRequest sends a request on a client transaction and waits for its

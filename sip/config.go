@@ -29,6 +29,9 @@ type Config struct {
 	// that many failed digest verifications within a minute
 	// (limits.login_failures_per_minute). Default 10.
 	LoginFailuresPerMinute int
+	// ConnectionsPerIP bounds the open TCP and TLS connections from one
+	// address (limits.connections_per_ip). Default 64.
+	ConnectionsPerIP int
 	// RequestsPerSecond and RequestBurst bound the requests one source
 	// address may send; beyond them it gets 503 with Retry-After.
 	// Defaults 50 and 100.
@@ -48,6 +51,9 @@ type Config struct {
 	// MailboxCount and MailboxBytes bound each binding's queue. Defaults
 	// 256 and 1 MiB.
 	MailboxCount, MailboxBytes int
+	// DigestAlgorithms are offered in this order, one challenge each (RFC
+	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
+	DigestAlgorithms []string
 	// UserAgent is the Server and User-Agent header value. Default
 	// "Crosstalk".
 	UserAgent string
@@ -62,6 +68,7 @@ func Defaults() Config {
 		TLS:                    ":5061",
 		MaxMessageSize:         65535,
 		LoginFailuresPerMinute: 10,
+		ConnectionsPerIP:       64,
 		RequestsPerSecond:      50,
 		RequestBurst:           100,
 		MinExpires:             60 * time.Second,
@@ -73,6 +80,7 @@ func Defaults() Config {
 		MailboxCount:           256,
 		MailboxBytes:           1 << 20,
 		UserAgent:              "Crosstalk",
+		DigestAlgorithms:       []string{"SHA-256", "MD5"},
 	}
 }
 
@@ -96,6 +104,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxMessageSize, d.MaxMessageSize)
 	setInt(&c.LoginFailuresPerMinute, d.LoginFailuresPerMinute)
 	setInt(&c.RequestBurst, d.RequestBurst)
+	setInt(&c.ConnectionsPerIP, d.ConnectionsPerIP)
 	setInt(&c.MailboxCount, d.MailboxCount)
 	setInt(&c.MailboxBytes, d.MailboxBytes)
 	if c.RequestsPerSecond == 0 {
@@ -109,6 +118,9 @@ func (c Config) withDefaults() Config {
 	setDur(&c.DeliveryTimeout, d.DeliveryTimeout)
 	if c.UserAgent == "" {
 		c.UserAgent = d.UserAgent
+	}
+	if len(c.DigestAlgorithms) == 0 {
+		c.DigestAlgorithms = d.DigestAlgorithms
 	}
 	return c
 }
@@ -134,11 +146,16 @@ func (c Config) Validate() error {
 	if c.MaxMessageSize < 1500 {
 		errs = append(errs, fmt.Errorf("sip: max message size %d below 1500 bytes", c.MaxMessageSize))
 	}
-	if c.LoginFailuresPerMinute < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 {
+	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 {
 		errs = append(errs, errors.New("sip: limits must be positive"))
 	}
 	if c.MinExpires < time.Second || c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {
 		errs = append(errs, errors.New("sip: need 1s ≤ min expires ≤ default expires ≤ max expires"))
+	}
+	for _, a := range c.DigestAlgorithms {
+		if a != "SHA-256" && a != "MD5" {
+			errs = append(errs, fmt.Errorf("sip: digest algorithm %q: only SHA-256 and MD5", a))
+		}
 	}
 	for _, d := range c.Domains {
 		if d == "" {

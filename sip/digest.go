@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -123,12 +124,13 @@ var (
 // errNoCredentials reports a request without credentials for our realm.
 var errNoCredentials = errors.New("no credentials for this realm")
 
-// challenge builds the 401/407 error with one challenge per algorithm,
-// SHA-256 first (RFC 8760 §2.4: the preferred one first), qop=auth.
+// challenge builds the 401/407 error with one challenge per configured
+// algorithm, in order (RFC 8760 §2.4: the preferred one first, SHA-256 by
+// default), qop=auth.
 func (s *Server) challenge(h authHeaders, realm string, stale bool, cause error) *StatusError {
 	nonce := s.nonces.issue()
 	var hdrs []sipmsg.Header
-	for _, alg := range []string{"SHA-256", "MD5"} {
+	for _, alg := range s.cfg.DigestAlgorithms {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		hdrs = append(hdrs, sipmsg.NewHeader(h.challenge, c.String()))
 	}
@@ -198,8 +200,15 @@ func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr cro
 		return false, fmt.Errorf("digest account %s: %w", addr, err)
 	}
 	var ha1 string
-	switch strings.ToUpper(creds.Algorithm) {
-	case "", "MD5":
+	alg := strings.ToUpper(creds.Algorithm)
+	if alg == "" {
+		alg = "MD5"
+	}
+	if !slices.Contains(s.cfg.DigestAlgorithms, alg) {
+		return false, nil
+	}
+	switch alg {
+	case "MD5":
 		ha1 = a.Credentials.HA1MD5
 	case "SHA-256":
 		ha1 = a.Credentials.HA1SHA256

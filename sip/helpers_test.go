@@ -257,3 +257,16 @@ func wantStatus(t *testing.T, res *sipmsg.Response, code int) {
 		t.Fatalf("got %s, want %d\n%s", status(res), code, strings.TrimSpace(res.String()))
 	}
 }
+
+func splitHostPort(t *testing.T, addr string) (string, int) {
+	t.Helper()
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, n
+}

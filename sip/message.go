@@ -64,6 +64,12 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if m.To.Local() == "" {
 		return statusErr(404, "Not Found")
 	}
+	if b, isGRUU := s.reg.gruuBinding(m.To, &recipient); isGRUU {
+		if b == nil {
+			return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
+		}
+		m.To = b.addr // RFC 5627: that instance's endpoint only
+	}
 	offline := toLocal && len(s.hub.PresenceOf(m.To.Bare())) == 0
 	if err := s.hub.RouteMessage(ctx, &m); err != nil {
 		return fmt.Errorf("MESSAGE from %s to %s: %w", m.From, m.To, err)

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +107,76 @@ func TestMessagePolicy(t *testing.T) {
 	req.From().Address.User = "bob"
 	req.SetBody([]byte("forged"))
 	wantStatus(t, a.doAuth(req, a.password()), 403)
+}
+
+// TestMessageFromOtherProtocol routes a message that came from XMPP (its
+// Native is an XMPP stanza) to a SIP binding: the binding renders the
+// translated body as text/plain.
+func TestMessageFromOtherProtocol(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	b := newUA(t, "bob")
+	wantStatus(t, b.register(e, 60), 200)
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+	m := &crosstalk.Message{
+		ID: "x1", From: crosstalk.MustParseAddress("alice@localhost/gajim"), To: bob, Type: crosstalk.MessageChat,
+		Body: "from xmpp", Subject: "evil\r\nX-Injected: yes",
+		Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: []byte("<message><body>from xmpp</body></message>")},
+	}
+	if err := e.hub.RouteMessage(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := b.expect(5 * time.Second)
+	if string(got.Body()) != "from xmpp" || got.ContentType().Value() != "text/plain;charset=UTF-8" || got.From().Address.User != "alice" {
+		t.Fatalf("bob got %s", got.String())
+	}
+	if got.GetHeader("X-Injected") != nil || strings.Contains(got.String(), "\r\nX-Injected") {
+		t.Fatalf("header injected:\n%s", got.String())
+	}
+}
+
+// TestGRUU registers two instances of bob with gruu support; a MESSAGE to
+// one's public GRUU (RFC 5627) reaches only that one.
+func TestGRUU(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	var uas []*testUA
+	var gruus []string
+	for i, inst := range []string{"urn:uuid:00000000-0000-1000-8000-000000000001", "urn:uuid:00000000-0000-1000-8000-000000000002"} {
+		b := newUA(t, "bob")
+		req := b.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+		c := &sipmsg.ContactHeader{Address: b.contact, Params: sipmsg.NewParams()}
+		c.Params.Add("+sip.instance", `"<`+inst+`>"`)
+		req.AppendHeader(c)
+		req.AppendHeader(sipmsg.NewHeader("Supported", "gruu"))
+		res := b.doAuth(req, b.password())
+		wantStatus(t, res, 200)
+		// sipgo's parameter parser cuts a quoted value at ';': read the
+		// wire text.
+		var gruu string
+		for _, line := range strings.Split(res.String(), "\r\n") {
+			if strings.HasPrefix(line, "Contact:") && strings.Contains(line, fmt.Sprint(b.contact.Port)) {
+				if _, after, ok := strings.Cut(line, "pub-gruu="); ok {
+					gruu = after
+				}
+			}
+		}
+		if gruu != `"sip:bob@localhost;gr=`+inst+`"` {
+			t.Fatalf("%d: pub-gruu %q in %s", i, gruu, res.String())
+		}
+		uas = append(uas, b)
+		gruus = append(gruus, strings.Trim(gruu, `"`))
+	}
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(crosstalk.MustParseAddress("bob@localhost"))) == 2 })
+	var target sipmsg.Uri
+	if err := sipmsg.ParseUri(gruus[1], &target); err != nil {
+		t.Fatal(err)
+	}
+	req := a.request(sipmsg.MESSAGE, target, e.udp)
+	req.SetBody([]byte("to the second"))
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+	if got := uas[1].expect(5 * time.Second); string(got.Body()) != "to the second" {
+		t.Fatalf("second got %q", got.Body())
+	}
+	uas[0].expectNothing(300 * time.Millisecond)
 }

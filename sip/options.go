@@ -18,5 +18,5 @@ func (s *Server) handleOptions(ctx context.Context, req *sipmsg.Request, tx sipm
 	return s.respond(tx, req, 200, "OK",
 		sipmsg.NewHeader("Allow", allowed),
 		sipmsg.NewHeader("Accept", "text/plain, application/sdp, */*"),
-		sipmsg.NewHeader("Supported", "path, outbound"))
+		sipmsg.NewHeader("Supported", "path, outbound, gruu"))
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -101,20 +102,46 @@ func (s *Server) looseRoute(next Handler) Handler {
 			if len(routes) > 0 {
 				if last, ok := routes[len(routes)-1].(*sipmsg.RouteHeader); ok {
 					req.Recipient = *last.Address.Clone()
+					token, _ := last.Address.UriParams.Get(routeParam)
 					removeLast(req, "Route")
-					st.routed = true
+					st.routed = toTag(req) != "" && s.validRouteToken(callID(req), token)
 				}
 			}
 		}
 		if r := req.Route(); r != nil && s.isSelf(&r.Address) {
+			token, _ := r.Address.UriParams.Get(routeParam)
 			req.RemoveHeader("Route")
-			st.routed = true
+			// Only a request inside a dialog whose Record-Route we wrote
+			// (the token proves it) passes on the route set; an initial
+			// request with our Route preloaded (we are its outbound proxy)
+			// gets the full policy.
+			st.routed = toTag(req) != "" && s.validRouteToken(callID(req), token)
 		}
 		if r := req.Route(); r != nil {
+			if !st.routed {
+				return &StatusError{Code: 403, Reason: "Forbidden (routes beyond this server only inside a dialog)", Err: crosstalk.ErrForbidden}
+			}
 			st.targets = []target{{uri: req.Recipient}}
 		}
 		return next(ctx, req, tx)
 	}
+}
+
+// routeParam is the parameter of our Record-Route URI that carries the
+// dialog's token.
+const routeParam = "ct"
+
+// routeToken binds a Record-Route to its dialog's Call-ID (HMAC with the
+// server's key), so a request cannot claim a route set we never recorded
+// to pass the policy.
+func (s *Server) routeToken(callID string) string {
+	m := hmac.New(sha256.New, s.nonces.key[:])
+	m.Write([]byte("route|" + callID))
+	return hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+func (s *Server) validRouteToken(callID, token string) bool {
+	return token != "" && hmac.Equal([]byte(token), []byte(s.routeToken(callID)))
 }
 
 func removeLast(req *sipmsg.Request, name string) {
@@ -186,6 +213,12 @@ func (s *Server) lookup(next Handler) Handler {
 			return statusErr(404, "Not Found")
 		}
 		bindings := s.reg.list(aor)
+		if b, isGRUU := s.reg.gruuBinding(aor, &req.Recipient); isGRUU {
+			if b == nil {
+				return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
+			}
+			bindings = []*binding{b} // RFC 5627 §3.2: that instance only
+		}
 		if len(bindings) == 0 {
 			if _, err := s.store.GetAccount(ctx, aor); err != nil {
 				return fmt.Errorf("request to %s: %w", aor, err)
@@ -199,9 +232,7 @@ func (s *Server) lookup(next Handler) Handler {
 				continue
 			}
 			t := target{uri: u, path: reg.Path}
-			if tp, hostport, ok := strings.Cut(reg.Received, ":"); ok && len(reg.Path) == 0 {
-				t.transport, t.dest = strings.ToUpper(tp), hostport
-			}
+			t.transport, t.dest, _ = flowOf(reg)
 			st.targets = append(st.targets, t)
 		}
 		if len(st.targets) == 0 {

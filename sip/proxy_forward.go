@@ -45,7 +45,15 @@ func (s *Server) forward(ctx context.Context, req *sipmsg.Request, tx sipmsg.Ser
 	for _, t := range st.targets {
 		f.start(s.branchRequest(req, t, recordRoute))
 	}
-	tx.OnCancel(func(*sipmsg.Request) { f.cancelAll() })
+	tx.OnCancel(func(*sipmsg.Request) {
+		// sipgo has answered the CANCEL and will answer the INVITE with
+		// 487 itself: nothing more goes upstream.
+		f.mu.Lock()
+		f.final = true
+		f.mu.Unlock()
+		f.cancelAll()
+		f.closeDone()
+	})
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -85,6 +93,7 @@ func (s *Server) branchRequest(req *sipmsg.Request, t target, recordRoute bool) 
 		rr := &sipmsg.RecordRouteHeader{Address: sipmsg.Uri{Scheme: "sip", Host: s.host, Port: s.port(in), UriParams: sipmsg.NewParams()}}
 		rr.Address.UriParams.Add("transport", in)
 		rr.Address.UriParams.Add("lr", "")
+		rr.Address.UriParams.Add(routeParam, s.routeToken(callID(req)))
 		r.PrependHeader(rr)
 	}
 	if v := r.Via(); v != nil {

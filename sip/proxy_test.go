@@ -184,3 +184,39 @@ func TestProxyRefusals(t *testing.T) {
 	}
 	wantStatus(t, res, 501)
 }
+
+// TestProxyPreloadedRoute: an initial request that names us in a preloaded
+// Route (we are its outbound proxy) is still authenticated and
+// record-routed.
+func TestProxyPreloadedRoute(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 1 })
+	req := a.request(sipmsg.INFO, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	host, port := splitHostPort(t, e.udp)
+	route := sipmsg.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sipmsg.HeaderParams{{K: "lr", V: ""}}}
+	req.AppendHeader(&sipmsg.RouteHeader{Address: route})
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 407)
+}
+
+// TestProxyForgedRouteSet: an in-dialog-looking request with our Route but
+// no valid token cannot reach another domain.
+func TestProxyForgedRouteSet(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.BYE, sipmsg.Uri{Scheme: "sip", User: "victim", Host: "203.0.113.9"}, e.udp)
+	req.From().Address.Host = "example.org"
+	req.To().Params.Add("tag", "x")
+	host, port := splitHostPort(t, e.udp)
+	req.AppendHeader(&sipmsg.RouteHeader{Address: sipmsg.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sipmsg.HeaderParams{{K: "lr", V: ""}}}})
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 403)
+}

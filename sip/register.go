@@ -85,7 +85,10 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 		c := &sipmsg.ContactHeader{Address: u, Params: sipmsg.NewParams()}
 		c.Params.Add("expires", strconv.Itoa(int(reg.Expires.Sub(now).Round(time.Second)/time.Second)))
 		if reg.InstanceID != "" {
-			c.Params.Add("+sip.instance", `"`+reg.InstanceID+`"`)
+			c.Params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
+			if supports(req, "gruu") { // RFC 5627 §5.3: the public GRUU
+				c.Params.Add("pub-gruu", `"`+pubGRUU(aor, reg.InstanceID)+`"`)
+			}
 			if reg.RegID > 0 {
 				c.Params.Add("reg-id", strconv.Itoa(reg.RegID))
 				outbound = true
@@ -108,7 +111,10 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 		s.log.Debug().Err(err).Str("aor", aor.String()).Msg("sending 200 to REGISTER failed")
 	}
 	// After the 200, so a UA sees its registration confirmed before the
-	// offline messages the hub now delivers.
+	// offline messages the hub now delivers; not bound to the transaction,
+	// which may end as soon as the 200 is sent.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	for _, b := range removed {
 		b.Close(crosstalk.ErrEndpointClosed)
 	}
@@ -216,6 +222,32 @@ func (r *registrar) parseContacts(req *sipmsg.Request, aor crosstalk.Address, no
 		out = append(out, u)
 	}
 	return out, false, nil
+}
+
+// pubGRUU is the public GRUU of an instance (RFC 5627 §3.1): the AOR with
+// the instance as its gr parameter.
+func pubGRUU(aor crosstalk.Address, instance string) string {
+	uri, err := aor.SIPURI()
+	if err != nil {
+		return ""
+	}
+	return uri + ";gr=" + instance
+}
+
+// gruuBinding returns the binding a GRUU Request-URI names (its gr
+// parameter is the binding's instance), or nil; ok is false when the URI is
+// not a GRUU.
+func (r *registrar) gruuBinding(aor crosstalk.Address, u *sipmsg.Uri) (b *binding, ok bool) {
+	gr, has := u.UriParams.Get("gr")
+	if !has {
+		return nil, false
+	}
+	for _, b := range r.list(aor) {
+		if gr != "" && b.registration().InstanceID == gr {
+			return b, true
+		}
+	}
+	return nil, true
 }
 
 // parseQ parses a q-value (RFC 3261 §20.10) into thousandths.

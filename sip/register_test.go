@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +221,87 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func TestRegisterPathAndOutbound(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	c := &sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()}
+	c.Params.Add("+sip.instance", `"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>"`)
+	c.Params.Add("reg-id", "1")
+	req.AppendHeader(c)
+	req.AppendHeader(sipmsg.NewHeader("Supported", "path, outbound"))
+	req.AppendHeader(sipmsg.NewHeader("Path", "<sip:edge.example.net;lr>"))
+	res := a.doAuth(req, a.password())
+	wantStatus(t, res, 200)
+	if h := res.GetHeader("Path"); h == nil || h.Value() != "<sip:edge.example.net;lr>" {
+		t.Fatalf("Path not echoed: %s", res.String())
+	}
+	if h := res.GetHeader("Require"); h == nil || h.Value() != "outbound" {
+		t.Fatalf("no Require: outbound: %s", res.String())
+	}
+	regs, err := e.store.ListRegistrations(ctxT(t, time.Second), crosstalk.MustParseAddress("alice@localhost"), time.Now())
+	if err != nil || len(regs) != 1 {
+		t.Fatalf("stored %v, %v", regs, err)
+	}
+	r := regs[0]
+	if r.InstanceID != "urn:uuid:00000000-0000-1000-8000-000A95A0E128" || r.RegID != 1 || len(r.Path) != 1 || r.Path[0] != "<sip:edge.example.net;lr>" {
+		t.Fatalf("stored %+v", r)
+	}
+	// The same instance and reg-id from another contact replaces the binding.
+	req = a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	c2 := c.Clone()
+	c2.Address.Port++
+	req.AppendHeader(c2)
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+	regs, _ = e.store.ListRegistrations(ctxT(t, time.Second), crosstalk.MustParseAddress("alice@localhost"), time.Now())
+	if len(regs) != 1 || regs[0].Contact != c2.Address.String() {
+		t.Fatalf("after re-registration %+v", regs)
+	}
+	// An unsupported Require is refused with 420.
+	req = a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	req.AppendHeader(c.Clone())
+	req.AppendHeader(sipmsg.NewHeader("Require", "gruu, foo"))
+	res = a.doAuth(req, a.password())
+	wantStatus(t, res, 420)
+	if h := res.GetHeader("Unsupported"); h == nil || !strings.Contains(h.Value(), "foo") {
+		t.Fatalf("Unsupported %v", h)
+	}
+}
+
+func TestCRLFKeepAliveTCP(t *testing.T) {
+	e := newEnv(t, nil)
+	conn, err := net.DialTimeout("tcp", e.tcp, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte("\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	n, err := conn.Read(buf)
+	if err != nil || string(buf[:n]) != "\r\n" {
+		t.Fatalf("pong %q, %v (RFC 5626 §3.5.1)", buf[:n], err)
+	}
+}
+
+// TestBindingClosedByHub: when the hub ends a binding (slow consumer,
+// account gone), the registrar forgets it, and the next REGISTER binds
+// afresh instead of refreshing a binding the hub no longer has.
+func TestBindingClosedByHub(t *testing.T) {
+	e := newEnv(t, nil, "bob")
+	b := newUA(t, "bob")
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(bob)) == 1 })
+	e.hub.Disconnect(context.Background(), bob, crosstalk.ErrSlowConsumer)
+	waitFor(t, func() bool {
+		regs, _ := e.store.ListRegistrations(context.Background(), bob, time.Now())
+		return len(e.hub.Endpoints(bob)) == 0 && len(regs) == 0
+	})
+	wantStatus(t, b.register(e, 60), 200)
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
 }

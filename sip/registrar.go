@@ -98,15 +98,20 @@ func (r *registrar) remove(ctx context.Context, b *binding) {
 	b.Close(crosstalk.ErrEndpointClosed)
 }
 
-// forget takes a binding out of the map and the store without closing it.
+// forget takes a binding out of the map and the store without closing it;
+// a binding no longer in the map (forgotten already, or at shutdown, when
+// bindings stay stored) is left alone.
 func (r *registrar) forget(ctx context.Context, b *binding) {
 	reg := b.registration()
 	r.mu.Lock()
-	if m := r.bindings[reg.AOR]; m != nil && m[reg.Key()] == b {
-		delete(m, reg.Key())
-		if len(m) == 0 {
-			delete(r.bindings, reg.AOR)
-		}
+	m := r.bindings[reg.AOR]
+	if m == nil || m[reg.Key()] != b {
+		r.mu.Unlock()
+		return
+	}
+	delete(m, reg.Key())
+	if len(m) == 0 {
+		delete(r.bindings, reg.AOR)
 	}
 	r.mu.Unlock()
 	if err := r.s.store.DeleteRegistration(ctx, reg.AOR, reg.Key()); err != nil && ctx.Err() == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,18 +124,20 @@ func (s *Server) Start(ctx context.Context) error {
 		listeners = append(listeners, func() error { return s.srv.ServeUDP(pc) })
 	}
 	if s.cfg.TCP != "" {
-		ln, err := net.Listen("tcp", s.cfg.TCP)
+		tcp, err := net.Listen("tcp", s.cfg.TCP)
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip tcp listener: %w", err))
 		}
+		ln := newLimitListener(tcp, s.cfg.ConnectionsPerIP)
 		s.bound("tcp", ln.Addr(), ln.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeTCP(ln) })
 	}
 	if s.cfg.TLS != "" {
-		ln, err := tls.Listen("tcp", s.cfg.TLS, s.cfg.TLSConfig)
+		tcp, err := net.Listen("tcp", s.cfg.TLS)
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip tls listener: %w", err))
 		}
+		ln := tls.NewListener(newLimitListener(tcp, s.cfg.ConnectionsPerIP), s.cfg.TLSConfig)
 		s.bound("tls", ln.Addr(), ln.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeTLS(ln) })
 	}
@@ -285,6 +288,31 @@ func (s *Server) isLoopbackSelf(host string) bool {
 	return false
 }
 
+// unhandledResponse handles responses that match no client transaction:
+// retransmitted 2xx to an INVITE we forwarded go upstream statelessly (RFC
+// 3261 §16.7 step 5, the INVITE client transaction ends on the first 2xx);
+// anything else is dropped.
 func (s *Server) unhandledResponse(res *sipmsg.Response) {
-	s.log.Debug().Str("response", res.StartLine()).Str("call_id", callID(res)).Msg("response matches no transaction; dropped")
+	v := res.Via()
+	branch := ""
+	if v != nil {
+		branch, _ = v.Params.Get("branch")
+	}
+	cseq := res.CSeq()
+	if v == nil || !strings.HasPrefix(branch, branchPrefix) || !s.isSelf(&sipmsg.Uri{Host: v.Host, Port: v.Port}) ||
+		!res.IsSuccess() || cseq == nil || cseq.MethodName != sipmsg.INVITE {
+		s.log.Debug().Str("response", res.StartLine()).Str("call_id", callID(res)).Msg("response matches no transaction; dropped")
+		return
+	}
+	up := res.Clone()
+	up.RemoveHeader("Via")
+	if up.Via() == nil {
+		return
+	}
+	up.SetTransport("")
+	up.SetDestination("")
+	up.SetTransport(up.Transport())
+	if err := s.srv.WriteResponse(up); err != nil {
+		s.log.Debug().Err(err).Str("call_id", callID(res)).Msg("relaying a retransmitted 2xx failed")
+	}
 }

@@ -67,8 +67,8 @@ func Validate(req *sipmsg.Request) error {
 }
 
 // supportedExtensions are the option tags this server implements as a UAS
-// (RFC 3327 path, RFC 5626 outbound).
-var supportedExtensions = map[string]bool{"path": true, "outbound": true}
+// (RFC 3327 path, RFC 5626 outbound, RFC 5627 gruu).
+var supportedExtensions = map[string]bool{"path": true, "outbound": true, "gruu": true}
 
 // checkRequire returns 420 for Require option tags we do not support, for
 // requests this server answers itself (RFC 3261 §8.2.2.3).

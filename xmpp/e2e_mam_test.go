@@ -35,6 +35,24 @@ func TestMAM(t *testing.T) {
 	if len(got) != 2 || !strings.Contains(got[0], "<body>eins</body>") || !strings.Contains(got[0], "xmlns='jabber:client'") || !strings.Contains(got[0], "urn:xmpp:delay") {
 		t.Fatalf("results: %q", got)
 	}
+
+	// An empty <before/> asks for the last page (XEP-0059 §2.5), which is
+	// how clients fetch the newest messages.
+	a.send("<iq type='set' id='mam2'><query xmlns='urn:xmpp:mam:2' queryid='q2'>" +
+		"<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><before/></set></query></iq>")
+	got = got[:0]
+	for range 3 {
+		e := a.next()
+		if e.XMLName.Local == "iq" {
+			break
+		}
+		if e.XMLName.Local == "message" && strings.Contains(e.Inner, "queryid='q2'") {
+			got = append(got, e.Inner)
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "<body>zwei</body>") || !strings.Contains(got[1], "drei 🎉") {
+		t.Fatalf("last page: %q", got)
+	}
 }
 
 // TestMAMLastPage checks an empty RSM <before/>: the newest page.

@@ -134,8 +134,13 @@ func dialRaw(t testing.TB, addr string) *client {
 	return &client{t: t, conn: conn, dec: xml.NewDecoder(conn)}
 }
 
+// opTimeout bounds one read or write of a test client; it is generous
+// because CI machines are shared and loaded.
+const opTimeout = 20 * time.Second
+
 func (c *client) send(s string) {
 	c.t.Helper()
+	_ = c.conn.SetWriteDeadline(time.Now().Add(opTimeout))
 	if _, err := c.conn.Write([]byte(s)); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}
@@ -166,6 +171,7 @@ func (c *client) open() el {
 // named "</stream>".
 func (c *client) next() el {
 	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(opTimeout))
 	e, err := c.tryNext()
 	if err != nil {
 		c.t.Fatalf("read: %v", err)

@@ -19,6 +19,8 @@ import (
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/api"
 	"github.com/crosstalk-im/crosstalk/internal/tlscert"
+	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+	"github.com/crosstalk-im/crosstalk/sip/xcap"
 )
 
 // shutdownGrace bounds a graceful stop.
@@ -78,7 +80,22 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	for i, d := range c.Domains {
 		roomDomains[i] = "conference." + d
 	}
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains}, st, log)
+	occupantKey, err := keptSecret(c.DataDir, occupantIDKeyFile)
+	if err != nil {
+		return err
+	}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains, OccupantIDKey: occupantKey}, st, log)
+
+	// XCAP (RFC 4825): the roster and blocklist as SIP buddy-list documents,
+	// mounted at /xcap-root/ on the HTTPS listener below (sip/xcap/README.md).
+	xcapCfg := xcap.Defaults()
+	xcapCfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
+	xcapHandler, err := xcap.New(xcapCfg, hub, st, func(r io.Reader, n int64, v any) error {
+		return xmlguard.Decode(r, xmlguard.DocumentLimits(n), v)
+	}, log)
+	if err != nil {
+		return fmt.Errorf("xcap: %w", err)
+	}
 
 	// XMPP c2s (RFC 6120, RFC 6121): STARTTLS on xmpp_c2s, direct TLS (XEP-0368) on xmpp_tls.
 	stopXMPP, err := startXMPP(ctx, &c, tlsConfig, hub, st, log)
@@ -108,6 +125,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := c.operatorPrefixes()
 	handler := api.New(api.Config{OperatorAllow: allow}, st, reg, log)
+
+	handler.Handle(xcapCfg.Root+"/", xcapHandler) // XCAP (RFC 4825): sip/xcap/README.md
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	httpsAddr := ""

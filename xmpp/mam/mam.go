@@ -134,8 +134,8 @@ func archiveQuery(q *query) (crosstalk.ArchiveQuery, error) {
 		if q.Set.After != nil {
 			aq.After = *q.Set.After
 		}
-		if q.Set.Before != nil {
-			aq.Before = *q.Set.Before
+		if q.Set.Before != nil { // an empty <before/> asks for the last page (XEP-0059 §2.5)
+			aq.Before, aq.Last = *q.Set.Before, true
 		}
 	}
 	if aq.Max == 0 {
