@@ -2,9 +2,7 @@
 // for one-to-one archives kept by the hub (crosstalk.Archive): the query
 // form, filtering by with/start/end, RSM paging (XEP-0059: max, after,
 // before) and the results as forwarded messages (XEP-0297) with their
-// archive time (XEP-0203). An empty <before/> asks for the newest page,
-// which the store cannot page to directly; it is found by a bounded search
-// on time.
+// archive time (XEP-0203). An empty <before/> asks for the newest page.
 //
 //	mux := feature.NewMux(mam.Handle(hub))
 package mam

@@ -67,12 +67,7 @@ func search(ctx context.Context, archive Archive, iq feature.IQ) ([]byte, error)
 		return nil, err
 	}
 	owner := iq.From.Bare()
-	var page crosstalk.ArchivePage
-	if q.Set != nil && q.Set.Before != nil && *q.Set.Before == "" {
-		page, err = lastPage(ctx, archive, owner, aq)
-	} else {
-		page, err = archive.QueryArchive(ctx, owner, aq)
-	}
+	page, err := archive.QueryArchive(ctx, owner, aq)
 	if err != nil {
 		if errors.Is(err, crosstalk.ErrNotFound) {
 			return nil, feature.ItemNotFound() // an unknown RSM id
@@ -142,54 +137,6 @@ func archiveQuery(q *query) (crosstalk.ArchiveQuery, error) {
 		aq.Max = 1 // the store reads ≤ 0 as its default; a count-only query gets one
 	}
 	return aq, nil
-}
-
-// lastPage answers an empty RSM <before/> — the newest page — over a store
-// that pages forward from an id or a time: it searches, in at most 64
-// bounded queries, the latest start time from which no more than a page of
-// messages remains, then reads that page. Complete says that nothing older
-// matches.
-func lastPage(ctx context.Context, archive Archive, owner crosstalk.Address, aq crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error) {
-	lo := aq.Start
-	if lo.IsZero() {
-		lo = time.Unix(0, 0)
-	}
-	hi := aq.End
-	if hi.IsZero() {
-		hi = time.Now().Add(time.Hour)
-	}
-	probe := aq
-	probe.Max = aq.Max + 1
-	fits := func(from time.Time) (bool, error) {
-		probe.Start = from
-		p, err := archive.QueryArchive(ctx, owner, probe)
-		return len(p.Messages) <= aq.Max, err
-	}
-	if ok, err := fits(lo); err != nil || ok {
-		page, err := archive.QueryArchive(ctx, owner, aq)
-		page.Complete = true
-		return page, err
-	}
-	for range 64 { // lo does not fit, hi does: narrow to a microsecond
-		if hi.Sub(lo) <= time.Microsecond {
-			break
-		}
-		mid := lo.Add(hi.Sub(lo) / 2)
-		ok, err := fits(mid)
-		if err != nil {
-			return crosstalk.ArchivePage{}, err
-		}
-		if ok {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	last := aq
-	last.Start = hi
-	page, err := archive.QueryArchive(ctx, owner, last)
-	page.Complete = false
-	return page, err
 }
 
 // result renders one archived message as a MAM result.
