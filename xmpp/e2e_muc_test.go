@@ -58,6 +58,23 @@ func TestMUC(t *testing.T) {
 		t.Fatalf("private message: %+v", e)
 	}
 
+	c.send("<iq type='set' id='rmam' to='" + room + "'><query xmlns='urn:xmpp:mam:2' queryid='r1'/></iq>")
+	var archived []string
+	for range 10 {
+		e := c.next()
+		if e.XMLName.Local == "iq" {
+			if !strings.Contains(e.Inner, "<fin") {
+				t.Fatalf("room archive fin: %+v", e)
+			}
+			break
+		}
+		if e.XMLName.Local == "message" && e.attr("from") == room {
+			archived = append(archived, e.Inner)
+		}
+	}
+	if len(archived) != 2 || !strings.Contains(archived[0], "erste") || !strings.Contains(archived[1], room+"/Bob") {
+		t.Fatalf("room archive: %q", archived)
+	}
 	c.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
 	if e := c.expect("presence", ""); e.attr("type") != "error" || !strings.Contains(e.Inner, "conflict") {
 		t.Fatalf("nickname conflict: %+v", e)

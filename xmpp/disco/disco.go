@@ -62,7 +62,11 @@ func Handle(mux *feature.Mux, accounts Store, software string, services func(dom
 				}
 			}
 			b.WriteString("<identity category='account' type='registered'/>")
-			writeFeatures(&b, mux.Features(feature.Account))
+			target := feature.Account // what others may ask of the account
+			if iq.To == iq.From.Bare() {
+				target |= feature.Own // and what the server does for the account itself
+			}
+			writeFeatures(&b, mux.Features(target))
 		}
 		b.WriteString("</query>")
 		return []byte(b.String()), nil

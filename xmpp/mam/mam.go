@@ -34,30 +34,40 @@ type query struct {
 }
 
 // Archive answers archive queries: the hub, which first waits for the
-// messages it routed to be written.
+// messages it routed to be written, and checks who may read a room's.
 type Archive interface {
 	QueryArchive(ctx context.Context, owner crosstalk.Address, q crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error)
+	QueryRoomArchive(ctx context.Context, room, asker crosstalk.Address, q crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error)
 }
 
 // Handle returns the query registration (form on get, search on set).
 func Handle(archive Archive) []feature.Registration {
-	return []feature.Registration{{Space: NS, Local: "query", Types: feature.Get | feature.Set, Target: feature.Own | feature.Account,
-		Features: []string{NS},
-		Handle: func(ctx context.Context, iq feature.IQ) ([]byte, error) {
-			if !iq.To.IsZero() && iq.To != iq.From.Bare() {
-				return nil, feature.Forbidden("only your own archive")
-			}
-			if iq.Type == "get" {
-				return []byte("<query xmlns='" + NS + "'><x xmlns='jabber:x:data' type='form'>" +
-					"<field var='FORM_TYPE' type='hidden'><value>" + NS + "</value></field>" +
-					"<field var='with' type='jid-single'/><field var='start' type='text-single'/>" +
-					"<field var='end' type='text-single'/></x></query>"), nil
-			}
-			return search(ctx, archive, iq)
-		}}}
+	handle := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
+		room := !iq.To.IsZero() && iq.To.Local() != "" && iq.To != iq.From.Bare()
+		if iq.Type == "get" {
+			return []byte("<query xmlns='" + NS + "'><x xmlns='jabber:x:data' type='form'>" +
+				"<field var='FORM_TYPE' type='hidden'><value>" + NS + "</value></field>" +
+				"<field var='with' type='jid-single'/><field var='start' type='text-single'/>" +
+				"<field var='end' type='text-single'/></x></query>"), nil
+		}
+		if room {
+			return search(ctx, iq, iq.To, func(aq crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error) {
+				return archive.QueryRoomArchive(ctx, iq.To, iq.From, aq)
+			})
+		}
+		return search(ctx, iq, iq.From.Bare(), func(aq crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error) {
+			return archive.QueryArchive(ctx, iq.From.Bare(), aq)
+		})
+	}
+	return []feature.Registration{
+		{Space: NS, Local: "query", Types: feature.Get | feature.Set, Target: feature.Own, Features: []string{NS}, Handle: handle},
+		{Space: NS, Local: "query", Types: feature.Get | feature.Set, Target: feature.Room, Handle: handle}, // XEP-0313 §6 (MUC)
+	}
 }
 
-func search(ctx context.Context, archive Archive, iq feature.IQ) ([]byte, error) {
+// search runs a query against one archive and sends the results; owner is
+// the archive's address (the account, or the room), the results' sender.
+func search(ctx context.Context, iq feature.IQ, owner crosstalk.Address, run func(crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error)) ([]byte, error) {
 	var q query
 	if err := iq.Decode(&q); err != nil {
 		return nil, err
@@ -66,8 +76,7 @@ func search(ctx context.Context, archive Archive, iq feature.IQ) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	owner := iq.From.Bare()
-	page, err := archive.QueryArchive(ctx, owner, aq)
+	page, err := run(aq)
 	if err != nil {
 		if errors.Is(err, crosstalk.ErrNotFound) {
 			return nil, feature.ItemNotFound() // an unknown RSM id
