@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,27 @@ func TestGRUU(t *testing.T) {
 		t.Fatalf("second got %q", got.Body())
 	}
 	uas[0].expectNothing(300 * time.Millisecond)
+}
+
+// TestUnreachableBindingLosesNothing: a binding that never answers is
+// removed after the delivery timeout and its message goes back to the hub,
+// which stores it offline.
+func TestUnreachableBindingLosesNothing(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DeliveryTimeout = time.Second }, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	dead, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.contact.Port = dead.LocalAddr().(*net.UDPAddr).Port
+	dead.Close() // nothing listens there any more
+	wantStatus(t, b.register(e, 60), 200)
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+	wantStatus(t, a.sendMessage(e, "bob", "text/plain", "keep me"), 200)
+	waitFor(t, func() bool {
+		n, _ := e.store.CountOffline(context.Background(), bob)
+		regs, _ := e.store.ListRegistrations(context.Background(), bob, time.Now())
+		return n == 1 && len(regs) == 0 && len(e.hub.Endpoints(bob)) == 0
+	})
 }

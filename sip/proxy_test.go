@@ -220,3 +220,26 @@ func TestProxyForgedRouteSet(t *testing.T) {
 	}
 	wantStatus(t, res, 403)
 }
+
+// TestProxyLoop: a request carrying our Via with its own loop hash has been
+// here before unchanged: 482 (RFC 3261 §16.3 step 4).
+func TestProxyLoop(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.INFO, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	req.From().Address.Host = "example.org" // from outside: no credentials needed
+	cid := sipmsg.CallIDHeader("loop-test")
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: sipmsg.INFO})
+	mf := sipmsg.MaxForwardsHeader(69)
+	req.AppendHeader(&mf)
+	host, port := splitHostPort(t, e.udp)
+	ours := &sipmsg.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: host, Port: port, Params: sipmsg.NewParams()}
+	ours.Params.Add("branch", branchPrefix+loopHash(req)+".x")
+	req.AppendHeader(ours)
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 482)
+}
