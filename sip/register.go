@@ -45,6 +45,20 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 	if err != nil {
 		return err
 	}
+	if !removeAll {
+		n := len(r.list(aor))
+		for _, u := range updates {
+			switch {
+			case u.existing == nil && !u.remove:
+				n++
+			case u.existing != nil && u.remove:
+				n--
+			}
+		}
+		if n > s.cfg.MaxBindingsPerAOR {
+			return &StatusError{Code: 403, Reason: "Forbidden (too many bindings for this address)", Err: crosstalk.ErrForbidden}
+		}
+	}
 	var added, removed []*binding
 	if removeAll {
 		removed = r.list(aor)

@@ -305,3 +305,16 @@ func TestBindingClosedByHub(t *testing.T) {
 	wantStatus(t, b.register(e, 60), 200)
 	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
 }
+
+func TestRegisterTooManyBindings(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxBindingsPerAOR = 2 }, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	for i := 0; i < 3; i++ {
+		u := a.contact
+		u.Port += i
+		req.AppendHeader(&sipmsg.ContactHeader{Address: u, Params: sipmsg.NewParams()})
+	}
+	wantStatus(t, a.doAuth(req, a.password()), 403)
+	wantStatus(t, a.register(e, 60), 200)
+}
