@@ -18,6 +18,9 @@ type Config struct {
 	UDP, TCP, TLS string
 	// TLSConfig is required when TLS is set.
 	TLSConfig *tls.Config
+	// WebSocket serves SIP over WebSocket (RFC 7118) on the HTTPS listener
+	// through Server.WebSocket.
+	WebSocket bool
 	// Host is the host put in our Via and Record-Route headers; empty means
 	// the host of the first listener (or the first domain when that host is
 	// unspecified, like ":5060").
@@ -142,7 +145,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sip %s listener %q: %w", name, addr, err))
 		}
 	}
-	if c.UDP == "" && c.TCP == "" && c.TLS == "" {
+	if c.UDP == "" && c.TCP == "" && c.TLS == "" && !c.WebSocket {
 		errs = append(errs, errors.New("sip: no listener configured"))
 	}
 	if c.TLS != "" && c.TLSConfig == nil {

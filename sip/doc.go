@@ -6,7 +6,8 @@
 // MD5), Path (RFC 3327), outbound basics (RFC 5626), public GRUUs (RFC
 // 5627), pager-mode MESSAGE
 // (RFC 3428) through the core hub, and a transaction-stateful forking proxy
-// (RFC 3261 §16) between local users.
+// (RFC 3261 §16) between local users. SIP over WebSocket (RFC 7118) is served
+// on the HTTPS listener through Server.WebSocket.
 //
 // Every registration binding is a hub endpoint with a resource of its own,
 // so a message from XMPP reaches a SIP phone and back through the same

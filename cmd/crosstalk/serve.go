@@ -100,7 +100,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := c.operatorPrefixes()
-	handler := api.New(api.Config{OperatorAllow: allow}, st, reg, log)
+	handler := sipSrv.WebSocket(api.New(api.Config{OperatorAllow: allow}, st, reg, log)) // SIP over WebSocket, RFC 7118
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	httpsAddr := ""

@@ -25,12 +25,14 @@ type SIPConfig struct {
 }
 
 // startSIP starts the SIP frontend on listen.sip_udp, listen.sip_tcp and
-// listen.sip_tls with the limits of the configuration.
+// listen.sip_tls, and SIP over WebSocket on listen.https, with the limits
+// of the configuration.
 func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.Store, tlsConfig *tls.Config, log zerolog.Logger) (*sip.Server, error) {
 	cfg := sip.Defaults()
 	cfg.Domains = c.Domains
 	cfg.UDP, cfg.TCP, cfg.TLS = c.Listen.SIPUDP, c.Listen.SIPTCP, c.Listen.SIPTLS
 	cfg.TLSConfig = tlsConfig
+	cfg.WebSocket = c.Listen.HTTPS != "" // RFC 7118 on the HTTPS listener
 	cfg.MaxMessageSize = c.Limits.SIPMessageSize
 	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
 	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
@@ -43,7 +45,7 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
 	}
-	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" {
+	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" && !cfg.WebSocket {
 		return nil, nil
 	}
 	srv, err := sip.New(cfg, hub, st, log)
