@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# bench/compare.sh — Crosstalk side by side with Prosody (XMPP) and
+# Kamailio (SIP) on this machine (issue 8). Starts each server on its own
+# loopback address with a private configuration under a temporary
+# directory, runs the same cmd/ctload scenarios against each, and writes
+# docs/benchmarks.md: machine, versions, exact commands, figures and each
+# figure as a ratio to the best server.
+#
+# Rates are "highest offered rate with zero failures" (RFC 7501/7502):
+# a ladder of offered rates, each held for $STEP seconds, stopping at the
+# first step with a failure or with less than 95% of the offered rate
+# achieved. Server CPU is utime+stime from /proc per operation, which the
+# load generator sharing the cores cannot inflate.
+#
+# Crosstalk is measured when its XMPP and SIP listeners answer; until the
+# frontends are merged its columns say so.
+#
+# Needs: prosody, kamailio (Debian), openssl, jq, go. Usage:
+#   bench/compare.sh            # full run, ~5 minutes
+#   QUICK=1 bench/compare.sh    # small numbers, ~1 minute, to check the script
+#   OUT=/tmp/b.md bench/compare.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-docs/benchmarks.md}
+QUICK=${QUICK:-0}
+DOMAIN=localhost
+PASSWORD=secret
+ACCOUNTS=200
+PAIRS=50          # xmpp-chat pairs (100 accounts)
+SIP_PAIRS=32      # sip-message pairs (64 accounts)
+LOGIN_N=3000      # xmpp-login operations, 50 in parallel
+IDLE_N=5000       # xmpp-idle sessions
+STEP=5            # seconds per ladder step
+CHAT_RATES="1000 2000 5000 10000 15000 20000 25000 30000 40000 50000"
+REG_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
+MSG_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
+if [ "$QUICK" = 1 ]; then
+  LOGIN_N=200 IDLE_N=200 STEP=2 ACCOUNTS=100 PAIRS=10 SIP_PAIRS=8
+  CHAT_RATES="1000 5000" REG_RATES="1000 5000" MSG_RATES="1000 5000"
+fi
+
+# Loopback addresses of the servers (ctload refuses anything else).
+PROSODY_IP=127.0.0.21 KAMAILIO_IP=127.0.0.22 CROSSTALK_IP=127.0.0.23
+XMPP_PORT=15222 SIP_PORT=15060
+
+WORK=$(mktemp -d /tmp/ctload-bench.XXXXXX)
+RES=$WORK/results
+mkdir -p "$RES"
+SERVER_PIDS=()
+cleanup() {
+  for p in "${SERVER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${SERVER_PIDS[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+log() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
+
+# wait_listen PROTO IP PORT: wait up to 15 s for a listening socket.
+wait_listen() {
+  local flag=-ltn; [ "$1" = udp ] && flag=-lun
+  for _ in $(seq 1 150); do
+    ss -H "$flag" "src $2 and sport = :$3" | grep -q . && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# fill TEMPLATE KEY=VALUE…: print a bench/ template with @KEY@ replaced.
+fill() {
+  local t=$1; shift
+  local args=()
+  for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${args[@]}" "bench/$t"
+}
+
+log "building ctload and crosstalk"
+mkdir -p "$WORK/bin"
+go build -o "$WORK/bin/ctload" ./cmd/ctload
+go build -o "$WORK/bin/crosstalk" ./cmd/crosstalk
+CTLOAD=$WORK/bin/ctload
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj "/CN=$DOMAIN" \
+  -addext "subjectAltName=DNS:$DOMAIN" 2>/dev/null
+
+# ---- servers ---------------------------------------------------------------
+
+start_prosody() {
+  local d=$WORK/prosody; mkdir -p "$d/data"
+  fill prosody.cfg.lua.in DIR="$d" ADDR=$PROSODY_IP PORT=$XMPP_PORT DOMAIN=$DOMAIN \
+    CERT="$WORK/cert.pem" KEY="$WORK/key.pem" > "$d/prosody.cfg.lua"
+  log "prosody: registering $ACCOUNTS accounts"
+  seq 1 "$ACCOUNTS" | xargs -P 4 -I{} prosodyctl --config "$d/prosody.cfg.lua" register "user{}" $DOMAIN $PASSWORD >/dev/null 2>&1
+  (ulimit -n 20000; exec prosody --config "$d/prosody.cfg.lua" -F >"$d/out.log" 2>&1) &
+  PROSODY_PID=$!; SERVER_PIDS+=("$PROSODY_PID")
+  wait_listen tcp $PROSODY_IP $XMPP_PORT || { cat "$d/out.log"; exit 1; }
+}
+
+start_kamailio() {
+  local d=$WORK/kamailio; mkdir -p "$d"
+  fill kamailio.cfg.in ADDR=$KAMAILIO_IP PORT=$SIP_PORT DOMAIN=$DOMAIN PASSWORD=$PASSWORD CHILDREN=4 > "$d/kamailio.cfg"
+  kamailio -f "$d/kamailio.cfg" -DD -E -w "$d" -P "$d/kamailio.pid" -m 1024 -M 32 >"$d/out.log" 2>&1 &
+  KAMAILIO_PID=$!; SERVER_PIDS+=("$KAMAILIO_PID")
+  wait_listen udp $KAMAILIO_IP $SIP_PORT || { cat "$d/out.log"; exit 1; }
+}
+
+# start_crosstalk sets CT_XMPP and CT_SIP to 1 when those listeners answer.
+start_crosstalk() {
+  local d=$WORK/crosstalk; mkdir -p "$d"
+  cat > "$d/crosstalk.toml" <<EOF
+domains = ["$DOMAIN"]
+data_dir = "$d"
+[listen]
+xmpp_c2s = "$CROSSTALK_IP:$XMPP_PORT"
+xmpp_tls = "$CROSSTALK_IP:15223"
+xmpp_s2s = ""
+sip_udp = "$CROSSTALK_IP:$SIP_PORT"
+sip_tcp = "$CROSSTALK_IP:$SIP_PORT"
+sip_tls = "$CROSSTALK_IP:15061"
+https = "$CROSSTALK_IP:18443"
+[limits]
+connections_per_ip = 100000
+login_failures_per_minute = 100000
+[log]
+level = "warn"
+format = "json"
+EOF
+  (ulimit -n 20000; exec "$WORK/bin/crosstalk" serve --config "$d/crosstalk.toml" >"$d/out.log" 2>&1) &
+  CROSSTALK_PID=$!; SERVER_PIDS+=("$CROSSTALK_PID")
+  CT_XMPP=0 CT_SIP=0
+  if ! wait_listen tcp $CROSSTALK_IP 18443; then
+    log "crosstalk did not start:"; tail -5 "$d/out.log" >&2; return 0
+  fi
+  sleep 1 # the listeners start with the HTTPS one
+  ss -H -ltn "src $CROSSTALK_IP and sport = :$XMPP_PORT" | grep -q . && CT_XMPP=1
+  ss -H -lun "src $CROSSTALK_IP and sport = :$SIP_PORT" | grep -q . && CT_SIP=1
+  if [ "$CT_XMPP$CT_SIP" != 00 ]; then
+    # The command line writes the store directly; the running server sees
+    # an account at its first login.
+    log "crosstalk: creating $ACCOUNTS accounts"
+    for i in $(seq 1 "$ACCOUNTS"); do
+      echo "$PASSWORD" | "$WORK/bin/crosstalk" user add "user$i@$DOMAIN" --config "$d/crosstalk.toml" >/dev/null || log "crosstalk: user add user$i failed"
+    done
+  fi
+  CT_CA=$d/tls-cert.pem
+}
+
+# ---- runs ------------------------------------------------------------------
+
+# ct NAME ARGS…: run ctload, keep its JSON as NAME.json and the command line.
+ct() {
+  local name=$1; shift
+  echo "ctload $*" >> "$RES/$name.cmd"
+  "$CTLOAD" -q -json "$RES/$name.json" "$@" 2>>"$WORK/ctload.log" || true
+}
+
+# ladder NAME RATES ARGS…: the highest offered rate with zero failures.
+# Keeps the best step as NAME.json (and the failing one as NAME.fail.json).
+# A failing step is tried once more after a pause (the machine is shared),
+# and the ladder stops when it fails twice.
+ladder() {
+  local name=$1 rates=$2; shift 2
+  rm -f "$RES/$name.json" "$RES/$name.fail.json"
+  for r in $rates; do
+    local f=$RES/$name.step.json ok=0
+    for try in 1 2; do
+      echo "ctload -rate $r -n $((r * STEP)) -d ${STEP}s $*" >> "$RES/$name.cmd"
+      "$CTLOAD" -q -json "$f" -rate "$r" -n $((r * STEP)) -d "${STEP}s" "$@" 2>>"$WORK/ctload.log" || true
+      [ -s "$f" ] || break
+      if jq -e --argjson r "$r" '([.phases[].failed] | add) == 0 and .phases[-1].per_second >= 0.95 * $r' "$f" >/dev/null; then
+        ok=1; break
+      fi
+      [ "$try" = 1 ] && sleep 3
+    done
+    if [ "$ok" = 1 ]; then
+      mv "$f" "$RES/$name.json"
+    else
+      [ -s "$f" ] && mv "$f" "$RES/$name.fail.json"
+      break
+    fi
+    sleep 1
+  done
+}
+
+xmpp_suite() { # PREFIX ADDR CA PID
+  local p=$1 addr=$2 ca=$3 pid=$4
+  local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
+  log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; sleep 2
+  log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; sleep 2
+}
+
+idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keeps a server busy
+  local p=$1 addr=$2 ca=$3 pid=$4
+  local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
+  log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; sleep 5
+}
+
+sip_suite() { # PREFIX ADDR PID
+  local p=$1 addr=$2 pid=$3
+  local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
+  log "$p sip-register"; ladder "$p.register" "$REG_RATES" "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; sleep 2
+  log "$p sip-message";  ladder "$p.message" "$MSG_RATES" "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; sleep 2
+}
+
+start_prosody
+start_kamailio
+start_crosstalk
+log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP"
+
+xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+[ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
+[ "$CT_SIP" = 1 ] && sip_suite crosstalk "$CROSSTALK_IP:$SIP_PORT" "$CROSSTALK_PID"
+idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+[ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+
+log "writing $OUT"
+. bench/report.sh > "$OUT"
+log "done"

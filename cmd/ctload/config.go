@@ -1,0 +1,238 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// Scenario names.
+const (
+	scXMPPLogin   = "xmpp-login"
+	scXMPPChat    = "xmpp-chat"
+	scXMPPIdle    = "xmpp-idle"
+	scSIPRegister = "sip-register"
+	scSIPMessage  = "sip-message"
+	scCross       = "cross"
+)
+
+// scenarios lists every scenario name in usage order.
+var scenarios = []string{scXMPPLogin, scXMPPChat, scXMPPIdle, scSIPRegister, scSIPMessage, scCross}
+
+// errUsage marks a command line error (exit status 2).
+var errUsage = errors.New("usage")
+
+// config is one run's parsed and checked command line.
+type config struct {
+	Scenario string
+
+	XMPPAddr string // as given
+	SIPAddr  string
+	xmpp     netip.AddrPort // checked loopback targets
+	sip      netip.AddrPort
+
+	Domain     string
+	CAFile     string
+	Insecure   bool
+	User       string // pattern with %d, "@domain" appended when missing
+	Password   string // may hold %d too
+	First      int
+	Accounts   int
+	Count      int
+	Concurrent int
+	Duration   time.Duration
+	Rate       float64
+	Timeout    time.Duration
+	Hold       time.Duration
+	BodySize   int
+	SourceSpec string
+	sources    []netip.Addr
+	PID        int
+	JSONFile   string
+	Smoke      bool
+	Quiet      bool
+}
+
+// Smoke-mode bounds: a few seconds with small numbers.
+const (
+	smokeCount      = 20
+	smokeConcurrent = 4
+	smokeDuration   = 3 * time.Second
+	smokeHold       = time.Second
+)
+
+// Upper bounds on what one run may ask for.
+const (
+	maxCount      = 10_000_000
+	maxConcurrent = 100_000
+	maxDuration   = time.Hour
+)
+
+// parseConfig parses the command line: flags, then the scenario, then more
+// flags. Usage goes to w.
+func parseConfig(args []string, w io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("ctload", flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.StringVar(&c.XMPPAddr, "xmpp", "127.0.0.1:5222", "XMPP c2s `host:port` (STARTTLS), loopback only")
+	fs.StringVar(&c.SIPAddr, "sip", "127.0.0.1:5060", "SIP UDP `host:port` of the registrar/proxy, loopback only")
+	fs.StringVar(&c.Domain, "domain", "localhost", "the server's domain (XMPP domain, SIP domain and digest realm)")
+	fs.StringVar(&c.CAFile, "ca", "", "PEM `file` of the CA (or self-signed certificate) to verify the XMPP server against")
+	fs.BoolVar(&c.Insecure, "insecure", false, "do not verify the XMPP server's certificate (self-signed test servers)")
+	fs.StringVar(&c.User, "user", "user%d", "account `pattern`: %d is the account number; @domain is appended when missing")
+	fs.StringVar(&c.Password, "password", "secret", "account password (%d is replaced by the account number)")
+	fs.IntVar(&c.First, "first", 1, "number of the first account")
+	fs.IntVar(&c.Accounts, "accounts", 10, "how many accounts exist (numbered from -first); operations cycle over them")
+	fs.IntVar(&c.Count, "n", 1000, "operations (logins, messages, registrations) or sessions (xmpp-idle) in all")
+	fs.IntVar(&c.Concurrent, "c", 10, "concurrency: workers, pairs (chat, message) or parallel logins (idle)")
+	fs.DurationVar(&c.Duration, "d", 60*time.Second, "time bound of the whole run")
+	fs.Float64Var(&c.Rate, "rate", 0, "offered operations per second in all (0: as fast as the workers go)")
+	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "time bound of one operation")
+	fs.DurationVar(&c.Hold, "hold", 5*time.Second, "xmpp-idle: how long to hold the sessions once all are up")
+	fs.IntVar(&c.BodySize, "size", 100, "message body size in bytes")
+	fs.StringVar(&c.SourceSpec, "src", "", "source `addresses` to spread connections over: list or range, e.g. 127.0.0.2-127.0.0.200")
+	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU time per operation and RSS (from /proc)")
+	fs.StringVar(&c.JSONFile, "json", "", "write the result as JSON to `file`")
+	fs.BoolVar(&c.Smoke, "smoke", false, fmt.Sprintf("smoke run: at most %d operations, %d workers, %s", smokeCount, smokeConcurrent, smokeDuration))
+	fs.BoolVar(&c.Quiet, "q", false, "do not print the table")
+	fs.Usage = func() {
+		fmt.Fprintf(w, "usage: ctload [flags] SCENARIO [flags]\nscenarios: %s\n(cross is not implemented yet)\n", strings.Join(scenarios, ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		c.Scenario = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
+		}
+		if fs.NArg() > 0 {
+			return nil, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+		}
+	}
+	if err := c.check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return c, nil
+}
+
+// check validates the configuration, applies smoke mode and enforces the
+// loopback rule on every address.
+func (c *config) check() error {
+	known := false
+	for _, s := range scenarios {
+		known = known || s == c.Scenario
+	}
+	if !known {
+		return fmt.Errorf("scenario %q: want one of %s", c.Scenario, strings.Join(scenarios, ", "))
+	}
+	if c.Smoke {
+		c.Count = min(c.Count, smokeCount)
+		c.Concurrent = min(c.Concurrent, smokeConcurrent)
+		c.Duration = min(c.Duration, smokeDuration)
+		c.Hold = min(c.Hold, smokeHold)
+	}
+	var err error
+	if c.xmpp, err = loopbackAddr(c.XMPPAddr); err != nil {
+		return fmt.Errorf("-xmpp: %w", err)
+	}
+	if c.sip, err = loopbackAddr(c.SIPAddr); err != nil {
+		return fmt.Errorf("-sip: %w", err)
+	}
+	if c.sources, err = parseSources(c.SourceSpec); err != nil {
+		return fmt.Errorf("-src: %w", err)
+	}
+	switch {
+	case c.Domain == "" || strings.ContainsAny(c.Domain, "@/ "):
+		return fmt.Errorf("-domain %q: want a bare domain", c.Domain)
+	case strings.Count(c.User, "%d") != 1 || strings.Count(c.User, "%") != 1:
+		return fmt.Errorf("-user %q: want exactly one %%d and no other %%", c.User)
+	case strings.Count(c.Password, "%") > 0 && (strings.Count(c.Password, "%d") != 1 || strings.Count(c.Password, "%") != 1):
+		return fmt.Errorf("-password: at most one %%d and no other %%")
+	case c.Count < 1 || c.Count > maxCount:
+		return fmt.Errorf("-n %d: want 1..%d", c.Count, maxCount)
+	case c.Concurrent < 1 || c.Concurrent > maxConcurrent:
+		return fmt.Errorf("-c %d: want 1..%d", c.Concurrent, maxConcurrent)
+	case c.Duration <= 0 || c.Duration > maxDuration:
+		return fmt.Errorf("-d %s: want more than 0 and at most %s", c.Duration, maxDuration)
+	case c.Timeout <= 0 || c.Timeout > maxDuration:
+		return fmt.Errorf("-timeout %s: want more than 0 and at most %s", c.Timeout, maxDuration)
+	case c.Hold < 0 || c.Hold > maxDuration:
+		return fmt.Errorf("-hold %s: want 0..%s", c.Hold, maxDuration)
+	case c.Rate < 0:
+		return fmt.Errorf("-rate %g: want 0 or more", c.Rate)
+	case c.Accounts < 1 || c.Accounts > maxCount:
+		return fmt.Errorf("-accounts %d: want 1..%d", c.Accounts, maxCount)
+	case c.First < 0:
+		return fmt.Errorf("-first %d: want 0 or more", c.First)
+	case c.BodySize < 1 || c.BodySize > 60_000:
+		return fmt.Errorf("-size %d: want 1..60000", c.BodySize)
+	case c.PID < 0:
+		return fmt.Errorf("-pid %d", c.PID)
+	case c.CAFile != "" && c.Insecure:
+		return errors.New("-ca and -insecure exclude each other")
+	}
+	if (c.Scenario == scXMPPChat || c.Scenario == scSIPMessage) && c.Accounts < 2*c.Concurrent {
+		return fmt.Errorf("%s uses two accounts per pair: -accounts %d is fewer than 2 × -c %d", c.Scenario, c.Accounts, c.Concurrent)
+	}
+	return nil
+}
+
+// account is one numbered account.
+type account struct {
+	Local, Domain, Password string
+}
+
+// Addr returns local@domain.
+func (a account) Addr() string { return a.Local + "@" + a.Domain }
+
+// account returns the i-th account (0-based, cycling over -accounts).
+func (c *config) account(i int) account {
+	n := c.First + i%c.Accounts
+	u := fmt.Sprintf(c.User, n)
+	local, domain, ok := strings.Cut(u, "@")
+	if !ok {
+		domain = c.Domain
+	}
+	pw := c.Password
+	if strings.Contains(pw, "%d") {
+		pw = fmt.Sprintf(pw, n)
+	}
+	return account{Local: local, Domain: domain, Password: pw}
+}
+
+// source returns the i-th source address (cycling), or the zero Addr.
+func (c *config) source(i int) netip.Addr {
+	if len(c.sources) == 0 {
+		return netip.Addr{}
+	}
+	return c.sources[i%len(c.sources)]
+}
+
+// tlsConfig returns the client TLS configuration for the XMPP server.
+func (c *config) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: c.Domain, MinVersion: tls.VersionTLS12}
+	switch {
+	case c.Insecure:
+		cfg.InsecureSkipVerify = true // #nosec G402 -- asked for with -insecure, for self-signed test servers
+	case c.CAFile != "":
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-ca %s: no PEM certificate", c.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunRefusesAndExplains(t *testing.T) {
+	for i, tc := range [...]struct {
+		args []string
+		want string
+	}{
+		0: {[]string{"-xmpp", "203.0.113.5:5222", "xmpp-login"}, "not a loopback address"},
+		1: {[]string{"-sip", "[2001:db8::1]:5060", "sip-message"}, "not a loopback address"},
+		2: {[]string{"cross"}, "not implemented yet"},
+		3: {[]string{"bogus"}, "want one of"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), tc.args, &out, &errb); code != 2 {
+			t.Errorf("%d: %q exited %d, want 2", i, tc.args, code)
+		}
+		if !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%d: %q: stderr %q lacks %q", i, tc.args, errb.String(), tc.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%d: %q printed a result: %q", i, tc.args, out.String())
+		}
+	}
+}
+
+// TestRunNothingListening runs a real scenario against a loopback port
+// nobody listens on: every operation fails fast, the run exits 1, and the
+// table and JSON say so.
+func TestRunNothingListening(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"-xmpp", "127.0.0.1:1", "-n", "3", "-c", "1", "-d", "5s", "-insecure", "-json", jsonFile, "xmpp-login"}, &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "login error ×3: connect:") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	b, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Phases) != 1 || r.Phases[0].Failed != 3 || r.Phases[0].OK != 0 || r.Phases[0].Attempted != 3 || !r.failed() {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestResultFailed(t *testing.T) {
+	for i, tc := range [...]struct {
+		phases []Phase
+		want   bool
+	}{
+		0: {nil, true},
+		1: {[]Phase{{OK: 5}}, false},
+		2: {[]Phase{{OK: 5}, {OK: 0}}, true},
+		3: {[]Phase{{OK: 5, Failed: 1}, {OK: 9}}, true},
+	} {
+		if got := (&Result{Phases: tc.phases}).failed(); got != tc.want {
+			t.Errorf("%d: failed() = %v, want %v", i, got, tc.want)
+		}
+	}
+}

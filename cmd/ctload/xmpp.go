@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+	"mellium.im/sasl"
+	"mellium.im/xmlstream"
+	mxmpp "mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/roster"
+	"mellium.im/xmpp/stanza"
+)
+
+// maxRosterItems bounds how many roster items one login reads.
+const maxRosterItems = 100_000
+
+// closeWait bounds how long closing a session waits for the server's end
+// of stream.
+const closeWait = 2 * time.Second
+
+// xmppClient opens client sessions to the XMPP server under test.
+type xmppClient struct {
+	cfg *config
+	tls *tls.Config
+	log zerolog.Logger
+}
+
+func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
+	tc, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &xmppClient{cfg: cfg, tls: tc, log: log}, nil
+}
+
+// xmppSession is one logged-in client session served by its own goroutine.
+type xmppSession struct {
+	s      *mxmpp.Session
+	conn   net.Conn
+	jid    jid.JID
+	served chan error
+}
+
+// inbound is called for every message stanza a session receives, with its
+// id and type attributes.
+type inbound func(id, typ string, at time.Time)
+
+// login dials the server from the i-th source address and runs the whole
+// client login: TCP, STARTTLS, SCRAM (SHA-256 preferred, else SHA-1),
+// resource binding, roster get and, when presence is set, initial
+// presence. Messages received later go to onMessage (which may be nil).
+func (x *xmppClient) login(ctx context.Context, i int, presence bool, onMessage inbound) (*xmppSession, error) {
+	acct := x.cfg.account(i)
+	origin, err := jid.New(acct.Local, acct.Domain, "")
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", acct.Addr(), err)
+	}
+	conn, err := newDialer(x.cfg.source(i), x.cfg.Timeout).DialContext(ctx, "tcp", x.cfg.xmpp.String())
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	s, err := mxmpp.NewClientSession(ctx, origin, conn,
+		mxmpp.StartTLS(x.tls),
+		mxmpp.SASL("", acct.Password, sasl.ScramSha256, sasl.ScramSha1),
+		mxmpp.BindResource(),
+	)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("negotiate: %w", err)
+	}
+	sess := &xmppSession{s: s, conn: conn, jid: s.LocalAddr(), served: make(chan error, 1)}
+	go func() { sess.served <- s.Serve(messageHandler(onMessage)) }()
+
+	iter := roster.Fetch(ctx, s)
+	for n := 0; n < maxRosterItems && iter.Next(); n++ {
+	}
+	if err := iter.Err(); err != nil {
+		iter.Close()
+		sess.close()
+		return nil, fmt.Errorf("roster get: %w", err)
+	}
+	if err := iter.Close(); err != nil {
+		sess.close()
+		return nil, fmt.Errorf("roster get: %w", err)
+	}
+	if !presence {
+		return sess, nil
+	}
+	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+		sess.close()
+		return nil, fmt.Errorf("initial presence: %w", err)
+	}
+	return sess, nil
+}
+
+// messageHandler passes message stanzas to f and ignores everything else
+// (Serve answers unhandled IQs itself).
+func messageHandler(f inbound) mxmpp.Handler {
+	return mxmpp.HandlerFunc(func(_ xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		if f == nil || start.Name.Local != "message" {
+			return nil
+		}
+		var id, typ string
+		for _, a := range start.Attr {
+			switch a.Name.Local {
+			case "id":
+				id = a.Value
+			case "type":
+				typ = a.Value
+			}
+		}
+		f(id, typ, time.Now())
+		return nil
+	})
+}
+
+// close ends the stream, waits a little for the server to end its own,
+// and closes the connection. (Session.SetCloseDeadline is not used: in
+// mellium v0.22.0 it races with a running Serve.)
+func (x *xmppSession) close() {
+	_ = x.s.Close()
+	tm := time.NewTimer(closeWait)
+	defer tm.Stop()
+	select {
+	case <-x.served:
+	case <-tm.C:
+	}
+	_ = x.conn.Close()
+}
+
+// runLogin is xmpp-login: each operation is a whole login, timed up to the
+// initial presence; the session is then closed (not timed).
+func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
+	l := loop{n: x.cfg.Count, workers: x.cfg.Concurrent, rate: x.cfg.Rate, deadline: time.Now().Add(x.cfg.Duration)}
+	p, err := m.phase("login", func(rec *recorder) int64 {
+		return l.run(ctx, func(ctx context.Context, _, i int) {
+			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
+			defer cancel()
+			start := time.Now()
+			s, err := x.login(octx, i, true, nil)
+			if err != nil {
+				rec.failure(err)
+				return
+			}
+			rec.success(time.Since(start))
+			s.close()
+		})
+	})
+	res.Phases = append(res.Phases, p)
+	res.Notes = append(res.Notes, "login = TCP + STARTTLS + SCRAM + bind + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	return err
+}
