@@ -132,7 +132,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip tcp listener: %w", err))
 		}
-		ln := newLimitListener(tcp, s.cfg.ConnectionsPerIP)
+		ln := newLimitListener(tcp, s.cfg.ConnectionsPerIP, func(raddr string) { s.reg.flowClosed("tcp", raddr) })
 		s.bound("tcp", ln.Addr(), ln.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeTCP(ln) })
 	}
@@ -141,7 +141,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip tls listener: %w", err))
 		}
-		ln := tls.NewListener(newLimitListener(tcp, s.cfg.ConnectionsPerIP), s.cfg.TLSConfig)
+		ln := tls.NewListener(newLimitListener(tcp, s.cfg.ConnectionsPerIP, func(raddr string) { s.reg.flowClosed("tls", raddr) }), s.cfg.TLSConfig)
 		s.bound("tls", ln.Addr(), ln.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeTLS(ln) })
 	}
