@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 
+	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/logging"
 	"github.com/crosstalk-im/crosstalk/sip"
 )
 
@@ -48,6 +50,9 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" && !cfg.WebSocket {
 		return nil, nil
 	}
+	// sipgo logs some transport events through its package logger: send
+	// them through zerolog too (the one place allowed to set it, once).
+	sipmsg.SetDefaultLogger(logging.Slog(log.With().Str("component", "sipgo").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))))
 	srv, err := sip.New(cfg, hub, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
