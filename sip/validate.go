@@ -17,7 +17,8 @@ var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "C
 // Content-Length that is not the body's, a From without tag, or a
 // Request-URI with headers; 416 for a Request-URI scheme other than sip or
 // sips; 420 for any Proxy-Require (we support no proxy extension); 483 for
-// Max-Forwards 0 unless it is an OPTIONS (answered by us, RFC 3261 §11).
+// Max-Forwards 0 unless it is an OPTIONS or a REGISTER (answered by us, not
+// forwarded).
 func Validate(req *sipmsg.Request) error {
 	if req.SipVersion != "SIP/2.0" {
 		return statusErr(505, "Version Not Supported")
@@ -60,7 +61,7 @@ func Validate(req *sipmsg.Request) error {
 	if h := req.GetHeader("Proxy-Require"); h != nil {
 		return statusErr(420, "Bad Extension", sipmsg.NewHeader("Unsupported", h.Value()))
 	}
-	if req.MaxForwards().Val() == 0 && req.Method != sipmsg.OPTIONS {
+	if req.MaxForwards().Val() == 0 && req.Method != sipmsg.OPTIONS && req.Method != sipmsg.REGISTER {
 		return statusErr(483, "Too Many Hops")
 	}
 	return nil
