@@ -125,6 +125,16 @@ type testUA struct {
 	received chan *sipmsg.Request
 	status   int
 	ringOnly bool
+	// tp is the transport this UA sends requests to the server on; "" UDP.
+	tp string
+}
+
+// server returns the server address for the UA's transport.
+func (u *testUA) server(e *testEnv) string {
+	if u.tp == "TCP" {
+		return e.tcp
+	}
+	return e.udp
 }
 
 func newUA(t *testing.T, user string) *testUA {
@@ -191,6 +201,9 @@ func (u *testUA) request(method sipmsg.RequestMethod, uri sipmsg.Uri, dst string
 	}
 	req.AppendHeader(&sipmsg.ToHeader{Address: to, Params: sipmsg.NewParams()})
 	req.SetDestination(dst)
+	if u.tp != "" {
+		req.SetTransport(u.tp)
+	}
 	return req
 }
 

@@ -14,7 +14,7 @@ import (
 // digest challenge, and returns the client transaction.
 func (u *testUA) invite(e *testEnv, user string) (*sipmsg.Request, sipmsg.ClientTransaction) {
 	u.t.Helper()
-	req := u.request(sipmsg.INVITE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, e.udp)
+	req := u.request(sipmsg.INVITE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, u.server(e))
 	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contact})
 	ct := sipmsg.ContentTypeHeader("application/sdp")
 	req.AppendHeader(&ct)
@@ -52,8 +52,9 @@ func next(t *testing.T, tx sipmsg.ClientTransaction) *sipmsg.Response {
 // through the proxy by the Record-Route set.
 func (u *testUA) inDialog(e *testEnv, method sipmsg.RequestMethod, inv *sipmsg.Request, ok *sipmsg.Response, cseq uint32) *sipmsg.Request {
 	req := sipmsg.NewRequest(method, ok.Contact().Address)
-	for _, rr := range ok.GetHeaders("Record-Route") {
-		r := rr.(*sipmsg.RecordRouteHeader)
+	rrs := ok.GetHeaders("Record-Route")
+	for i := len(rrs) - 1; i >= 0; i-- { // the UAC's route set is the reverse (RFC 3261 §12.1.2)
+		r := rrs[i].(*sipmsg.RecordRouteHeader)
 		req.AppendHeader(&sipmsg.RouteHeader{Address: r.Address})
 	}
 	req.AppendHeader(sipmsg.HeaderClone(inv.From()))
@@ -62,13 +63,23 @@ func (u *testUA) inDialog(e *testEnv, method sipmsg.RequestMethod, inv *sipmsg.R
 	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: cseq, MethodName: method})
 	mf := sipmsg.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	req.SetDestination(e.udp)
+	req.SetDestination(u.server(e))
+	if u.tp != "" {
+		req.SetTransport(u.tp)
+	}
 	return req
 }
 
 func TestProxyCall(t *testing.T) {
+	t.Run("udp", func(t *testing.T) { testProxyCall(t, "") })
+	// A TCP caller and a UDP callee: two Record-Routes (RFC 5658).
+	t.Run("tcp-to-udp", func(t *testing.T) { testProxyCall(t, "TCP") })
+}
+
+func testProxyCall(t *testing.T, callerTransport string) {
 	e := newEnv(t, nil, "alice", "bob")
 	a, b := newUA(t, "alice"), newUA(t, "bob")
+	a.tp = callerTransport
 	wantStatus(t, b.register(e, 60), 200)
 	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 1 })
 
@@ -87,8 +98,8 @@ func TestProxyCall(t *testing.T) {
 			t.Fatalf("unexpected %s", status(res))
 		}
 	}
-	if ok.GetHeader("Record-Route") == nil {
-		t.Fatalf("200 without Record-Route: %s", ok.String())
+	if n, want := len(ok.GetHeaders("Record-Route")), map[string]int{"": 1, "TCP": 2}[callerTransport]; n != want {
+		t.Fatalf("200 with %d Record-Routes, want %d: %s", n, want, ok.String())
 	}
 	ack := a.inDialog(e, sipmsg.ACK, inv, ok, inv.CSeq().SeqNo)
 	if err := a.client.WriteRequest(ack); err != nil {
