@@ -125,6 +125,8 @@ type testUA struct {
 	received chan *sipmsg.Request
 	status   int
 	ringOnly bool
+	// ended is told when a ringing INVITE is cancelled.
+	ended chan error
 	// tp is the transport this UA sends requests to the server on; "" UDP.
 	tp string
 }
@@ -147,12 +149,15 @@ func newUA(t *testing.T, user string) *testUA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &testUA{t: t, user: user, ua: ua, received: make(chan *sipmsg.Request, 64), status: 200}
+	u := &testUA{t: t, user: user, ua: ua, received: make(chan *sipmsg.Request, 64), status: 200, ended: make(chan error, 4)}
 	handle := func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.received <- req
 		switch {
 		case req.IsAck():
 		case req.IsInvite():
+			if u.ringOnly {
+				tx.OnCancel(func(*sipmsg.Request) { u.ended <- sipmsg.ErrTransactionCanceled })
+			}
 			ring := sipmsg.NewResponseFromRequest(req, 180, "Ringing", nil)
 			_ = tx.Respond(ring)
 			if u.ringOnly {

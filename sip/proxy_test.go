@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -153,8 +154,18 @@ func TestProxyForkAndCancel(t *testing.T) {
 			break
 		}
 	}
-	// Both branches were cancelled: each bob UA got a CANCEL-ended INVITE.
-	waitFor(t, func() bool { return true })
+	// Both branches were cancelled: each bob UA's INVITE transaction ended
+	// by a CANCEL.
+	for i, b := range []*testUA{b1, b2} {
+		select {
+		case err := <-b.ended:
+			if !errors.Is(err, sipmsg.ErrTransactionCanceled) {
+				t.Errorf("bob %d: INVITE ended with %v", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("bob %d: INVITE not cancelled", i)
+		}
+	}
 }
 
 func TestProxyRefusals(t *testing.T) {
