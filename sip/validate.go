@@ -8,7 +8,9 @@ import (
 
 // singleHeaders may appear only once in a request (RFC 3261 §7.3.1: only
 // comma-list headers repeat).
-var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"}
+func singleHeaders() [7]string {
+	return [...]string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"}
+}
 
 // Validate checks what sipgo's parser accepts but RFC 3261 does not (the
 // RFC 4475 torture cases among them) and returns a *StatusError saying how
@@ -32,7 +34,7 @@ func Validate(req *sipmsg.Request) error {
 			return statusErr(400, "Bad Request (missing "+name+")")
 		}
 	}
-	for _, name := range singleHeaders {
+	for _, name := range singleHeaders() {
 		if counts[strings.ToLower(name)] > 1 {
 			return statusErr(400, "Bad Request (repeated "+name+")")
 		}
@@ -67,9 +69,15 @@ func Validate(req *sipmsg.Request) error {
 	return nil
 }
 
-// supportedExtensions are the option tags this server implements as a UAS
-// (RFC 3327 path, RFC 5626 outbound, RFC 5627 gruu).
-var supportedExtensions = map[string]bool{"path": true, "outbound": true, "gruu": true}
+// supportedExtension reports whether this server implements an option tag
+// as a UAS (RFC 3327 path, RFC 5626 outbound, RFC 5627 gruu).
+func supportedExtension(tag string) bool {
+	switch tag {
+	case "path", "outbound", "gruu":
+		return true
+	}
+	return false
+}
 
 // checkRequire returns 420 for Require option tags we do not support, for
 // requests this server answers itself (RFC 3261 §8.2.2.3).
@@ -78,7 +86,7 @@ func checkRequire(req *sipmsg.Request) error {
 	for _, h := range req.GetHeaders("Require") {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			tag = strings.ToLower(strings.TrimSpace(tag))
-			if tag != "" && !supportedExtensions[tag] {
+			if tag != "" && !supportedExtension(tag) {
 				unsupported = append(unsupported, tag)
 			}
 		}
