@@ -162,7 +162,10 @@ func TestGRUU(t *testing.T) {
 				}
 			}
 		}
-		if gruu != `"sip:bob@localhost;gr=`+inst+`"` {
+		if !strings.Contains(res.String(), `temp-gruu="sip:tgruu.`) {
+			t.Fatalf("%d: no temp-gruu in %s", i, res.String())
+		}
+		if gruu, _, _ = strings.Cut(gruu, ";temp-gruu"); gruu != `"sip:bob@localhost;gr=`+inst+`"` {
 			t.Fatalf("%d: pub-gruu %q in %s", i, gruu, res.String())
 		}
 		uas = append(uas, b)
@@ -180,6 +183,22 @@ func TestGRUU(t *testing.T) {
 		t.Fatalf("second got %q", got.Body())
 	}
 	uas[0].expectNothing(300 * time.Millisecond)
+
+	// The temporary GRUU of the first instance reaches only the first.
+	req = a.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: "x", Host: "localhost"}, e.udp)
+	temp := e.srv.tempGRUU(crosstalk.MustParseAddress("bob@localhost"), "urn:uuid:00000000-0000-1000-8000-000000000001")
+	if err := sipmsg.ParseUri(temp, &req.Recipient); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(temp, "bob") {
+		t.Fatalf("temporary GRUU %s reveals the AOR", temp)
+	}
+	req.SetBody([]byte("to the first"))
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+	if got := uas[0].expect(5 * time.Second); string(got.Body()) != "to the first" {
+		t.Fatalf("first got %q", got.Body())
+	}
+	uas[1].expectNothing(300 * time.Millisecond)
 }
 
 // TestUnreachableBindingLosesNothing: a binding that never answers is

@@ -219,16 +219,19 @@ func (s *Server) lookup(next Handler) Handler {
 		if !s.isLocalDomain(req.Recipient.Host) {
 			return fmt.Errorf("request to %s: %w", req.Recipient.Host, crosstalk.ErrRemoteNotSupported)
 		}
-		aor, err := crosstalk.ParseSIPURI(req.Recipient.String())
-		if err != nil || aor.Local() == "" {
-			return statusErr(404, "Not Found")
-		}
-		bindings := s.reg.list(aor)
-		if b, isGRUU := s.reg.gruuBinding(aor, &req.Recipient); isGRUU {
+		var bindings []*binding
+		aor, b, isGRUU := s.gruuTarget(&req.Recipient)
+		if isGRUU {
 			if b == nil {
 				return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
 			}
 			bindings = []*binding{b} // RFC 5627 §3.2: that instance only
+		} else {
+			var err error
+			if aor, err = crosstalk.ParseSIPURI(req.Recipient.String()); err != nil || aor.Local() == "" {
+				return statusErr(404, "Not Found")
+			}
+			bindings = s.reg.list(aor)
 		}
 		if len(bindings) == 0 {
 			if _, err := s.store.GetAccount(ctx, aor); err != nil {
