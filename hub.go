@@ -62,6 +62,7 @@ type Hub struct {
 
 	mu       sync.RWMutex
 	accounts map[Address]*online
+	obs      observerSet // presence and roster observers (hub_observe.go)
 	closed   bool
 
 	// The room service (hub_rooms.go).

@@ -58,7 +58,7 @@ func (h *Hub) SetPresence(ctx context.Context, p *Presence) error {
 		return nil
 	}
 	h.fanout(ctx, p, nil)
-	if initial {
+	if initial && !isPresenceSource(b.ep) {
 		h.initialPresence(ctx, b)
 	}
 	return nil
@@ -73,6 +73,7 @@ func (h *Hub) broadcastUnavailable(ctx context.Context, g gone) {
 // items with from/both), its other endpoints, and extra addresses.
 func (h *Hub) fanout(ctx context.Context, p *Presence, extra []Address) {
 	owner := p.From.Bare()
+	h.obs.presenceChanged(owner)
 	for _, w := range h.watchers(ctx, owner) {
 		h.presenceTo(ctx, p, w)
 	}
@@ -155,6 +156,7 @@ func (h *Hub) rosterChanged(owner Address) {
 		acct.watchers = nil
 	}
 	h.mu.Unlock()
+	h.obs.rosterChanged(owner)
 }
 
 // initialPresence sends a newly available endpoint what it needs (RFC 6121

@@ -91,7 +91,7 @@ func (h *Hub) chooseBare(bare Address, t MessageType) []*binding {
 	var out []*binding
 	best := int8(-1)
 	for _, b := range acct.bindings {
-		if b.presence == nil || b.presence.Priority < 0 {
+		if b.presence == nil || b.presence.Priority < 0 || isPresenceSource(b.ep) {
 			continue
 		}
 		p := b.presence.Priority

@@ -63,6 +63,8 @@ type Config struct {
 	// UserAgent is the Server and User-Agent header value. Default
 	// "Crosstalk".
 	UserAgent string
+	// Presence configures SUBSCRIBE/NOTIFY and PUBLISH (presence_config.go).
+	Presence PresenceConfig
 }
 
 // Defaults returns the configuration with every default filled in.

@@ -28,7 +28,7 @@ func chain(h Handler, mws ...Middleware) Handler {
 }
 
 // allowed lists the methods this server handles, for Allow headers.
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO, PRACK, REFER, NOTIFY"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, UPDATE, INFO, PRACK, REFER, NOTIFY, SUBSCRIBE, PUBLISH"
 
 // routes registers one handler per method (CONVENTIONS.md habit 4).
 func (s *Server) routes() {
@@ -43,13 +43,8 @@ func (s *Server) routes() {
 	for _, m := range []sipmsg.RequestMethod{sipmsg.INVITE, sipmsg.ACK, sipmsg.BYE, sipmsg.CANCEL, sipmsg.UPDATE, sipmsg.INFO, sipmsg.PRACK, sipmsg.REFER, sipmsg.NOTIFY} {
 		on(m, p)
 	}
-	notYet := func(what string) Handler {
-		return func(context.Context, *sipmsg.Request, sipmsg.ServerTransaction) error {
-			return statusErr(501, "Not Implemented ("+what+" not available yet)", sipmsg.NewHeader("Allow", allowed))
-		}
-	}
-	on(sipmsg.SUBSCRIBE, notYet("SIMPLE presence"))
-	on(sipmsg.PUBLISH, notYet("SIMPLE presence"))
+	on(sipmsg.SUBSCRIBE, s.pres.handleSubscribe) // RFC 6665, 3856, 3857, 4662
+	on(sipmsg.PUBLISH, s.pres.handlePublish)     // RFC 3903
 	s.srv.OnNoRoute(s.edge(chain(func(context.Context, *sipmsg.Request, sipmsg.ServerTransaction) error {
 		return statusErr(501, "Not Implemented", sipmsg.NewHeader("Allow", allowed))
 	}, common...)))

@@ -38,6 +38,7 @@ type Server struct {
 	limiter *rateLimiter
 	reg     *registrar
 	ws      *wsListener // nil without Config.WebSocket
+	pres    *presenceServer
 
 	mu      sync.Mutex
 	host    string
@@ -71,6 +72,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	s.lockout = newLockout(cfg.LoginFailuresPerMinute, time.Minute, s.now)
 	s.limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.RequestBurst, s.now)
 	s.reg = newRegistrar(s)
+	s.pres = newPresenceServer(s)
 	if cfg.WebSocket {
 		s.ws = newWSListener()
 	}
@@ -257,6 +259,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closeListeners()
 	s.reg.closeAll()
+	s.pres.close()
 	err := s.ua.Close()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -1,0 +1,146 @@
+package sip
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// TestSubscribeActiveAndPublish: a watcher with a both subscription gets
+// an immediate NOTIFY with the presentity's aggregated presence, and one on
+// every change, here a PUBLISH by the presentity.
+func TestSubscribeActiveAndPublish(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "bob")
+	befriend(t, e, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	res := bob.subscribe(e, "alice", "presence", 60)
+	wantStatus(t, res, 200)
+	if tag, _ := res.To().Params.Get("tag"); tag == "" || hv(res, "Expires") != "60" || res.Contact() == nil {
+		t.Fatalf("200 lacks a To tag, Expires or Contact:\n%s", res)
+	}
+	n := bob.notifyWith(5*time.Second, "active;expires=", "<basic>closed</basic>")
+	if hv(n, "Event") != "presence" || !strings.HasPrefix(hv(n, "Content-Type"), "application/pidf+xml") {
+		t.Fatalf("NOTIFY headers:\n%s", n)
+	}
+	alice := newWatcher(t, "alice")
+	pub := alice.publish(e, pidf("alice", "open", "away", "lunch"), "", 60)
+	wantStatus(t, pub, 200)
+	bob.notifyWith(5*time.Second, "active", "<basic>open</basic>", "rpid:away", "lunch")
+}
+
+// TestSubscribePendingApproved: an unknown watcher is pending; the request
+// reaches the presentity's roster (so every protocol sees it), and the
+// approval through the hub makes the subscription active with a NOTIFY.
+func TestSubscribePendingApproved(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "carol")
+	carol := newWatcher(t, "carol")
+	wantStatus(t, carol.subscribe(e, "alice", "presence", 60), 200)
+	n := carol.notifyWith(5*time.Second, "pending")
+	if len(n.Body()) != 0 {
+		t.Fatalf("pending NOTIFY has a body: %s", n.Body())
+	}
+	ctx := context.Background()
+	alice, c := crosstalk.MustParseAddress("alice@localhost"), crosstalk.MustParseAddress("carol@localhost")
+	item, err := e.store.GetRosterItem(ctx, alice, c)
+	if err != nil || !item.PendingIn {
+		t.Fatalf("alice's roster has no pending request from carol: %+v %v", item, err)
+	}
+	if err := e.hub.SetPresence(ctx, &crosstalk.Presence{From: alice, To: c, Type: crosstalk.PresenceSubscribed}); err != nil {
+		t.Fatal(err)
+	}
+	carol.notifyWith(5*time.Second, "active", "<basic>closed</basic>")
+}
+
+// TestSubscribePendingDenied: a denial ends the subscription with
+// terminated;reason=rejected.
+func TestSubscribePendingDenied(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "carol")
+	carol := newWatcher(t, "carol")
+	wantStatus(t, carol.subscribe(e, "alice", "presence", 60), 200)
+	carol.notifyWith(5*time.Second, "pending")
+	alice, c := crosstalk.MustParseAddress("alice@localhost"), crosstalk.MustParseAddress("carol@localhost")
+	if err := e.hub.SetPresence(context.Background(), &crosstalk.Presence{From: alice, To: c, Type: crosstalk.PresenceUnsubscribed}); err != nil {
+		t.Fatal(err)
+	}
+	carol.notifyWith(5*time.Second, "terminated;reason=rejected")
+}
+
+// TestSubscribeRefreshUnsubscribeExpire covers refresh (NOTIFY at once),
+// Expires: 0 (terminated) and expiry (terminated;reason=timeout).
+func TestSubscribeRefreshUnsubscribeExpire(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "bob")
+	befriend(t, e, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	res := bob.subscribe(e, "alice", "presence", 60)
+	wantStatus(t, res, 200)
+	bob.notifyWith(5*time.Second, "active")
+	ref := bob.refresh(e, res, "presence", 120, 10)
+	wantStatus(t, ref, 200)
+	bob.notifyWith(5*time.Second, "active;expires=1")
+	wantStatus(t, bob.refresh(e, res, "presence", 0, 12), 200)
+	bob.notifyWith(5*time.Second, "terminated")
+	wantStatus(t, bob.refresh(e, res, "presence", 60, 14), 481)
+
+	res = bob.subscribe(e, "alice", "presence", 1)
+	wantStatus(t, res, 200)
+	bob.notifyWith(5*time.Second, "active")
+	bob.notifyWith(5*time.Second, "terminated;reason=timeout", "<basic>closed</basic>")
+}
+
+// TestSubscribeRefused: unknown packages get 489, foreign watchers 403,
+// unknown presentities 404, short expiries 423, winfo of another 403.
+func TestSubscribeRefused(t *testing.T) {
+	e := newEnv(t, func(c *Config) { presenceTweak(c); c.Presence.MinExpires = 30 * time.Second }, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	res := bob.subscribe(e, "alice", "dialog", 60)
+	wantStatus(t, res, 489)
+	if !strings.Contains(hv(res, "Allow-Events"), "presence") {
+		t.Fatalf("489 without Allow-Events:\n%s", res)
+	}
+	wantStatus(t, bob.subscribe(e, "nobody", "presence", 60), 404)
+	res = bob.subscribe(e, "alice", "presence", 5)
+	wantStatus(t, res, 423)
+	if hv(res, "Min-Expires") != "30" {
+		t.Fatalf("423 without Min-Expires:\n%s", res)
+	}
+	wantStatus(t, bob.subscribe(e, "alice", "presence.winfo", 60), 403)
+
+	req := bob.request(sipmsg.SUBSCRIBE, sipmsg.Uri{Scheme: "sip", User: "alice", Host: "localhost"}, e.udp)
+	req.From().Address.Host = "elsewhere.example"
+	req.AppendHeader(sipmsg.NewHeader("Event", "presence"))
+	r, err := bob.client.Do(ctxT(t, 5*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, r, 403)
+	if !strings.Contains(r.Reason, "other domains") {
+		t.Fatalf("foreign watcher refused without saying why: %s", status(r))
+	}
+}
+
+// TestNotifyRateLimit: within MinNotifyInterval changes are coalesced into
+// one NOTIFY sent when the interval has passed.
+func TestNotifyRateLimit(t *testing.T) {
+	e := newEnv(t, func(c *Config) { presenceTweak(c); c.Presence.MinNotifyInterval = 1500 * time.Millisecond }, "alice", "bob")
+	befriend(t, e, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60), 200)
+	bob.notifyWith(5*time.Second, "active", "closed")
+	alice := newWatcher(t, "alice")
+	start := time.Now()
+	res := alice.publish(e, pidf("alice", "open", "", "one"), "", 60)
+	wantStatus(t, res, 200)
+	wantStatus(t, alice.publish(e, pidf("alice", "open", "", "two"), hv(res, "SIP-ETag"), 60), 200)
+	bob.noNotify(800 * time.Millisecond)
+	n := bob.notifyWith(5*time.Second, "active", "two")
+	if time.Since(start) < 1200*time.Millisecond {
+		t.Fatalf("NOTIFY after %s, before the interval", time.Since(start))
+	}
+	_ = n
+	bob.noNotify(500 * time.Millisecond)
+}
