@@ -60,7 +60,7 @@ func newWatcher(t *testing.T, user string) *watcherUA {
 // subscribe sends an initial SUBSCRIBE for event to user@localhost.
 func (w *watcherUA) subscribe(e *testEnv, user, event string, expires int, hdrs ...sipmsg.Header) *sipmsg.Response {
 	w.t.Helper()
-	req := w.request(sipmsg.SUBSCRIBE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, e.udp)
+	req := w.request(sipmsg.SUBSCRIBE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, w.server(e))
 	req.AppendHeader(&sipmsg.ContactHeader{Address: w.contact})
 	req.AppendHeader(sipmsg.NewHeader("Event", event))
 	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(expires)))
