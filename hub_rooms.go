@@ -86,6 +86,15 @@ func (h *Hub) room(ctx context.Context, addr Address, create bool, creator Addre
 		r.Affiliations = map[Address]Affiliation{}
 	}
 	lr = &liveRoom{room: r, occupants: map[string]*occupant{}, byReal: map[Address]*occupant{}}
+	if !created && h.archiver != nil && r.Config.HistoryLength > 0 { // a stored room's history survives a restart
+		page, err := h.QueryArchive(ctx, addr, ArchiveQuery{Last: true, Max: r.Config.HistoryLength})
+		if err != nil {
+			h.log.Warn().Err(err).Str("room", addr.String()).Msg("loading the room's history failed")
+		}
+		for i := range page.Messages {
+			lr.history = append(lr.history, &page.Messages[i].Message)
+		}
+	}
 	h.rooms[addr] = lr
 	return lr, created, nil
 }

@@ -63,6 +63,11 @@ func (h *Hub) roomMessageLocked(lr *liveRoom, m *Message, failed *[]failedDelive
 	}
 	out := *m
 	out.From, out.Time = from, h.now()
+	if out.Body != "" && h.archiver != nil { // the room's archive (XEP-0313 for MUC)
+		if err := h.archiver.enqueue(context.Background(), archiveJob{owner: lr.room.Address, entry: ArchivedMessage{With: from, Message: out}}); err != nil {
+			h.log.Warn().Err(err).Str("room", lr.room.Address.String()).Msg("archiving a room message failed")
+		}
+	}
 	if out.Body != "" {
 		keep := lr.room.Config.HistoryLength
 		hm := out
@@ -317,4 +322,27 @@ func (h *Hub) PublicRooms(ctx context.Context, service string) ([]Room, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address.String() < out[j].Address.String() })
 	return out, nil
+}
+
+// QueryRoomArchive returns a page of a room's archive (XEP-0313 for MUC) to
+// asker: an occupant, a member or higher, or anyone not banned from a room
+// that is not members-only.
+func (h *Hub) QueryRoomArchive(ctx context.Context, roomAddr, asker Address, q ArchiveQuery) (ArchivePage, error) {
+	lr, _, err := h.lockRoom(ctx, roomAddr.Bare(), false, Address{})
+	if err != nil {
+		return ArchivePage{}, err
+	}
+	aff := lr.affiliationOf(asker)
+	allowed := aff >= AffiliationMember || (!lr.room.Config.MembersOnly && aff != AffiliationOutcast)
+	for real := range lr.byReal {
+		if real.Bare() == asker.Bare() && aff != AffiliationOutcast {
+			allowed = true
+		}
+	}
+	h.forgetIfIdle(lr)
+	lr.mu.Unlock()
+	if !allowed {
+		return ArchivePage{}, fmt.Errorf("archive of %s: %w", roomAddr, ErrForbidden)
+	}
+	return h.QueryArchive(ctx, roomAddr.Bare(), q)
 }

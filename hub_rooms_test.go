@@ -3,6 +3,7 @@ package crosstalk_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -22,7 +23,7 @@ func roomFixture(t testing.TB, path string, users ...string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}, RoomDomains: []string{service}, OccupantIDKey: []byte("k")}, st, zerolog.Nop())
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}, RoomDomains: []string{service}, OccupantIDKey: []byte("k"), Archive: true}, st, zerolog.Nop())
 	t.Cleanup(func() { _ = hub.Close(ctx) })
 	for _, u := range users {
 		if err := hub.CreateAccount(ctx, addr(u), "secret-"+u, crosstalk.MinSCRAMIterations); err != nil && !errors.Is(err, crosstalk.ErrAccountExists) {
@@ -314,12 +315,21 @@ func TestRoomPersistentSurvivesRestart(t *testing.T) {
 		if err := f.hub.SetRoomAffiliation(f.ctx, roomAddr("keep"), owner, addr("bob"), crosstalk.AffiliationAdmin, ""); err != nil {
 			t.Fatal(err)
 		}
+		for _, body := range []string{"one", "two", "three"} {
+			if err := f.say(owner, "keep", body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg.MembersOnly = true
+		if err := f.hub.ConfigureRoom(f.ctx, roomAddr("keep"), owner, cfg); err != nil {
+			t.Fatal(err)
+		}
 		if err := f.hub.Close(f.ctx); err != nil {
 			t.Fatal(err)
 		}
 		f.store.Close()
 	}
-	f := roomFixture(t, path)
+	f := roomFixture(t, path, "eve")
 	r, occs, err := f.hub.RoomState(f.ctx, roomAddr("keep"))
 	if err != nil {
 		t.Fatal(err)
@@ -336,8 +346,28 @@ func TestRoomPersistentSurvivesRestart(t *testing.T) {
 	if err := f.join(bob, "keep", "bob", nil); err != nil {
 		t.Fatal(err)
 	}
-	self := selfPresence(t, bobEP.take())
+	evs := bobEP.take()
+	self := selfPresence(t, evs)
 	if self.Occupant.Role != crosstalk.RoleModerator || self.Occupant.Affiliation != crosstalk.AffiliationAdmin {
 		t.Fatalf("an admin enters as %+v", self.Occupant)
+	}
+	var history []string
+	for _, m := range messages(evs) {
+		if m.Delayed {
+			history = append(history, m.Body)
+		}
+	}
+	if strings.Join(history, ",") != "one,two,three" {
+		t.Fatalf("history after a restart: %q", history)
+	}
+
+	// The room's archive: its admin reads it; a non-member of a
+	// members-only room may not.
+	page, err := f.hub.QueryRoomArchive(f.ctx, roomAddr("keep"), bob, crosstalk.ArchiveQuery{Last: true, Max: 2})
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].Message.Body != "three" || page.Messages[1].Message.From != occ("keep", "boss") {
+		t.Fatalf("room archive: %+v %v", page.Messages, err)
+	}
+	if _, err := f.hub.QueryRoomArchive(f.ctx, roomAddr("keep"), addr("eve"), crosstalk.ArchiveQuery{}); !errors.Is(err, crosstalk.ErrForbidden) {
+		t.Fatalf("a non-member reads a members-only room's archive: %v", err)
 	}
 }

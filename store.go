@@ -110,6 +110,9 @@ type ArchiveQuery struct {
 	// ends before Before.
 	After  string
 	Before string
+	// Last asks for the last page (RSM's empty <before/>): paging backwards
+	// from the end, or from Before when it is set.
+	Last bool
 	// Max is the page size; ≤ 0 means 50.
 	Max int
 }

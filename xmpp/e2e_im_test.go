@@ -111,7 +111,7 @@ func TestDiscoListsHandledFeatures(t *testing.T) {
 		t.Fatalf("caps node: %+v", e)
 	}
 	a.send("<iq type='get' id='d2' to='alice@example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
-	if e := a.expect("iq", "d2"); !strings.Contains(e.Inner, "urn:xmpp:mam:2") || !strings.Contains(e.Inner, "category='account'") || strings.Contains(e.Inner, "urn:xmpp:ping") {
+	if e := a.expect("iq", "d2"); !strings.Contains(e.Inner, "urn:xmpp:mam:2") || !strings.Contains(e.Inner, "category='account'") || strings.Contains(e.Inner, "jabber:iq:version") {
 		t.Fatalf("account disco: %s", e.Inner)
 	}
 	a.send("<iq type='get' id='v1' to='example.test'><query xmlns='jabber:iq:version'/></iq>")
@@ -142,5 +142,16 @@ func TestCarbons(t *testing.T) {
 	a1.expect("message", "to a1 only")
 	if e := a2.expect("message", "to a1 only"); !strings.Contains(e.Inner, "<received xmlns='urn:xmpp:carbons:2'>") {
 		t.Fatalf("received carbon: %+v", e)
+	}
+	// To the bare address: a1 has the higher priority and gets the
+	// message; a2 gets a carbon.
+	a1.send("<presence><priority>5</priority></presence>")
+	a2.expect("presence", "<priority>5</priority>")
+	b.send("<message to='alice@example.test' type='chat'><body>to the account</body></message>")
+	if e := a1.expect("message", "to the account"); strings.Contains(e.Inner, "carbons") {
+		t.Fatalf("a1 got a carbon instead of the message: %+v", e)
+	}
+	if e := a2.expect("message", "to the account"); !strings.Contains(e.Inner, "<received xmlns='urn:xmpp:carbons:2'>") {
+		t.Fatalf("bare received carbon: %+v", e)
 	}
 }

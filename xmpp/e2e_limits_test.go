@@ -163,11 +163,11 @@ func TestConnectionsPerIP(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.IdleTimeout = time.Second })
+	ts := startServer(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
 	alice := ts.user(t, "alice")
 	c := ts.login(t, alice, "sleepy", false)
 	// A silent client is pinged first (XEP-0199); one that answers stays.
-	for range 3 {
+	for range 2 {
 		ping := c.expect("iq", "urn:xmpp:ping")
 		c.send("<iq type='result' id='" + ping.attr("id") + "' to='example.test'/>")
 	}

@@ -21,21 +21,28 @@ func TestSlowConsumer(t *testing.T) {
 	victim := ts.login(t, alice, "stuck", true)
 	sender := ts.login(t, bob, "fast", true)
 	body := strings.Repeat("z", 8<<10)
-	var offline int
 	for i := range 3000 {
 		sender.send("<message to='" + victim.jid + "' type='chat'><body>" + body + "</body></message>")
-		if i%100 == 99 {
-			n, err := ts.store.CountOffline(t.Context(), alice)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if offline = n; offline > 0 {
-				break
-			}
+		if i%10 == 9 && len(ts.hub.Endpoints(alice)) == 0 {
+			break
 		}
 	}
-	if offline == 0 {
-		t.Fatal("nothing reached offline storage: the stuck client was never disconnected")
+	if len(ts.hub.Endpoints(alice)) != 0 {
+		t.Fatal("the stuck client was never disconnected")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := ts.store.CountOffline(t.Context(), alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing the stuck client missed reached offline storage")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	stillWorks(t, sender)
 	// The stuck client's buffers are full, so the <policy-violation/> the

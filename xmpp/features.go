@@ -10,6 +10,7 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
 	"github.com/crosstalk-im/crosstalk/xmpp/last"
 	"github.com/crosstalk-im/crosstalk/xmpp/mam"
+	"github.com/crosstalk-im/crosstalk/xmpp/muc"
 	"github.com/crosstalk-im/crosstalk/xmpp/ping"
 	"github.com/crosstalk-im/crosstalk/xmpp/roster"
 	"github.com/crosstalk-im/crosstalk/xmpp/version"
@@ -30,8 +31,9 @@ func (s *Server) features() *feature.Mux {
 		mam.Handle(s.hub),                  // XEP-0313 (one-to-one)
 		last.Handle(s.now(), s.now),        // XEP-0012 (server uptime)
 		offlineFeature(),                   // XEP-0160, delivered by the hub at initial presence
+		muc.Handle(s.hub),                  // XEP-0045 IQs (rooms are the hub's)
 	)
-	mux.Add(disco.Handle(mux, s.store, s.cfg.SoftwareName)...) // XEP-0030
+	mux.Add(disco.Handle(mux, s.store, s.cfg.SoftwareName, s.services)...) // XEP-0030
 	return mux
 }
 
@@ -57,4 +59,13 @@ func sessionIQ() []feature.Registration {
 // XEP-0203 delay. It handles no IQ.
 func offlineFeature() []feature.Registration {
 	return []feature.Registration{{Target: feature.Server, Features: []string{"msgoffline"}}}
+}
+
+// services returns the room service of a domain, if the hub runs one there
+// (conference.<domain>, as cmd/crosstalk configures it).
+func (s *Server) services(domain string) []string {
+	if a, err := crosstalk.NewAddress("", "conference."+domain, ""); err == nil && s.hub.IsRoomService(a) {
+		return []string{a.String()}
+	}
+	return nil
 }

@@ -48,7 +48,7 @@ func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true}, st, zerolog.Nop())
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}}, st, zerolog.Nop())
 	cfg := Defaults()
 	cfg.Domains = []string{testDomain}
 	cfg.TLS = tlscert.Config(cert)
@@ -180,6 +180,7 @@ func (c *client) next() el {
 }
 
 func (c *client) tryNext() (el, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for {
 		tok, err := c.dec.Token()
 		if err != nil {

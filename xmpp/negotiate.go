@@ -180,6 +180,7 @@ func (n *negotiation) features() []byte {
 	case !n.authed.IsZero():
 		b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")
 		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/><csi xmlns='" + nsCSI + "'/><sm xmlns='" + nsSM + "'/>")
+		b.WriteString("<sub xmlns='urn:xmpp:features:pre-approval'/>") // RFC 6121 §3.4
 	default:
 		if !n.tlsOn && n.srv.cfg.TLS != nil {
 			b.WriteString("<starttls xmlns='" + nsTLS + "'>")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
@@ -75,7 +74,7 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 			return
 		}
 		e := stanzaError(err)
-		if errors.Is(err, crosstalk.ErrForbidden) { // XEP-0191 §3.5: do not reveal a block
+		if errors.Is(err, crosstalk.ErrForbidden) && !s.srv.hub.IsRoomService(m.To) { // XEP-0191 §3.5: do not reveal a block
 			e = feature.ServiceUnavailable()
 		}
 		s.reply(stanzaErrorReply(st, e))
@@ -114,8 +113,7 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 
 func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	typ, id := st.Attr("type"), st.Attr("id")
-	from, to, err := xmppmap.Addresses(st)
-	_ = from
+	_, to, err := xmppmap.Addresses(st)
 	if err != nil {
 		if typ == "get" || typ == "set" {
 			s.reply(iqError(st, "", stanzaError(err)))
@@ -146,7 +144,8 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 		s.reply(iqError(st, st.Attr("to"), feature.BadRequest("a get or set IQ carries exactly one child")))
 		return
 	}
-	if !to.IsZero() && !to.IsBare() || !s.srv.hub.IsLocal(to) && !to.IsZero() {
+	roomService := !to.IsZero() && s.srv.hub.IsRoomService(to)
+	if !roomService && (!to.IsZero() && !to.IsBare() || !s.srv.hub.IsLocal(to) && !to.IsZero()) {
 		q := &crosstalk.Query{ID: id, From: s.addr, To: to, Type: queryType(typ),
 			Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: st.Bytes()}}
 		if err := s.srv.hub.RouteQuery(ctx, q); err != nil {
@@ -160,6 +159,12 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	target := feature.Server | feature.Own
 	switch {
+	case roomService && !to.IsBare():
+		target = feature.Occupant
+	case roomService && to.Local() == "":
+		target = feature.RoomService
+	case roomService:
+		target = feature.Room
 	case to.IsZero():
 	case to.Local() == "":
 		target = feature.Server
@@ -205,21 +210,12 @@ func queryType(t string) crosstalk.QueryType {
 	}
 }
 
-// delayedAfter is how old a message must be, when written to a client, to
-// be marked delayed (offline messages and messages held for a detached
-// session).
-const delayedAfter = 2 * time.Second
-
 // render writes one hub event as XML for this session's client.
 func (s *session) render(b *bytes.Buffer, ev crosstalk.Event) {
 	switch e := ev.(type) {
 	case *crosstalk.Message:
 		s.flushHeld(b)
-		out := xmppmap.FromMessage(e)
-		if !e.Time.IsZero() && s.srv.now().Sub(e.Time) > delayedAfter { // XEP-0160 §3, XEP-0203
-			out = xmppmap.WithDelay(out, s.addr.Domain(), e.Time.UTC().Format(time.RFC3339Nano))
-		}
-		s.emit(b, out, e)
+		s.emit(b, xmppmap.FromMessage(e), e) // Delayed ones carry XEP-0203 <delay/> (XEP-0160 §3)
 		s.srv.carbonsReceived(s, e)
 	case *crosstalk.Presence:
 		out := xmppmap.FromPresence(e, s.addr)

@@ -198,6 +198,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, direct bool) {
 	lim := xmlguard.Limits{MaxBytes: int64(s.cfg.StanzaSize), MaxDepth: s.cfg.MaxDepth, MaxAttrs: s.cfg.MaxAttrs}
 	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
 	n.t = newTransport(conn, lim, s.cfg.WriteTimeout)
+	n.t.log = log
 	if direct {
 		if err := n.startTLS(ctx, true); err != nil {
 			log.Debug().Err(err).Msg("direct TLS handshake failed")

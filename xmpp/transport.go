@@ -10,6 +10,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
 )
 
@@ -66,6 +68,21 @@ type transport struct {
 	guard  *xmlguard.Reader
 	// wtimeout bounds one write.
 	wtimeout time.Duration
+	// log receives wire traces at trace level, SASL payloads redacted.
+	log zerolog.Logger
+}
+
+// trace logs bytes on the wire at trace level; SASL elements carry
+// credentials or proofs and are logged without their content.
+func (t *transport) trace(dir string, b []byte) {
+	ev := t.log.Trace()
+	if !ev.Enabled() {
+		return
+	}
+	if bytes.Contains(b, []byte(nsSASL)) {
+		b = []byte("<!-- SASL element redacted -->")
+	}
+	ev.Str("dir", dir).Bytes("xml", b).Msg("wire")
 }
 
 func newTransport(conn net.Conn, lim xmlguard.Limits, wtimeout time.Duration) *transport {
@@ -165,6 +182,7 @@ func (t *transport) next() (element, error) {
 				}
 				el.raw = bytes.Clone(raw)
 				t.rec.reset()
+				t.trace("in", el.raw)
 				return el, nil
 			}
 		case xml.CharData:
@@ -177,6 +195,7 @@ func (t *transport) next() (element, error) {
 
 // write sends bytes with the write deadline.
 func (t *transport) write(b []byte) error {
+	t.trace("out", b)
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.wtimeout)); err != nil {
 		return err
 	}

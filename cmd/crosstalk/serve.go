@@ -80,7 +80,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	for i, d := range c.Domains {
 		roomDomains[i] = "conference." + d
 	}
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains}, st, log)
+	occupantKey, err := keptSecret(c.DataDir, occupantIDKeyFile)
+	if err != nil {
+		return err
+	}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains, OccupantIDKey: occupantKey}, st, log)
 
 	// XCAP (RFC 4825): the roster and blocklist as SIP buddy-list documents,
 	// mounted at /xcap-root/ on the HTTPS listener below (sip/xcap/README.md).

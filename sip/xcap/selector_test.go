@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// rfc4826Example is the resource-lists example document of RFC 4826 §3.3.
+// rfc4826Example follows the resource-lists example of RFC 4826 §3.3
+// (reconstructed offline; the structure, not the bytes, is what matters).
 const rfc4826Example = `<?xml version="1.0" encoding="UTF-8"?>
 <resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -31,8 +32,8 @@ const rfc4826Example = `<?xml version="1.0" encoding="UTF-8"?>
   </list>
 </resource-lists>`
 
-// rfc4825NamespaceExample is the document of RFC 4825 §6.4, whose elements
-// named bar and baz live in different namespaces.
+// rfc4825NamespaceExample follows the namespace example of RFC 4825 §6.4:
+// elements named bar and baz that live in different namespaces.
 const rfc4825NamespaceExample = `<?xml version="1.0" encoding="UTF-8"?>
 <foo xmlns="urn:test:default-namespace">
   <ns1:bar xmlns:ns1="urn:test:namespace1-uri" xmlns="urn:test:namespace1-uri">

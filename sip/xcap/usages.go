@@ -23,7 +23,9 @@ func usages() map[string]*usage {
 			render: renderResourceLists, plan: planResourceLists},
 		"rls-services": {auid: "rls-services", contentType: "application/rls-services+xml", ns: nsRLS,
 			render: renderRLSServices},
-		"pres-rules": {auid: "pres-rules", contentType: "application/auth-policy+xml", ns: nsCommonPolicy,
+		// RFC 5025 (its XCAP usage): the default namespace of selectors is
+		// pres-rules, not common-policy, so ruleset and rule need a prefix.
+		"pres-rules": {auid: "pres-rules", contentType: "application/auth-policy+xml", ns: nsPresRules,
 			render: renderPresRules, plan: planPresRules},
 		"xcap-caps": {auid: "xcap-caps", contentType: "application/xcap-caps+xml", ns: nsXCAPCaps,
 			global: true, render: renderCaps},

@@ -216,9 +216,12 @@ func TestPresRules(t *testing.T) {
 	if !slices.Contains(list, dave) || slices.Contains(list, crosstalk.MustParseAddress("spam.example")) || !slices.Contains(list, crosstalk.MustParseAddress("eve@example.net/phone")) {
 		t.Fatalf("blocklist %v", list)
 	}
+	// Unprefixed names are in the pres-rules namespace (RFC 5025), so
+	// ruleset needs a prefix.
+	e.do("GET", prPath+"/~~/ruleset", "", opts{}).must(t, 404)
 	// Deleting the allow rule revokes Bob; allowing a contact of a domain
 	// not served pre-approves it (no federation to tell).
-	e.do("DELETE", prPath+"/~~/ruleset/rule%5b@id=%22pres_allow%22%5d", "", opts{}).must(t, 200)
+	e.do("DELETE", prPath+"/~~/cp:ruleset/cp:rule%5b@id=%22pres_allow%22%5d?xmlns(cp=urn:ietf:params:xml:ns:common-policy)", "", opts{}).must(t, 200)
 	if b, _ := e.item(alice, bob); b.SeesOwner() {
 		t.Fatalf("bob still sees alice: %+v", b.SubscriptionState)
 	}

@@ -211,7 +211,7 @@ func (s *Store) QueryArchive(ctx context.Context, owner crosstalk.Address, aq cr
 			}
 			where = append(where, `(ts, id) `+b.op+` (`+arg(at)+`, `+arg(id)+`)`)
 		}
-		backward := aq.Before != ""
+		backward := aq.Before != "" || aq.Last
 		order := `ts, id`
 		if backward {
 			order = `ts DESC, id DESC`

@@ -196,7 +196,7 @@ func (s *Store) QueryArchive(ctx context.Context, owner crosstalk.Address, aq cr
 			where = append(where, `(ts_us, id) `+b.op+` (?, ?)`)
 			args = append(args, ts, id)
 		}
-		backward := aq.Before != ""
+		backward := aq.Before != "" || aq.Last
 		order := `ts_us, id`
 		if backward {
 			order = `ts_us DESC, id DESC`

@@ -244,10 +244,19 @@ func testArchivePaging(t *testing.T, s crosstalk.Store) {
 		if remaining != 0 {
 			t.Fatalf("max %d: backward paging stopped with %d left", max, remaining)
 		}
+		// Last: the last page (RSM's empty <before/>), oldest first.
+		p, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{Last: true, Max: max})
+		must(t, err)
+		start := max0(len(all) - max)
+		checkPage(t, fmt.Sprintf("max %d last page", max), p, all[start:], start == 0)
 	}
+	// Last with a filter and a time window: the last page of what matches.
+	p, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{Last: true, End: us(all[11].m.Message.Time), With: addr("bob@example.com"), Max: 3})
+	must(t, err)
+	checkPage(t, "last page before end", p, all[9:12], false)
 
 	// After and Before together: the items strictly between.
-	p, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{After: all[2].id, Before: all[9].id, Max: 100})
+	p, err = s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{After: all[2].id, Before: all[9].id, Max: 100})
 	must(t, err)
 	checkPage(t, "between", p, all[3:9], true)
 	// After with a time window.

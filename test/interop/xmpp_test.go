@@ -16,7 +16,8 @@ const pythonPath = "/usr/bin/python3"
 // verifying the certificate against the server's CA file, roster add and
 // subscription both ways, presence away/dnd, chat both ways with non-ASCII
 // text, carbons with two resources, offline delivery, a MAM query and
-// stream resumption (XEP-0198) after the connection is cut.
+// a room (XEP-0045) with history, and stream resumption (XEP-0198) after
+// the connection is cut.
 func TestSlixmpp(t *testing.T) {
 	requirePeer(t, pythonPath)
 	if out, err := runPeerErr(t, 30*time.Second, pythonPath, "-c", "import slixmpp"); err != nil {
@@ -27,7 +28,7 @@ func TestSlixmpp(t *testing.T) {
 		"alice@localhost": pw, "bob@localhost": pw, "carol@localhost": pw, "dave@localhost": pw,
 	}})
 	host, port, _ := net.SplitHostPort(s.C2S)
-	steps := []string{"login_stock", "login", "roster", "presence", "chat", "carbons", "offline", "mam", "resume"}
+	steps := []string{"login_stock", "login", "roster", "presence", "chat", "carbons", "offline", "mam", "muc", "resume"}
 	script, _ := filepath.Abs("testdata/slixmpp_im.py")
 	out := runPeer(t, 150*time.Second, pythonPath, script, host, port, s.Domain, s.CAFile, pw, strings.Join(steps, ","))
 	for _, step := range steps {

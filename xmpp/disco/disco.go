@@ -1,9 +1,3 @@
-// Package disco answers XEP-0030 Service Discovery for the server and for
-// local accounts. The features it lists are exactly those of the mux's
-// registrations for each target, so disco advertises only what is handled.
-//
-//	mux := feature.NewMux(…)
-//	mux.Add(disco.Handle(mux, store)...)
 package disco
 
 import (
@@ -25,6 +19,12 @@ const (
 	NSItems = "http://jabber.org/protocol/disco#items"
 )
 
+// Store is what disco reads: rosters, to answer for an account only to
+// its subscribers.
+type Store interface {
+	GetRosterItem(ctx context.Context, owner, contact crosstalk.Address) (crosstalk.RosterItem, error)
+}
+
 // NSCaps is XEP-0115 Entity Capabilities.
 const NSCaps = "http://jabber.org/protocol/caps"
 
@@ -34,7 +34,10 @@ const CapsNode = "https://github.com/crosstalk-im/crosstalk"
 // Handle returns the disco#info and disco#items registrations. Call it
 // after every other registration has been added to mux. The server's
 // disco#info also answers its XEP-0115 node (CapsNode#ver).
-func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string) []feature.Registration {
+//
+// services lists the service addresses (room services) shown as the
+// server's disco#items.
+func Handle(mux *feature.Mux, accounts Store, software string, services func(domain string) []string) []feature.Registration {
 	info := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
 		node := iq.Payload.Attr("node")
 		if node != "" && (iq.To.Local() != "" || node != CapsNode+"#"+ServerVer(mux, software)) {
@@ -51,18 +54,37 @@ func Handle(mux *feature.Mux, accounts crosstalk.Accounts, software string) []fe
 			writeFeatures(&b, mux.Features(feature.Server))
 		} else {
 			if iq.To != iq.From.Bare() {
-				if _, err := accounts.GetAccount(ctx, iq.To); err != nil {
+				// Only a contact allowed to see the account's presence learns
+				// that it exists (RFC 6121 §8.5.1 and §4.3.2).
+				item, err := accounts.GetRosterItem(ctx, iq.To, iq.From.Bare())
+				if err != nil || !item.SeesOwner() {
 					return nil, feature.ServiceUnavailable()
 				}
 			}
 			b.WriteString("<identity category='account' type='registered'/>")
-			writeFeatures(&b, mux.Features(feature.Account))
+			target := feature.Account // what others may ask of the account
+			if iq.To == iq.From.Bare() {
+				target |= feature.Own // and what the server does for the account itself
+			}
+			writeFeatures(&b, mux.Features(target))
 		}
 		b.WriteString("</query>")
 		return []byte(b.String()), nil
 	}
 	items := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
-		return []byte("<query xmlns='" + NSItems + "'/>"), nil
+		var b strings.Builder
+		b.WriteString("<query xmlns='" + NSItems + "'>")
+		if iq.To.Local() == "" && services != nil {
+			domain := iq.To.Domain()
+			if domain == "" {
+				domain = iq.From.Domain()
+			}
+			for _, s := range services(domain) {
+				b.WriteString("<item jid='" + xmppmap.Escape(s) + "'/>")
+			}
+		}
+		b.WriteString("</query>")
+		return []byte(b.String()), nil
 	}
 	return []feature.Registration{
 		{Space: NSInfo, Local: "query", Types: feature.Get, Target: feature.Server | feature.Account, Handle: info,

@@ -32,6 +32,12 @@ const (
 	// Account: any local bare address, the sender's own included (disco
 	// of an account, vCard, last activity of a contact).
 	Account
+	// RoomService: a room service domain (conference.example.com).
+	RoomService
+	// Room: a room's bare address (room@conference.example.com).
+	Room
+	// Occupant: room@service/nick.
+	Occupant
 )
 
 // Session is what a handler may know of and do to the session an IQ came on.

@@ -1,15 +1,9 @@
-// Package mam implements XEP-0313 Message Archive Management (urn:xmpp:mam:2)
-// for one-to-one archives kept by the hub (crosstalk.Archive): the query
-// form, filtering by with/start/end, RSM paging (XEP-0059: max, after,
-// before) and the results as forwarded messages (XEP-0297) with their
-// archive time (XEP-0203).
-//
-//	mux := feature.NewMux(mam.Handle(hub))
 package mam
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -40,30 +34,40 @@ type query struct {
 }
 
 // Archive answers archive queries: the hub, which first waits for the
-// messages it routed to be written.
+// messages it routed to be written, and checks who may read a room's.
 type Archive interface {
 	QueryArchive(ctx context.Context, owner crosstalk.Address, q crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error)
+	QueryRoomArchive(ctx context.Context, room, asker crosstalk.Address, q crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error)
 }
 
 // Handle returns the query registration (form on get, search on set).
 func Handle(archive Archive) []feature.Registration {
-	return []feature.Registration{{Space: NS, Local: "query", Types: feature.Get | feature.Set, Target: feature.Own | feature.Account,
-		Features: []string{NS},
-		Handle: func(ctx context.Context, iq feature.IQ) ([]byte, error) {
-			if !iq.To.IsZero() && iq.To != iq.From.Bare() {
-				return nil, feature.Forbidden("only your own archive")
-			}
-			if iq.Type == "get" {
-				return []byte("<query xmlns='" + NS + "'><x xmlns='jabber:x:data' type='form'>" +
-					"<field var='FORM_TYPE' type='hidden'><value>" + NS + "</value></field>" +
-					"<field var='with' type='jid-single'/><field var='start' type='text-single'/>" +
-					"<field var='end' type='text-single'/></x></query>"), nil
-			}
-			return search(ctx, archive, iq)
-		}}}
+	handle := func(ctx context.Context, iq feature.IQ) ([]byte, error) {
+		room := !iq.To.IsZero() && iq.To.Local() != "" && iq.To != iq.From.Bare()
+		if iq.Type == "get" {
+			return []byte("<query xmlns='" + NS + "'><x xmlns='jabber:x:data' type='form'>" +
+				"<field var='FORM_TYPE' type='hidden'><value>" + NS + "</value></field>" +
+				"<field var='with' type='jid-single'/><field var='start' type='text-single'/>" +
+				"<field var='end' type='text-single'/></x></query>"), nil
+		}
+		if room {
+			return search(ctx, iq, iq.To, func(aq crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error) {
+				return archive.QueryRoomArchive(ctx, iq.To, iq.From, aq)
+			})
+		}
+		return search(ctx, iq, iq.From.Bare(), func(aq crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error) {
+			return archive.QueryArchive(ctx, iq.From.Bare(), aq)
+		})
+	}
+	return []feature.Registration{
+		{Space: NS, Local: "query", Types: feature.Get | feature.Set, Target: feature.Own, Features: []string{NS}, Handle: handle},
+		{Space: NS, Local: "query", Types: feature.Get | feature.Set, Target: feature.Room, Handle: handle}, // XEP-0313 §6 (MUC)
+	}
 }
 
-func search(ctx context.Context, archive Archive, iq feature.IQ) ([]byte, error) {
+// search runs a query against one archive and sends the results; owner is
+// the archive's address (the account, or the room), the results' sender.
+func search(ctx context.Context, iq feature.IQ, owner crosstalk.Address, run func(crosstalk.ArchiveQuery) (crosstalk.ArchivePage, error)) ([]byte, error) {
 	var q query
 	if err := iq.Decode(&q); err != nil {
 		return nil, err
@@ -72,9 +76,11 @@ func search(ctx context.Context, archive Archive, iq feature.IQ) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	owner := iq.From.Bare()
-	page, err := archive.QueryArchive(ctx, owner, aq)
+	page, err := run(aq)
 	if err != nil {
+		if errors.Is(err, crosstalk.ErrNotFound) {
+			return nil, feature.ItemNotFound() // an unknown RSM id
+		}
 		return nil, err
 	}
 	for i := range page.Messages {
@@ -132,8 +138,8 @@ func archiveQuery(q *query) (crosstalk.ArchiveQuery, error) {
 		if q.Set.After != nil {
 			aq.After = *q.Set.After
 		}
-		if q.Set.Before != nil {
-			aq.Before = *q.Set.Before
+		if q.Set.Before != nil { // an empty <before/> asks for the last page (XEP-0059 §2.5)
+			aq.Before, aq.Last = *q.Set.Before, true
 		}
 	}
 	if aq.Max == 0 {
@@ -151,7 +157,7 @@ func result(owner, to crosstalk.Address, queryID string, am *crosstalk.ArchivedM
 		b.WriteString(" queryid='" + xmppmap.Escape(queryID) + "'")
 	}
 	b.WriteString(" id='" + xmppmap.Escape(am.ID) + "'><forwarded xmlns='urn:xmpp:forward:0'>")
-	b.WriteString("<delay xmlns='urn:xmpp:delay' stamp='" + am.Message.Time.UTC().Format(time.RFC3339Nano) + "'/>")
+	b.WriteString("<delay xmlns='urn:xmpp:delay' stamp='" + am.Message.Time.UTC().Format(xmppmap.StampFormat) + "'/>")
 	m := am.Message
 	b.Write(xmppmap.Embed(xmppmap.FromMessage(&m)))
 	b.WriteString("</forwarded></result></message>")

@@ -51,3 +51,40 @@ func FuzzStanza(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRosterQuery checks that a parsed roster set renders to items that
+// parse back to the same contacts, names and groups.
+func FuzzRosterQuery(f *testing.F) {
+	f.Add([]byte(`<query xmlns='jabber:iq:roster'><item jid='b@example.com' name='B &amp; B'><group>Friends</group></item></query>`))
+	f.Add([]byte(`<query xmlns='jabber:iq:roster' ver='7'><item jid='c@example.com' subscription='remove'/></query>`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		_, items, err := ParseRosterQuery(raw)
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		b.WriteString("<query xmlns='jabber:iq:roster'>")
+		for _, it := range items {
+			RosterItem(&b, it.Item, it.Remove)
+		}
+		b.WriteString("</query>")
+		_, again, err := ParseRosterQuery(b.Bytes())
+		if err != nil {
+			t.Fatalf("rendered roster does not parse: %v\n%s", err, b.Bytes())
+		}
+		if len(again) != len(items) {
+			t.Fatalf("%d items became %d", len(items), len(again))
+		}
+		for i := range items {
+			x, y := items[i], again[i]
+			if x.Item.Contact != y.Item.Contact || x.Item.Name != y.Item.Name || x.Remove != y.Remove || len(x.Item.Groups) != len(y.Item.Groups) {
+				t.Fatalf("item %d: %+v became %+v", i, x, y)
+			}
+			for j := range x.Item.Groups {
+				if x.Item.Groups[j] != y.Item.Groups[j] {
+					t.Fatalf("group %q became %q", x.Item.Groups[j], y.Item.Groups[j])
+				}
+			}
+		}
+	})
+}

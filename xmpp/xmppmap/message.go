@@ -69,9 +69,22 @@ func ToMessage(s *Stanza) (crosstalk.Message, error) {
 }
 
 // FromMessage renders a core message as a <message/>: the native stanza
-// when it came from XMPP, otherwise built from the translated fields.
+// when it came from XMPP, with from and to set to the message's (a room
+// rewrites from to room@service/nick and to to each occupant), otherwise
+// built from the translated fields. A Delayed message carries an XEP-0203
+// <delay/> stamped with its Time.
 func FromMessage(m *crosstalk.Message) []byte {
 	if m.Native.Protocol == crosstalk.ProtocolXMPP && len(m.Native.Payload) > 0 {
+		if s, err := ParseStanza(m.Native.Payload); err == nil {
+			s.SetAttr("from", addr(m.From))
+			if !m.To.IsZero() {
+				s.SetAttr("to", m.To.String())
+			}
+			if m.Delayed && !m.Time.IsZero() {
+				s.Inner = appendDelay(s.Inner, m)
+			}
+			return s.Bytes()
+		}
 		return m.Native.Payload
 	}
 	s := Stanza{Name: "message"}
@@ -84,10 +97,32 @@ func FromMessage(m *crosstalk.Message) []byte {
 	s.SetAttr("xml:lang", m.Lang)
 	var inner bytes.Buffer
 	element(&inner, "subject", m.Subject)
+	if m.Type == crosstalk.MessageGroupchat && m.Subject == "" && m.Body == "" {
+		inner.WriteString("<subject/>") // a room's empty subject (XEP-0045 §7.2.15)
+	}
 	element(&inner, "body", m.Body)
 	element(&inner, "thread", m.Thread)
 	s.Inner = inner.Bytes()
+	if m.Delayed && !m.Time.IsZero() {
+		s.Inner = appendDelay(s.Inner, m)
+	}
 	return s.Bytes()
+}
+
+// StampFormat is the XEP-0082 date-time used in delays, with milliseconds
+// (some clients cannot read more digits).
+const StampFormat = "2006-01-02T15:04:05.000Z"
+
+// appendDelay adds an XEP-0203 delay: from the room for its history
+// (XEP-0045 §7.2.15), from the recipient's server otherwise.
+func appendDelay(inner []byte, m *crosstalk.Message) []byte {
+	from := m.To.Domain()
+	if m.Type == crosstalk.MessageGroupchat {
+		from = m.From.Bare().String()
+	}
+	out := make([]byte, 0, len(inner)+96)
+	out = append(out, inner...)
+	return append(out, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+m.Time.UTC().Format(StampFormat)+"'/>"...)
 }
 
 func element(b *bytes.Buffer, name, text string) {
@@ -147,6 +182,10 @@ func ToPresence(s *Stanza) (crosstalk.Presence, error) {
 	var seenStatus bool
 	for i := range children {
 		c := &children[i]
+		if c.XMLName.Space == NSMUC && c.XMLName.Local == "x" {
+			p.Join = parseJoin(c)
+			continue
+		}
 		if c.XMLName.Space != NSClient {
 			continue
 		}
@@ -170,6 +209,9 @@ func ToPresence(s *Stanza) (crosstalk.Presence, error) {
 // stanzas are built from the fields with bare addresses (RFC 6121 §3);
 // other presence uses the native stanza when it came from XMPP.
 func FromPresence(p *crosstalk.Presence, to crosstalk.Address) []byte {
+	if p.Occupant != nil {
+		return occupantPresence(p, to)
+	}
 	switch p.Type {
 	case crosstalk.PresenceAvailable, crosstalk.PresenceUnavailable, crosstalk.PresenceError:
 		if p.Native.Protocol == crosstalk.ProtocolXMPP && len(p.Native.Payload) > 0 {

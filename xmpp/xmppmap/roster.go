@@ -84,6 +84,9 @@ func RosterItem(b *bytes.Buffer, it crosstalk.RosterItem, removed bool) {
 	if it.PendingOut && !removed {
 		b.WriteString(" ask='subscribe'")
 	}
+	if it.PreApproved && !removed {
+		b.WriteString(" approved='true'") // RFC 6121 §3.4
+	}
 	if len(it.Groups) == 0 {
 		b.WriteString("/>")
 		return

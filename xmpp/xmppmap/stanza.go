@@ -209,18 +209,3 @@ func Embed(stanza []byte) []byte {
 	out = append(out, " xmlns='jabber:client'"...)
 	return append(out, stanza[end:]...)
 }
-
-// WithDelay returns a serialised stanza with an XEP-0203 <delay/> child
-// saying when and by whom it was first accepted; a stanza that does not
-// parse is returned as is.
-func WithDelay(stanza []byte, from, stamp string) []byte {
-	s, err := ParseStanza(stanza)
-	if err != nil {
-		return stanza
-	}
-	inner := make([]byte, 0, len(s.Inner)+96)
-	inner = append(inner, s.Inner...)
-	inner = append(inner, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+Escape(stamp)+"'/>"...)
-	s.Inner = inner
-	return s.Bytes()
-}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crosstalk-im/crosstalk"
 )
@@ -116,10 +117,11 @@ func TestParseStanzaRefuses(t *testing.T) {
 	}
 }
 
-func TestWithDelay(t *testing.T) {
-	out := string(WithDelay([]byte(`<message to='b@example.com'><body>x</body></message>`), "example.com", "2026-01-02T03:04:05Z"))
-	want := `<message to='b@example.com'><body>x</body><delay xmlns='urn:xmpp:delay' from='example.com' stamp='2026-01-02T03:04:05Z'/></message>`
-	if out != want {
+func TestDelayAndEmbed(t *testing.T) {
+	m := crosstalk.Message{From: crosstalk.MustParseAddress("room@conference.example.com/nick"), To: crosstalk.MustParseAddress("b@example.com/r"),
+		Type: crosstalk.MessageGroupchat, Body: "x", Delayed: true, Time: time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)}
+	out := string(FromMessage(&m))
+	if !strings.Contains(out, "<delay xmlns='urn:xmpp:delay' from='room@conference.example.com' stamp='2026-01-02T03:04:05.123Z'/>") {
 		t.Fatalf("got %s", out)
 	}
 	if got := string(Embed([]byte(`<message to='x'/>`))); got != `<message xmlns='jabber:client' to='x'/>` {

@@ -3,7 +3,7 @@
 Usage: slixmpp_im.py HOST PORT DOMAIN CAFILE PASSWORD STEPS
 Users alice, bob and carol exist with PASSWORD. STEPS is a comma-separated
 list of: login_stock (user dave, unpatched slixmpp), login, roster, presence,
-chat, carbons, offline, mam, resume.
+chat, carbons, offline, mam, muc, resume.
 Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
 """
@@ -43,7 +43,9 @@ class Client(ClientXMPP):
         self.carbons = asyncio.Queue()
         self.ready = asyncio.Event()
         self.failed = None
-        for p in ("xep_0030", "xep_0199", "xep_0280", "xep_0313", "xep_0297"):
+        self.groupchat = asyncio.Queue()
+        self.add_event_handler("groupchat_message", lambda m: self.groupchat.put_nowait(m))
+        for p in ("xep_0030", "xep_0045", "xep_0199", "xep_0280", "xep_0313", "xep_0297"):
             self.register_plugin(p)
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
@@ -172,6 +174,24 @@ async def main():
             if "Grüße, 你好 🎉" not in found or "Ça va? привет" not in found:
                 raise RuntimeError(f"archive holds {found}")
             print("OK mam", flush=True)
+
+        if "muc" in STEPS:
+            step = "muc"
+            room = f"lounge@conference.{DOMAIN}"
+            await alice.plugin["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=WAIT)
+            alice.send_message(mto=room, mbody="erste Nachricht ☕", mtype="groupchat")
+            await expect(alice.groupchat, lambda m: m["body"] == "erste Nachricht ☕", "groupchat echo")
+            _, _, _, history = await bob.plugin["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=10, timeout=WAIT)
+            if not any(m["body"] == "erste Nachricht ☕" and m["from"].resource == "Alice" for m in history):
+                raise RuntimeError(f"history {[m['body'] for m in history]}")
+            bob.send_message(mto=room, mbody="hallo", mtype="groupchat")
+            got = await expect(alice.groupchat, lambda m: m["body"] == "hallo", "groupchat from bob")
+            if str(got["from"]) != f"{room}/Bob":
+                raise RuntimeError(f"groupchat from {got['from']}")
+            roster = alice.plugin["xep_0045"].get_roster(room)
+            if set(roster) != {"Alice", "Bob"}:
+                raise RuntimeError(f"occupants {roster}")
+            print("OK muc", flush=True)
 
         if "resume" in STEPS:
             step = "resume"
