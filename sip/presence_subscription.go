@@ -305,7 +305,12 @@ func (sub *subscription) notify(n notifyState) error {
 		return fmt.Errorf("NOTIFY body: %w: %w", errNotifyFailed, err)
 	}
 	req := sub.newNotify(n, ct, body)
-	res, err := sub.p.s.sendRequest(ctx, req)
+	tx, err := sub.p.s.startRequest(ctx, req)
+	if err != nil {
+		return fmt.Errorf("NOTIFY to %s: %w: %w", req.Recipient.String(), errNotifyFailed, err)
+	}
+	defer tx.Terminate()
+	res, err := finalResponse(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("NOTIFY to %s: %w: %w", req.Recipient.String(), errNotifyFailed, err)
 	}

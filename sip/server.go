@@ -258,7 +258,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		cancel()
 	}
 	s.closeListeners()
-	s.reg.closeAll()
+	s.reg.closeAll(ctx)
 	s.pres.close()
 	err := s.ua.Close()
 	done := make(chan struct{})
