@@ -25,6 +25,10 @@ type PresenceConfig struct {
 	NotifyTimeout time.Duration
 	// MaxBodySize bounds a PUBLISH body. Default 16 KiB.
 	MaxBodySize int
+	// NotifyConcurrency bounds the NOTIFY transactions in flight at once,
+	// so a fan-out does not overrun the watchers' (or our) socket buffers.
+	// Default 64.
+	NotifyConcurrency int
 }
 
 func (c PresenceConfig) withDefaults() PresenceConfig {
@@ -51,6 +55,9 @@ func (c PresenceConfig) withDefaults() PresenceConfig {
 	}
 	if c.NotifyTimeout <= 0 {
 		c.NotifyTimeout = 32 * time.Second
+	}
+	if c.NotifyConcurrency <= 0 {
+		c.NotifyConcurrency = 64
 	}
 	if c.MaxBodySize <= 0 {
 		c.MaxBodySize = 16 << 10

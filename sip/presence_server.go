@@ -40,8 +40,10 @@ type presenceServer struct {
 	rosterMu    sync.Mutex
 	rosterDirty map[crosstalk.Address]struct{}
 	rosterKick  chan struct{}
-	done        chan struct{}
-	wg          sync.WaitGroup
+	// slots bounds the NOTIFY transactions in flight.
+	slots chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
 var _ crosstalk.PresenceObserver = (*presenceServer)(nil)
@@ -58,6 +60,7 @@ func newPresenceServer(s *Server) *presenceServer {
 		perPubs:      make(map[crosstalk.Address]int),
 		rosterDirty:  make(map[crosstalk.Address]struct{}),
 		rosterKick:   make(chan struct{}, 1),
+		slots:        make(chan struct{}, s.cfg.Presence.withDefaults().NotifyConcurrency),
 		done:         make(chan struct{}),
 	}
 	s.hub.Observe(p)

@@ -300,6 +300,12 @@ func (sub *subscription) notify(n notifyState) error {
 		case <-ctx.Done():
 		}
 	}()
+	select {
+	case sub.p.slots <- struct{}{}:
+		defer func() { <-sub.p.slots }()
+	case <-ctx.Done():
+		return fmt.Errorf("NOTIFY: %w: %w", errNotifyFailed, ctx.Err())
+	}
 	ct, body, err := sub.body(ctx, n)
 	if err != nil {
 		return fmt.Errorf("NOTIFY body: %w: %w", errNotifyFailed, err)
