@@ -1,0 +1,60 @@
+package interop
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// SIMPLE presence against sipp: PUBLISH (RFC 3903), SUBSCRIBE/NOTIFY for
+// presence (RFC 6665, RFC 3856) and presence.winfo (RFC 3857/3858). A
+// missing sipp fails the tests.
+
+// subscribeSipp runs subscribe.xml for watcher to the package of
+// presentity and returns sipp's message trace, which must hold every want.
+func subscribeSipp(t *testing.T, s *server, watcher, presentity, pkg string, want ...string) string {
+	t.Helper()
+	p := startSipp(t, "subscribe.xml", freePort(t), 20*time.Second, []string{watcher + ";" + presentity + ";localhost;" + pkg},
+		"-au", watcher, "-ap", sipUsers[watcher+"@localhost"], "-m", "1", "-trace_logs", s.SIP)
+	p.wait()
+	msgs := p.logs("messages")
+	for _, w := range want {
+		if !strings.Contains(msgs, w) {
+			t.Fatalf("sipp trace lacks %q:\n%s", w, msgs)
+		}
+	}
+	return msgs
+}
+
+func TestSIPPublishSipp(t *testing.T) {
+	s := startSIPServer(t)
+	startSipp(t, "publish.xml", freePort(t), 20*time.Second, []string{"alice;localhost;out to lunch"},
+		"-au", "alice", "-ap", "alice-password", "-m", "1", s.SIP).wait()
+}
+
+// TestSIPSubscribePresenceSipp: alice watches her own presence (always
+// authorised) while bob publishes nothing; then alice watches bob, who has
+// not approved her: pending, and the request reaches bob's roster.
+func TestSIPSubscribePresenceSipp(t *testing.T) {
+	s := startSIPServer(t)
+	subscribeSipp(t, s, "alice", "alice", "presence", "Subscription-State: active;expires=", "<basic>closed</basic>", "Subscription-State: terminated")
+	subscribeSipp(t, s, "alice", "bob", "presence", "Subscription-State: pending;expires=", "Subscription-State: terminated")
+}
+
+// TestSIPSubscribePublishedSipp: a PUBLISH shows in the NOTIFY of a
+// watcher of the same account.
+func TestSIPSubscribePublishedSipp(t *testing.T) {
+	s := startSIPServer(t)
+	pub := startSipp(t, "publish.xml", freePort(t), 20*time.Second, []string{"alice;localhost;in the garden"},
+		"-au", "alice", "-ap", "alice-password", "-m", "1", s.SIP)
+	time.Sleep(time.Second)
+	subscribeSipp(t, s, "alice", "alice", "presence", "<basic>open</basic>", "in the garden", "<rpid:away/>")
+	pub.wait()
+}
+
+// TestSIPWinfoSipp: bob's pending request shows in alice's watcher info.
+func TestSIPWinfoSipp(t *testing.T) {
+	s := startSIPServer(t)
+	subscribeSipp(t, s, "bob", "alice", "presence", "Subscription-State: pending")
+	subscribeSipp(t, s, "alice", "alice", "presence.winfo", "Content-Type: application/watcherinfo+xml", `status="pending">sip:bob@localhost</watcher>`)
+}
