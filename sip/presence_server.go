@@ -83,7 +83,9 @@ func (p *presenceServer) PresenceChanged(owner crosstalk.Address) {
 	}
 	p.mu.Unlock()
 	for _, sub := range kick {
-		sub.changed(owner, false)
+		if sub.active() { // pending watchers learn nothing of a change
+			sub.changed(owner, false)
+		}
 	}
 }
 

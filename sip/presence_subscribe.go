@@ -102,10 +102,11 @@ func (p *presenceServer) handleSubscribe(ctx context.Context, req *sipmsg.Reques
 	}
 	if expires == 0 {
 		sub.terminate("timeout") // a fetch (RFC 6665 §4.4.3)
+		sub.start()
 		return nil
 	}
 	sub.setExpiry(expires)
-	sub.changed(crosstalk.Address{}, true)
+	sub.start()
 	return nil
 }
 

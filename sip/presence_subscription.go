@@ -79,7 +79,10 @@ type subscription struct {
 	dirty     bool
 	urgent    bool
 	finalSent bool
-	version   int
+	// ready is set once the 200 to the SUBSCRIBE is sent: no NOTIFY
+	// goes out before it.
+	ready   bool
+	version int
 	// authorised is set once the subscription has been active.
 	authorised bool
 	// resource list state (kindList): the contacts and those changed
@@ -93,6 +96,22 @@ func (sub *subscription) listContacts() []crosstalk.Address {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	return append([]crosstalk.Address(nil), sub.contacts...)
+}
+
+// start allows NOTIFYs once the SUBSCRIBE has been answered and sends the
+// first one at once (RFC 6665 §4.2.1.2).
+func (sub *subscription) start() {
+	sub.mu.Lock()
+	sub.ready = true
+	sub.mu.Unlock()
+	sub.changed(crosstalk.Address{}, true)
+}
+
+// active reports whether the subscription shows presence now.
+func (sub *subscription) active() bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.state == stateActive
 }
 
 // setExpiry (re)arms the expiry timer.
@@ -153,7 +172,7 @@ func (sub *subscription) changed(contact crosstalk.Address, urgent bool) {
 	}
 	sub.dirty = true
 	sub.urgent = sub.urgent || urgent
-	if sub.sending {
+	if sub.sending || !sub.ready {
 		return
 	}
 	if wait := sub.waitLocked(); wait > 0 {

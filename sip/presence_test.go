@@ -38,9 +38,18 @@ func TestSubscribeActiveAndPublish(t *testing.T) {
 // approval through the hub makes the subscription active with a NOTIFY.
 func TestSubscribePendingApproved(t *testing.T) {
 	e := newEnv(t, presenceTweak, "alice", "carol")
+	xmppSide := &chanEndpoint{events: make(chan crosstalk.Event, 64)}
+	xa, err := e.hub.Bind(context.Background(), crosstalk.MustParseAddress("alice@localhost/xmpp"), xmppSide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hub.SetPresence(context.Background(), &crosstalk.Presence{From: xa}); err != nil {
+		t.Fatal(err)
+	}
 	carol := newWatcher(t, "carol")
 	wantStatus(t, carol.subscribe(e, "alice", "presence", 60), 200)
 	n := carol.notifyWith(5*time.Second, "pending")
+	xmppSide.waitSubscribe(t, "carol@localhost")
 	if len(n.Body()) != 0 {
 		t.Fatalf("pending NOTIFY has a body: %s", n.Body())
 	}
@@ -53,7 +62,7 @@ func TestSubscribePendingApproved(t *testing.T) {
 	if err := e.hub.SetPresence(ctx, &crosstalk.Presence{From: alice, To: c, Type: crosstalk.PresenceSubscribed}); err != nil {
 		t.Fatal(err)
 	}
-	carol.notifyWith(5*time.Second, "active", "<basic>closed</basic>")
+	carol.notifyWith(5*time.Second, "active", "<basic>open</basic>")
 }
 
 // TestSubscribePendingDenied: a denial ends the subscription with
@@ -137,10 +146,40 @@ func TestNotifyRateLimit(t *testing.T) {
 	wantStatus(t, res, 200)
 	wantStatus(t, alice.publish(e, pidf("alice", "open", "", "two"), hv(res, "SIP-ETag"), 60), 200)
 	bob.noNotify(800 * time.Millisecond)
-	n := bob.notifyWith(5*time.Second, "active", "two")
+	bob.notifyWith(5*time.Second, "active", "two")
 	if time.Since(start) < 1200*time.Millisecond {
 		t.Fatalf("NOTIFY after %s, before the interval", time.Since(start))
 	}
-	_ = n
 	bob.noNotify(500 * time.Millisecond)
+}
+
+// chanEndpoint is a hub endpoint standing for a client of another
+// protocol: it records what the hub delivers.
+type chanEndpoint struct{ events chan crosstalk.Event }
+
+func (*chanEndpoint) Protocol() crosstalk.Protocol { return crosstalk.ProtocolXMPP }
+func (c *chanEndpoint) Deliver(ev crosstalk.Event) error {
+	select {
+	case c.events <- ev:
+		return nil
+	default:
+		return crosstalk.ErrSlowConsumer
+	}
+}
+func (*chanEndpoint) Close(error) {}
+
+// waitSubscribe waits for a subscription request from a bare address.
+func (c *chanEndpoint) waitSubscribe(t *testing.T, from string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-c.events:
+			if p, ok := ev.(*crosstalk.Presence); ok && p.Type == crosstalk.PresenceSubscribe && p.From.String() == from {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no subscription request from %s reached the other protocol", from)
+		}
+	}
 }
