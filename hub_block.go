@@ -57,6 +57,7 @@ func (h *Hub) blocklistChanged(owner Address) {
 		acct.blocked = nil
 	}
 	h.mu.Unlock()
+	h.obs.rosterChanged(owner)
 }
 
 // Block adds addresses to owner's blocklist (XEP-0191). Blocklists must be

@@ -13,8 +13,8 @@ type PresenceObserver interface {
 	// PresenceChanged says that an endpoint of owner (a bare address)
 	// changed its presence.
 	PresenceChanged(owner Address)
-	// RosterChanged says that owner's roster changed: an item was added,
-	// removed, or its subscription state moved.
+	// RosterChanged says that owner's roster changed (an item was added,
+	// removed, or its subscription state moved) or its blocklist did.
 	RosterChanged(owner Address)
 }
 

@@ -175,10 +175,15 @@ func (p *presenceServer) authorise(ctx context.Context, sub *subscription) {
 	}
 }
 
-// authState reads what the presentity's roster says about the watcher.
+// authState reads what the presentity's roster and blocklist say about the
+// watcher: blocked (the pres-rules "block" rule sip/xcap renders from the
+// blocklist) is terminated whatever the roster says.
 func (p *presenceServer) authState(ctx context.Context, presentity, watcher crosstalk.Address) (subState, error) {
 	if presentity == watcher {
 		return stateActive, nil
+	}
+	if blocked, err := p.s.store.IsBlocked(ctx, presentity, watcher); err != nil || blocked {
+		return stateTerminated, err
 	}
 	item, err := p.s.store.GetRosterItem(ctx, presentity, watcher)
 	if err != nil {

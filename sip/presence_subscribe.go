@@ -56,7 +56,7 @@ func (p *presenceServer) handleSubscribe(ctx context.Context, req *sipmsg.Reques
 		return err
 	}
 	if tag, _ := req.To().Params.Get("tag"); tag != "" {
-		return p.refresh(req, tx, watcher, tag, expires)
+		return p.refresh(ctx, req, tx, watcher, tag, expires)
 	}
 	presentity, list, err := p.resolveTarget(ctx, req, watcher)
 	if err != nil {
@@ -114,6 +114,12 @@ func (p *presenceServer) handleSubscribe(ctx context.Context, req *sipmsg.Reques
 // watcher the presentity has not approved sends a subscription request
 // through the hub (the account sees it on every protocol) and waits.
 func (p *presenceServer) initialState(ctx context.Context, watcher, presentity crosstalk.Address) (subState, error) {
+	if blocked, err := p.s.store.IsBlocked(ctx, presentity, watcher); err != nil || blocked {
+		if err != nil {
+			return stateTerminated, fmt.Errorf("blocklist of %s: %w", presentity, err)
+		}
+		return stateTerminated, &StatusError{Code: 403, Reason: "Forbidden", Err: crosstalk.ErrForbidden}
+	}
 	st, err := p.authState(ctx, presentity, watcher)
 	if err != nil || st == stateActive {
 		return st, err
@@ -238,7 +244,7 @@ func (p *presenceServer) accept(req *sipmsg.Request, tx sipmsg.ServerTransaction
 
 // refresh handles a SUBSCRIBE inside an existing dialog: a new expiry and
 // an immediate NOTIFY, or with Expires: 0 the end of the subscription.
-func (p *presenceServer) refresh(req *sipmsg.Request, tx sipmsg.ServerTransaction, watcher crosstalk.Address, tag string, expires time.Duration) error {
+func (p *presenceServer) refresh(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction, watcher crosstalk.Address, tag string, expires time.Duration) error {
 	fromTag, _ := req.From().Params.Get("tag")
 	sub := p.lookup(dialogKey(callID(req), tag, fromTag))
 	if sub == nil || sub.watcher != watcher {
@@ -253,6 +259,9 @@ func (p *presenceServer) refresh(req *sipmsg.Request, tx sipmsg.ServerTransactio
 	}
 	sub.setExpiry(expires)
 	sub.changed(crosstalk.Address{}, true)
+	if sub.kind == kindPresence {
+		p.authorise(ctx, sub) // the blocklist may have changed
+	}
 	return nil
 }
 

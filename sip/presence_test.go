@@ -183,3 +183,24 @@ func (c *chanEndpoint) waitSubscribe(t *testing.T, from string) {
 		}
 	}
 }
+
+// TestSubscribeBlocked: a blocked watcher is refused (403), and blocking
+// an active watcher ends its subscription (rejected).
+func TestSubscribeBlocked(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "bob", "carol")
+	befriend(t, e, "alice", "bob")
+	ctx := context.Background()
+	alice := crosstalk.MustParseAddress("alice@localhost")
+	if err := e.hub.Block(ctx, alice, crosstalk.MustParseAddress("carol@localhost")); err != nil {
+		t.Fatal(err)
+	}
+	carol := newWatcher(t, "carol")
+	wantStatus(t, carol.subscribe(e, "alice", "presence", 60), 403)
+	bob := newWatcher(t, "bob")
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60), 200)
+	bob.notifyWith(5*time.Second, "active")
+	if err := e.hub.Block(ctx, alice, crosstalk.MustParseAddress("bob@localhost")); err != nil {
+		t.Fatal(err)
+	}
+	bob.notifyWith(5*time.Second, "terminated;reason=rejected")
+}
