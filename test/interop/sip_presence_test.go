@@ -58,3 +58,26 @@ func TestSIPWinfoSipp(t *testing.T) {
 	subscribeSipp(t, s, "bob", "alice", "presence", "Subscription-State: pending")
 	subscribeSipp(t, s, "alice", "alice", "presence.winfo", "Content-Type: application/watcherinfo+xml", `status="pending">sip:bob@localhost</watcher>`)
 }
+
+// TestSIPApproveWithXCAPSipp: bob's SUBSCRIBE to alice is pending until
+// alice allows him in her XCAP pres-rules (with curl); then his
+// subscription becomes active with a NOTIFY.
+func TestSIPApproveWithXCAPSipp(t *testing.T) {
+	s := startSIPServer(t)
+	p := startSipp(t, "subscribe_approve.xml", freePort(t), 30*time.Second, []string{"bob;alice;localhost;presence"},
+		"-au", "bob", "-ap", "bob-password", "-m", "1", "-trace_logs", s.SIP)
+	time.Sleep(2 * time.Second) // the request is on alice's roster
+	rules := `<ruleset xmlns="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules">
+ <rule id="a"><conditions><identity><one id="sip:bob@localhost"/></identity></conditions><actions><pr:sub-handling>allow</pr:sub-handling></actions></rule>
+</ruleset>`
+	if code, _, body := curlXCAP(t, s, "alice", "alice-password", "PUT", "pres-rules/users/sip:alice@localhost/index", "application/auth-policy+xml", rules); code != 200 {
+		t.Fatalf("PUT pres-rules: %d %s", code, body)
+	}
+	p.wait()
+	msgs := p.logs("messages")
+	for _, w := range []string{"Subscription-State: pending", "Subscription-State: active", "<basic>closed</basic>", "Subscription-State: terminated"} {
+		if !strings.Contains(msgs, w) {
+			t.Fatalf("sipp trace lacks %q:\n%s", w, msgs)
+		}
+	}
+}
