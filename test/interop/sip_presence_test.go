@@ -81,3 +81,31 @@ func TestSIPApproveWithXCAPSipp(t *testing.T) {
 		}
 	}
 }
+
+// TestSIPResourceListSipp: alice's buddy list (RFC 4662), filled through
+// XCAP resource-lists with curl, gives a multipart/related NOTIFY with
+// RLMI naming bob (sipp over TCP: the NOTIFY is larger than UDP allows).
+func TestSIPResourceListSipp(t *testing.T) {
+	s := startSIPServer(t)
+	entry := `resource-lists/users/sip:alice@localhost/index/~~/resource-lists/list%5B@name=%22roster%22%5D/entry%5B@uri=%22sip:bob@localhost%22%5D`
+	if code, _, body := curlXCAP(t, s, "alice", "alice-password", "PUT", entry, "application/xcap-el+xml", `<entry uri="sip:bob@localhost"/>`); code != 201 {
+		t.Fatalf("PUT entry: %d %s", code, body)
+	}
+	subscribeSippTCP(t, s, "alice", "alice-buddies", "presence",
+		"Content-Type: multipart/related", `type="application/rlmi+xml"`, `<list xmlns="urn:ietf:params:xml:ns:rlmi"`,
+		`fullState="true"`, `<resource uri="sip:bob@localhost">`, "Require: eventlist")
+}
+
+// subscribeSippTCP is subscribeSipp over TCP.
+func subscribeSippTCP(t *testing.T, s *server, watcher, presentity, pkg string, want ...string) {
+	t.Helper()
+	p := startSipp(t, "subscribe.xml", freePort(t), 20*time.Second, []string{watcher + ";" + presentity + ";localhost;" + pkg},
+		"-au", watcher, "-ap", sipUsers[watcher+"@localhost"], "-m", "1", "-t", "t1", "-trace_logs", s.SIP)
+	p.wait()
+	msgs := p.logs("messages")
+	for _, w := range want {
+		if !strings.Contains(msgs, w) {
+			t.Fatalf("sipp trace lacks %q:\n%s", w, msgs)
+		}
+	}
+}
