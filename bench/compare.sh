@@ -45,7 +45,7 @@ PROSODY_IP=127.0.0.21 KAMAILIO_IP=127.0.0.22 CROSSTALK_IP=127.0.0.23
 XMPP_PORT=15222 SIP_PORT=15060
 
 WORK=$(mktemp -d /tmp/ctload-bench.XXXXXX)
-RES=$WORK/results
+RES=${RESULTS:-$(mktemp -d /tmp/ctload-results.XXXXXX)} # kept: the JSON of every run
 mkdir -p "$RES"
 SERVER_PIDS=()
 cleanup() {
@@ -67,6 +67,28 @@ wait_listen() {
     sleep 0.1
   done
   return 1
+}
+
+# cpu_ticks PID: utime+stime of a process and its children, in ticks.
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    [ -r "/proc/$p/stat" ] || continue
+    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$t"
+}
+
+# settle PID…: wait (up to 30 s) until each server uses under 5% of a core,
+# so that one server's backlog does not slow the next measurement.
+settle() {
+  local p a b
+  for p in "$@"; do
+    for _ in $(seq 1 30); do
+      a=$(cpu_ticks "$p"); sleep 1; b=$(cpu_ticks "$p")
+      [ $((b - a)) -le 5 ] && break
+    done
+  done
 }
 
 # fill TEMPLATE KEY=VALUE…: print a bench/ template with @KEY@ replaced.
@@ -173,7 +195,7 @@ ladder() {
       if jq -e --argjson r "$r" '([.phases[].failed] | add) == 0 and .phases[-1].per_second >= 0.95 * $r' "$f" >/dev/null; then
         ok=1; break
       fi
-      [ "$try" = 1 ] && sleep 3
+      [ "$try" = 1 ] && settle "${SERVER_PIDS[@]}"
     done
     if [ "$ok" = 1 ]; then
       mv "$f" "$RES/$name.json"
@@ -181,30 +203,31 @@ ladder() {
       [ -s "$f" ] && mv "$f" "$RES/$name.fail.json"
       break
     fi
-    sleep 1
+    settle "${SERVER_PIDS[@]}"
   done
 }
 
 xmpp_suite() { # PREFIX ADDR CA PID
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
-  log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; sleep 2
-  log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; sleep 2
+  log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; settle "${SERVER_PIDS[@]}"
+  log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; settle "${SERVER_PIDS[@]}"
 }
 
 idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keeps a server busy
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
-  log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; sleep 5
+  log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; settle "${SERVER_PIDS[@]}"
 }
 
 sip_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
-  log "$p sip-register"; ladder "$p.register" "$REG_RATES" "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; sleep 2
-  log "$p sip-message";  ladder "$p.message" "$MSG_RATES" "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; sleep 2
+  log "$p sip-register"; ladder "$p.register" "$REG_RATES" "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
+  log "$p sip-message";  ladder "$p.message" "$MSG_RATES" "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; settle "${SERVER_PIDS[@]}"
 }
 
+LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 start_prosody
 start_kamailio
 start_crosstalk
@@ -219,4 +242,4 @@ idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 
 log "writing $OUT"
 . bench/report.sh > "$OUT"
-log "done"
+log "done; JSON results in $RES"
