@@ -54,6 +54,7 @@ type config struct {
 	Hold       time.Duration
 	BodySize   int
 	Contacts   int
+	Subscribe  bool
 	SourceSpec string
 	sources    []netip.Addr
 	PID        int
@@ -99,6 +100,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "time bound of one operation")
 	fs.DurationVar(&c.Hold, "hold", 5*time.Second, "xmpp-idle: how long to hold the sessions once all are up")
 	fs.IntVar(&c.BodySize, "size", 100, "message body size in bytes")
+	fs.BoolVar(&c.Subscribe, "subscribe", true, "xmpp-presence: subscribe within each group first (false: the rosters are provisioned already)")
 	fs.IntVar(&c.Contacts, "contacts", 20, "xmpp-presence: contacts per roster (sessions form full-mesh groups of contacts+1)")
 	fs.StringVar(&c.SourceSpec, "src", "", "source `addresses` to spread connections over: list or range, e.g. 127.0.0.2-127.0.0.200")
 	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU time per operation and RSS (from /proc)")

@@ -153,12 +153,15 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 		return err
 	}
 
-	// Subscribe both ways within each group; contacts already subscribed
-	// (an earlier run) answer at once. Done when every session has seen
-	// every contact available.
+	// Subscribe both ways within each group (unless -subscribe=false: the
+	// rosters were provisioned); contacts already subscribed answer at
+	// once. Done when every session has seen every contact available.
 	subs := loop{n: g.sessions, workers: min(g.sessions, 32), deadline: deadline}
 	p, err = m.phase("subscribe", func(rec *recorder) int64 {
 		start := time.Now()
+		if !x.cfg.Subscribe {
+			subs.n = 0
+		}
 		subs.run(ctx, func(ctx context.Context, _, i int) {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
