@@ -42,6 +42,11 @@ var (
 	ErrAccountGone = errors.New("account changed or deleted")
 	// ErrShuttingDown reports that the hub is closing.
 	ErrShuttingDown = errors.New("shutting down")
+	// ErrMembersOnly reports a join to a members-only room by a non-member
+	// (XEP-0045 registration-required).
+	ErrMembersOnly = errors.New("members only")
+	// ErrRoomFull reports a join to a room at its maximum of occupants.
+	ErrRoomFull = errors.New("room is full")
 )
 
 // Sentinels lists every sentinel error of the core, so that frontends can
@@ -52,5 +57,6 @@ func Sentinels() []error {
 		ErrNotFound, ErrConflict, ErrNotAuthorized, ErrForbidden,
 		ErrSlowConsumer, ErrResourceConflict, ErrEndpointClosed,
 		ErrRemoteNotSupported, ErrAccountGone, ErrShuttingDown,
+		ErrMembersOnly, ErrRoomFull,
 	}
 }

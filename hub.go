@@ -25,10 +25,16 @@ type HubConfig struct {
 	// Remote routes to other domains; nil refuses them with ErrRemoteNotSupported.
 	Remote RemoteRouter
 	// Archive keeps every one-to-one message with a body in both local
-	// parties' archives (XEP-0313).
+	// parties' archives (XEP-0313), written in batches (hub_archive.go).
 	Archive bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// RoomDomains are the room service domains (conference.example.com):
+	// presence and messages to them go to the room service.
+	RoomDomains []string
+	// OccupantIDKey keys the stable occupant ids of XEP-0421; nil means a
+	// random key, so ids change at restart.
+	OccupantIDKey []byte
 }
 
 // Hub routes events between endpoints, fans out presence, keeps offline
@@ -51,10 +57,19 @@ type Hub struct {
 	store   Store
 	log     zerolog.Logger
 	domains map[string]bool
+	// archiver writes archive entries in batches; nil when archiving is off.
+	archiver *archiver
 
 	mu       sync.RWMutex
 	accounts map[Address]*online
 	closed   bool
+
+	// The room service (hub_rooms.go).
+	roomDomains map[string]bool
+	occupantKey []byte
+	roomsMu     sync.Mutex
+	rooms       map[Address]*liveRoom
+	occupying   map[Address]map[Address]bool // occupant full address → rooms
 }
 
 // online is the live state of an account with at least one bound endpoint.
@@ -90,6 +105,19 @@ func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 	}
 	for _, d := range cfg.Domains {
 		h.domains[d] = true
+	}
+	if cfg.Archive {
+		h.archiver = newArchiver(store, h.log)
+	}
+	h.roomDomains = make(map[string]bool, len(cfg.RoomDomains))
+	for _, d := range cfg.RoomDomains {
+		h.roomDomains[d] = true
+	}
+	h.rooms, h.occupying = map[Address]*liveRoom{}, map[Address]map[Address]bool{}
+	h.occupantKey = cfg.OccupantIDKey
+	if h.occupantKey == nil {
+		h.occupantKey = make([]byte, 32)
+		_, _ = rand.Read(h.occupantKey)
 	}
 	return h
 }
@@ -138,9 +166,7 @@ func (h *Hub) Bind(ctx context.Context, want Address, ep Endpoint) (Address, err
 	if old != nil {
 		h.log.Info().Str("jid", addr.String()).Msg("resource conflict: the newer session replaces the older")
 		old.ep.Close(ErrResourceConflict)
-		if old.presence != nil {
-			h.broadcastUnavailable(ctx, gone{addr: addr, available: true, directed: old.directedList()})
-		}
+		h.ended(ctx, gone{addr: addr, available: old.presence != nil, directed: old.directedList()})
 	}
 	return addr, nil
 }
@@ -156,8 +182,8 @@ func randomResource() string {
 // the events it never took (a Mailbox's leftovers): messages go to the
 // account's other endpoints or offline storage, nothing is lost.
 func (h *Hub) Unbind(ctx context.Context, addr Address, ep Endpoint, undelivered []Event) {
-	if g, ok := h.remove(addr, ep); ok && g.available {
-		h.broadcastUnavailable(ctx, g)
+	if g, ok := h.remove(addr, ep); ok {
+		h.ended(ctx, g)
 	}
 	h.reroute(ctx, addr, undelivered)
 }
@@ -221,16 +247,28 @@ func (h *Hub) deliver(ctx context.Context, b *binding, ev Event) bool {
 	if err == nil {
 		return true
 	}
+	h.dropEndpoint(ctx, b, err)
+	return false
+}
+
+// dropEndpoint unbinds and closes an endpoint that refused an event.
+func (h *Hub) dropEndpoint(ctx context.Context, b *binding, err error) {
 	if errors.Is(err, ErrSlowConsumer) {
 		h.log.Warn().Str("jid", b.addr.String()).Msg("slow consumer disconnected")
 	}
 	if g, ok := h.remove(b.addr, b.ep); ok {
 		b.ep.Close(err)
-		if g.available {
-			h.broadcastUnavailable(ctx, g)
-		}
+		h.ended(ctx, g)
 	}
-	return false
+}
+
+// ended tells everyone that an endpoint has gone: unavailable presence to
+// those who saw it, and its leaving every room it was in.
+func (h *Hub) ended(ctx context.Context, g gone) {
+	if g.available {
+		h.broadcastUnavailable(ctx, g)
+	}
+	h.leaveAllRooms(ctx, g.addr)
 }
 
 // snapshot returns the bindings of a bare address (nil when offline).
@@ -273,14 +311,13 @@ func (h *Hub) Disconnect(ctx context.Context, bare Address, reason error) {
 	for _, b := range h.snapshot(bare.Bare()) {
 		if g, ok := h.remove(b.addr, b.ep); ok {
 			b.ep.Close(reason)
-			if g.available {
-				h.broadcastUnavailable(ctx, g)
-			}
+			h.ended(ctx, g)
 		}
 	}
 }
 
-// Close ends every endpoint with ErrShuttingDown; later binds fail.
+// Close ends every endpoint with ErrShuttingDown and writes the queued
+// archive entries; later binds fail.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
@@ -290,6 +327,11 @@ func (h *Hub) Close(ctx context.Context) error {
 	for _, acct := range accounts {
 		for _, b := range acct.bindings {
 			b.ep.Close(ErrShuttingDown)
+		}
+	}
+	if h.archiver != nil {
+		if err := h.archiver.close(ctx); err != nil {
+			return fmt.Errorf("writing the archive queue: %w", err)
 		}
 	}
 	return ctx.Err()

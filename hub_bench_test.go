@@ -55,9 +55,9 @@ func bindOnline(b *testing.B, hub *crosstalk.Hub, full string) (*drainedEndpoint
 // the full and to the bare address, and from many pairs at once.
 func BenchmarkHubRoute(b *testing.B) {
 	ctx := context.Background()
-	for _, target := range []string{"full", "bare"} {
+	for _, target := range []string{"full", "bare", "full-archived"} {
 		b.Run(target, func(b *testing.B) {
-			f := newFixture(b, false, "alice", "bob")
+			f := newFixture(b, target == "full-archived", "alice", "bob")
 			_, alice := bindOnline(b, f.hub, "alice/pc")
 			_, bob := bindOnline(b, f.hub, "bob/phone")
 			to := bob
@@ -131,4 +131,33 @@ func BenchmarkPresenceFanout(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
 		})
 	}
+}
+
+// BenchmarkRoomFanout sends one groupchat message into a room of 500
+// occupants, each online with one endpoint (issue 7's figure: time to the
+// last delivery, and per delivery).
+func BenchmarkRoomFanout(b *testing.B) {
+	const n = 500
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprint("u", i)
+	}
+	f := roomFixture(b, b.TempDir()+"/r.db", users...)
+	var first crosstalk.Address
+	for i, u := range users {
+		_, a := bindOnline(b, f.hub, u+"/pc")
+		if i == 0 {
+			first = a
+		}
+		if err := f.join(a, "big", u, &crosstalk.RoomJoin{MaxStanzas: 0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := f.say(first, "big", "hello everyone"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
 }

@@ -29,6 +29,9 @@ func (h *Hub) SetPresence(ctx context.Context, p *Presence) error {
 		}
 		return nil
 	}
+	if !p.To.IsZero() && h.isRoomDomain(p.To.Domain()) {
+		return h.roomPresence(ctx, p)
+	}
 	if !p.To.IsZero() {
 		return h.directed(ctx, p)
 	}
@@ -51,6 +54,7 @@ func (h *Hub) SetPresence(ctx context.Context, p *Presence) error {
 		if g.available {
 			h.fanout(ctx, p, g.directed)
 		}
+		h.leaveAllRooms(ctx, p.From) // unavailable leaves rooms (XEP-0045 §7.14)
 		return nil
 	}
 	h.fanout(ctx, p, nil)

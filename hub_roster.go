@@ -202,5 +202,10 @@ func (h *Hub) SetPassword(ctx context.Context, addr Address, password string, it
 func (h *Hub) DeleteAccount(ctx context.Context, addr Address) error {
 	addr = addr.Bare()
 	h.Disconnect(ctx, addr, ErrAccountGone)
+	if h.archiver != nil { // no queued archive entry may outlive the account
+		if err := h.archiver.sync(ctx); err != nil {
+			return fmt.Errorf("delete %s: %w", addr, err)
+		}
+	}
 	return h.store.DeleteAccount(ctx, addr)
 }

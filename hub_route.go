@@ -17,6 +17,9 @@ func (h *Hub) RouteMessage(ctx context.Context, m *Message) error {
 		m.Time = h.now()
 	}
 	to := m.To
+	if h.isRoomDomain(to.Domain()) {
+		return h.roomMessage(ctx, m)
+	}
 	if !h.IsLocal(to) {
 		return h.routeRemote(ctx, m)
 	}
@@ -105,23 +108,6 @@ func (h *Hub) chooseBare(bare Address, t MessageType) []*binding {
 	return out
 }
 
-// archive keeps a delivered or stored message in the archives of its local
-// parties when archiving is on.
-func (h *Hub) archive(ctx context.Context, m *Message) error {
-	if !h.cfg.Archive || m.Body == "" || (m.Type != MessageChat && m.Type != MessageNormal) {
-		return nil
-	}
-	for _, side := range [...]struct{ owner, with Address }{{m.From.Bare(), m.To.Bare()}, {m.To.Bare(), m.From.Bare()}} {
-		if side.owner.Local() == "" || !h.IsLocal(side.owner) {
-			continue
-		}
-		if _, err := h.store.AppendArchive(ctx, side.owner, ArchivedMessage{With: side.with, Message: *m}); err != nil {
-			return fmt.Errorf("archive message for %s: %w", side.owner, err)
-		}
-	}
-	return nil
-}
-
 func (h *Hub) routeRemote(ctx context.Context, ev Event) error {
 	if h.cfg.Remote == nil {
 		return ErrRemoteNotSupported
@@ -156,6 +142,7 @@ func (h *Hub) deliverOffline(ctx context.Context, b *binding) {
 	}
 	for i := range msgs {
 		m := msgs[i].Message
+		m.Delayed = true
 		if h.deliver(ctx, b, &m) {
 			continue
 		}

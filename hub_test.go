@@ -104,6 +104,7 @@ func newFixture(t testing.TB, archive bool, users ...string) *fixture {
 	t.Cleanup(func() { st.Close() })
 	remote := &recordingRemote{}
 	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}, Remote: remote, Archive: archive}, st, zerolog.Nop())
+	t.Cleanup(func() { _ = hub.Close(ctx) })
 	for _, u := range users {
 		if err := hub.CreateAccount(ctx, addr(u), "secret-"+u, crosstalk.MinSCRAMIterations); err != nil {
 			t.Fatal(err)
@@ -245,11 +246,11 @@ func TestOfflineDeliveredOnceInOrder(t *testing.T) {
 	if len(messages(desk.take())) != 0 {
 		t.Fatal("offline messages delivered twice")
 	}
-	page, err := f.store.QueryArchive(f.ctx, addr("bob"), crosstalk.ArchiveQuery{})
+	page, err := f.hub.QueryArchive(f.ctx, addr("bob"), crosstalk.ArchiveQuery{})
 	if err != nil || len(page.Messages) != 4 {
 		t.Fatalf("bob's archive: %d messages, %v", len(page.Messages), err)
 	}
-	page, _ = f.store.QueryArchive(f.ctx, addr("alice"), crosstalk.ArchiveQuery{With: addr("bob")})
+	page, _ = f.hub.QueryArchive(f.ctx, addr("alice"), crosstalk.ArchiveQuery{With: addr("bob")})
 	if len(page.Messages) != 4 {
 		t.Fatalf("alice's archive: %d messages", len(page.Messages))
 	}

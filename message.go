@@ -99,6 +99,10 @@ type Message struct {
 	Lang string
 	// Time is when the server first accepted the message.
 	Time time.Time
+	// Delayed marks a message delivered later than it was sent: from the
+	// offline queue or a room's history. Frontends mark it with Time
+	// (XEP-0203 delayed delivery).
+	Delayed bool
 	// Native is the original payload, kept for same-protocol delivery.
 	Native Native
 }

@@ -74,6 +74,12 @@ type Presence struct {
 	Status   string
 	Priority int8
 	Time     time.Time
+	// Occupant is set on presence from a room (room@service/nick): the
+	// occupant's role, affiliation and status codes (XEP-0045 §7.2.3).
+	Occupant *OccupantInfo
+	// Join is set by a frontend on presence to a room that asks to join it
+	// (the room password and the history wanted).
+	Join *RoomJoin
 	// Native is the original payload, kept for same-protocol delivery.
 	Native Native
 }

@@ -93,6 +93,9 @@ type RoomConfig struct {
 	MaxOccupants  int
 	HistoryLength int
 	WhoIs         WhoIs
+	// OccupantsChangeSubject lets participants, not only moderators, change
+	// the subject (muc#roomconfig_changesubject).
+	OccupantsChangeSubject bool
 }
 
 // Occupant is one participant present in a room, on any protocol.

@@ -110,6 +110,9 @@ type ArchiveQuery struct {
 	// ends before Before.
 	After  string
 	Before string
+	// Last asks for the last page (RSM's empty <before/>): paging backwards
+	// from the end, or from Before when it is set.
+	Last bool
 	// Max is the page size; ≤ 0 means 50.
 	Max int
 }
@@ -122,11 +125,21 @@ type ArchivePage struct {
 	Complete bool
 }
 
+// ArchiveEntry is one message for one owner's archive, in a batch.
+type ArchiveEntry struct {
+	Owner Address
+	ArchivedMessage
+}
+
 // Archive keeps each account's message history (XEP-0313).
 type Archive interface {
 	// AppendArchive stores a message in the owner's archive and returns its id.
 	// Ids sort in archive order.
 	AppendArchive(ctx context.Context, owner Address, m ArchivedMessage) (string, error)
+	// AppendArchiveBatch stores entries in their owners' archives in order,
+	// all or none; their ids sort in the order given. It is how the hub
+	// writes the archive (one round trip and one commit per batch).
+	AppendArchiveBatch(ctx context.Context, entries []ArchiveEntry) error
 	// QueryArchive returns a page of the owner's archive ordered by time then id.
 	QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (ArchivePage, error)
 }

@@ -1,9 +1,10 @@
 // Package api is Crosstalk's HTTP side: for now the operator endpoints,
-// /healthz (whether the node can serve) and /metrics (Prometheus text).
+// /healthz (whether the node can serve), /metrics (Prometheus text) and
+// /debug/pprof/ (Go's profiler).
 // OAuth2, REST v1, the event stream, XCAP and the XMPP/SIP WebSocket mounts
 // come with their issues.
 //
-// Both operator endpoints answer only clients whose address is inside the
+// The operator endpoints answer only clients whose address is inside the
 // configured allow list (loopback by default) and 403 to everyone else, so
 // nothing here is open to the network unauthenticated.
 package api
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"time"
 
@@ -50,6 +52,12 @@ func New(cfg Config, store Pinger, reg *prometheus.Registry, log zerolog.Logger)
 	}
 	h.mux.Handle("GET /healthz", h.operator(healthz(store)))
 	h.mux.Handle("GET /metrics", h.operator(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	// Go's profiler (net/http/pprof), for operators only, like /metrics.
+	h.mux.Handle("GET /debug/pprof/", h.operator(http.HandlerFunc(pprof.Index)))
+	h.mux.Handle("GET /debug/pprof/cmdline", h.operator(http.HandlerFunc(pprof.Cmdline)))
+	h.mux.Handle("GET /debug/pprof/profile", h.operator(http.HandlerFunc(pprof.Profile)))
+	h.mux.Handle("GET /debug/pprof/symbol", h.operator(http.HandlerFunc(pprof.Symbol)))
+	h.mux.Handle("GET /debug/pprof/trace", h.operator(http.HandlerFunc(pprof.Trace)))
 	return h
 }
 

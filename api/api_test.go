@@ -36,7 +36,10 @@ func TestOperatorEndpoints(t *testing.T) {
 	if w := get(h, "/metrics", "[::1]:5000"); w.Code != 200 || !strings.Contains(w.Body.String(), "go_goroutines") {
 		t.Fatalf("metrics: %d", w.Code)
 	}
-	for _, path := range []string{"/healthz", "/metrics"} {
+	if w := get(h, "/debug/pprof/", "127.0.0.1:5000"); w.Code != 200 || !strings.Contains(w.Body.String(), "goroutine") {
+		t.Fatalf("pprof index: %d", w.Code)
+	}
+	for _, path := range []string{"/healthz", "/metrics", "/debug/pprof/", "/debug/pprof/profile", "/debug/pprof/cmdline", "/debug/pprof/symbol", "/debug/pprof/trace", "/debug/pprof/heap"} {
 		if w := get(h, path, "192.0.2.7:5000"); w.Code != http.StatusForbidden {
 			t.Fatalf("%s from outside: %d", path, w.Code)
 		}

@@ -34,6 +34,8 @@ type Config struct {
 	Limits LimitsConfig `toml:"limits"`
 	// Log configures logging.
 	Log LogConfig `toml:"log"`
+	// SIP tunes the SIP frontend (serve_sip.go).
+	SIP SIPConfig `toml:"sip"`
 	// SCRAMIterations is the PBKDF2 iteration count for new passwords. Default 4096, at least 4096.
 	SCRAMIterations int `toml:"scram_iterations"`
 	// Archive keeps one-to-one messages in the users' archives (XEP-0313). Default true.

@@ -19,6 +19,8 @@ import (
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/api"
 	"github.com/crosstalk-im/crosstalk/internal/tlscert"
+	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+	"github.com/crosstalk-im/crosstalk/sip/xcap"
 )
 
 // shutdownGrace bounds a graceful stop.
@@ -73,18 +75,49 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	tlsConfig := tlscert.Config(cert)
 
-	// The core.
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive}, st, log)
+	// The core, with a room service (XEP-0045) at conference.<domain>.
+	roomDomains := make([]string, len(c.Domains))
+	for i, d := range c.Domains {
+		roomDomains[i] = "conference." + d
+	}
+	occupantKey, err := keptSecret(c.DataDir, occupantIDKeyFile)
+	if err != nil {
+		return err
+	}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains, OccupantIDKey: occupantKey}, st, log)
+
+	// XCAP (RFC 4825): the roster and blocklist as SIP buddy-list documents,
+	// mounted at /xcap-root/ on the HTTPS listener below (sip/xcap/README.md).
+	xcapCfg := xcap.Defaults()
+	xcapCfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
+	xcapHandler, err := xcap.New(xcapCfg, hub, st, func(r io.Reader, n int64, v any) error {
+		return xmlguard.Decode(r, xmlguard.DocumentLimits(n), v)
+	}, log)
+	if err != nil {
+		return fmt.Errorf("xcap: %w", err)
+	}
+
+	// XMPP c2s (RFC 6120, RFC 6121): STARTTLS on xmpp_c2s, direct TLS (XEP-0368) on xmpp_tls.
+	stopXMPP, err := startXMPP(ctx, &c, tlsConfig, hub, st, log)
+	if err != nil {
+		return err
+	}
 
 	// Frontends that do not exist yet are not started.
 	for name, addr := range map[string]string{
-		"xmpp_c2s (RFC 6120)": c.Listen.XMPPClient, "xmpp_tls (XEP-0368)": c.Listen.XMPPDirectTLS,
-		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer, "sip_udp (RFC 3261)": c.Listen.SIPUDP,
-		"sip_tcp (RFC 3261)": c.Listen.SIPTCP, "sip_tls (RFC 3261)": c.Listen.SIPTLS,
+		"xmpp_s2s (RFC 6120)": c.Listen.XMPPServer,
 	} {
 		if addr != "" {
 			log.Info().Str("listener", name).Str("addr", addr).Msg("listener not started: its frontend is not built yet")
 		}
+	}
+
+	// SIP (RFC 3261 registrar and proxy, RFC 3428 MESSAGE): sip/README.md.
+	sipSrv, err := startSIP(ctx, &c, hub, st, tlsConfig, log)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		return errors.Join(err, stopXMPP(sctx))
 	}
 
 	// HTTPS: /healthz and /metrics.
@@ -92,6 +125,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := c.operatorPrefixes()
 	handler := api.New(api.Config{OperatorAllow: allow}, st, reg, log)
+
+	handler.Handle(xcapCfg.Root+"/", xcapHandler) // XCAP (RFC 4825): sip/xcap/README.md
+	withSIPWebSocket := sipSrv.WebSocket(handler) // SIP over WebSocket (RFC 7118): sip/README.md
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	httpsAddr := ""
@@ -102,7 +138,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		}
 		httpsAddr = ln.Addr().String()
 		srv = &http.Server{
-			Handler:           handler,
+			Handler:           withSIPWebSocket,
 			TLSConfig:         tlsConfig,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
@@ -130,9 +166,13 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			errs = append(errs, fmt.Errorf("https shutdown: %w", err))
 		}
 	}
+	if err := sipSrv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("sip shutdown: %w", err))
+	}
 	if err := hub.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("hub shutdown: %w", err))
 	}
+	errs = append(errs, stopXMPP(sctx))
 	log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	return errors.Join(errs...)
 }

@@ -102,8 +102,8 @@ func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error
 			return crosstalk.ErrNoSuchAccount
 		}
 		for _, stmt := range []string{
+			`DELETE FROM roster_versions WHERE owner = $1`, // version row first, as the roster writes lock it
 			`DELETE FROM roster_items WHERE owner = $1`,
-			`DELETE FROM roster_versions WHERE owner = $1`,
 			`DELETE FROM blocklist WHERE owner = $1`,
 			`DELETE FROM offline WHERE owner = $1`,
 			`DELETE FROM archive WHERE owner = $1`,

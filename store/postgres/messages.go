@@ -137,6 +137,31 @@ func (s *Store) AppendArchive(ctx context.Context, owner crosstalk.Address, m cr
 	return formatArchiveID(id), nil
 }
 
+// archiveCopyColumns are the columns AppendArchiveBatch copies.
+var archiveCopyColumns = append([]string{"owner", "with_addr"}, strings.Split(strings.ReplaceAll(msgColumns, " ", ""), ",")...)
+
+// AppendArchiveBatch stores entries in order with one COPY, which is
+// atomic; the id sequence follows the row order, so ids sort as given.
+func (s *Store) AppendArchiveBatch(ctx context.Context, entries []crosstalk.ArchiveEntry) error {
+	if len(entries) == 0 {
+		return ctx.Err()
+	}
+	rows := pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+		e := &entries[i]
+		return append([]any{e.Owner.String(), addrString(e.With)}, msgArgs(&e.Message)...), nil
+	})
+	var err error
+	if s.tx != nil {
+		_, err = s.tx.CopyFrom(ctx, pgx.Identifier{"archive"}, archiveCopyColumns, rows)
+	} else {
+		_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"archive"}, archiveCopyColumns, rows)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: append %d archive entries: %w", len(entries), err)
+	}
+	return nil
+}
+
 // QueryArchive returns a page of the owner's archive ordered by time then
 // id. With Before set the page is the last one before it (paging backwards);
 // otherwise it is the first one (after After, if set). An After or Before id
@@ -186,7 +211,7 @@ func (s *Store) QueryArchive(ctx context.Context, owner crosstalk.Address, aq cr
 			}
 			where = append(where, `(ts, id) `+b.op+` (`+arg(at)+`, `+arg(id)+`)`)
 		}
-		backward := aq.Before != ""
+		backward := aq.Before != "" || aq.Last
 		order := `ts, id`
 		if backward {
 			order = `ts DESC, id DESC`

@@ -114,15 +114,20 @@ func (s *Store) PutRosterItem(ctx context.Context, owner crosstalk.Address, it c
 func (s *Store) DeleteRosterItem(ctx context.Context, owner, contact crosstalk.Address) (int64, error) {
 	var v int64
 	err := s.atomic(ctx, func(q querier) error {
+		// The version row is locked first, as PutRosterItem does: the same
+		// lock order keeps concurrent puts and deletes free of deadlocks.
+		var err error
+		if v, err = bumpRosterVersion(ctx, q, owner.String()); err != nil {
+			return err
+		}
 		tag, err := q.Exec(ctx, `DELETE FROM roster_items WHERE owner = $1 AND contact = $2`, owner.String(), contact.String())
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return crosstalk.ErrNotFound
+			return crosstalk.ErrNotFound // rolls the version back
 		}
-		v, err = bumpRosterVersion(ctx, q, owner.String())
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete roster item %s of %s: %w", contact, owner, err)

@@ -105,17 +105,47 @@ func (s *Store) CountOffline(ctx context.Context, owner crosstalk.Address) (int,
 	return n, nil
 }
 
+// archiveInsertSQL appends one archive entry and returns its id.
+const archiveInsertSQL = `INSERT INTO archive (owner, with_addr, ` + msgColumns + `)
+	VALUES (?, ?, ` + msgPlaceholders + `) RETURNING id`
+
 // AppendArchive stores a message in the owner's archive and returns its id;
 // m.ID is ignored. Ids sort in the order messages were appended.
+
 func (s *Store) AppendArchive(ctx context.Context, owner crosstalk.Address, m crosstalk.ArchivedMessage) (string, error) {
 	args := append([]any{owner.String(), addrString(m.With)}, msgArgs(&m.Message)...)
+	stmt := s.archiveInsert
+	if s.tx != nil {
+		stmt = s.tx.tx.StmtContext(ctx, stmt) // the same prepared statement: one writer connection
+	}
 	var id int64
-	err := s.w().QueryRowContext(ctx, `INSERT INTO archive (owner, with_addr, `+msgColumns+`)
-		VALUES (?, ?, `+msgPlaceholders+`) RETURNING id`, args...).Scan(&id)
+	err := stmt.QueryRowContext(ctx, args...).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("sqlite: append archive of %s: %w", owner, err)
 	}
 	return formatArchiveID(id), nil
+}
+
+// AppendArchiveBatch stores entries in order in one transaction (or under
+// a savepoint of the enclosing one), with the prepared insert.
+func (s *Store) AppendArchiveBatch(ctx context.Context, entries []crosstalk.ArchiveEntry) error {
+	if len(entries) == 0 {
+		return ctx.Err()
+	}
+	return s.atomic(ctx, func(q querier) error {
+		stmt := s.archiveInsert
+		if tx, ok := q.(*sql.Tx); ok {
+			stmt = tx.StmtContext(ctx, stmt)
+		}
+		for i := range entries {
+			e := &entries[i]
+			args := append([]any{e.Owner.String(), addrString(e.With)}, msgArgs(&e.Message)...)
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("sqlite: append archive of %s: %w", e.Owner, err)
+			}
+		}
+		return nil
+	})
 }
 
 // QueryArchive returns a page of the owner's archive ordered by time then
@@ -166,7 +196,7 @@ func (s *Store) QueryArchive(ctx context.Context, owner crosstalk.Address, aq cr
 			where = append(where, `(ts_us, id) `+b.op+` (?, ?)`)
 			args = append(args, ts, id)
 		}
-		backward := aq.Before != ""
+		backward := aq.Before != "" || aq.Last
 		order := `ts_us, id`
 		if backward {
 			order = `ts_us DESC, id DESC`

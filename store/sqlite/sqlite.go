@@ -38,6 +38,9 @@ type Store struct {
 	wdb  *sql.DB // the single writer: MaxOpenConns(1)
 	rdb  *sql.DB // read-only pool
 	tx   *txState
+	// archiveInsert is AppendArchive's statement, prepared once on the
+	// writer: the hub's archiver calls it hundreds of times per batch.
+	archiveInsert *sql.Stmt
 }
 
 // txState is the transaction a Store handed to InTransaction's fn runs in.
@@ -101,6 +104,10 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	if err := s.migrate(ctx, ms); err != nil {
 		s.wdb.Close()
 		return nil, err
+	}
+	if s.archiveInsert, err = s.wdb.PrepareContext(ctx, archiveInsertSQL); err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("sqlite: prepare archive insert: %w", err)
 	}
 
 	q = url.Values{}
@@ -282,7 +289,7 @@ func (s *Store) InTransaction(ctx context.Context, fn func(tx crosstalk.Store) e
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	inner := &Store{log: s.log, path: s.path, wdb: s.wdb, rdb: s.rdb, tx: &txState{tx: tx}}
+	inner := &Store{log: s.log, path: s.path, wdb: s.wdb, rdb: s.rdb, tx: &txState{tx: tx}, archiveInsert: s.archiveInsert}
 	if err := fn(inner); err != nil {
 		return err
 	}
@@ -307,6 +314,9 @@ func (s *Store) Close() error {
 		return errors.New("sqlite: close: called inside a transaction")
 	}
 	var errs []error
+	if s.archiveInsert != nil {
+		errs = append(errs, s.archiveInsert.Close())
+	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
 	}

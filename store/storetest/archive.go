@@ -244,10 +244,19 @@ func testArchivePaging(t *testing.T, s crosstalk.Store) {
 		if remaining != 0 {
 			t.Fatalf("max %d: backward paging stopped with %d left", max, remaining)
 		}
+		// Last: the last page (RSM's empty <before/>), oldest first.
+		p, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{Last: true, Max: max})
+		must(t, err)
+		start := max0(len(all) - max)
+		checkPage(t, fmt.Sprintf("max %d last page", max), p, all[start:], start == 0)
 	}
+	// Last with a filter and a time window: the last page of what matches.
+	p, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{Last: true, End: us(all[11].m.Message.Time), With: addr("bob@example.com"), Max: 3})
+	must(t, err)
+	checkPage(t, "last page before end", p, all[9:12], false)
 
 	// After and Before together: the items strictly between.
-	p, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{After: all[2].id, Before: all[9].id, Max: 100})
+	p, err = s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{After: all[2].id, Before: all[9].id, Max: 100})
 	must(t, err)
 	checkPage(t, "between", p, all[3:9], true)
 	// After with a time window.
@@ -257,3 +266,59 @@ func testArchivePaging(t *testing.T, s crosstalk.Store) {
 }
 
 func max0(n int) int { return max(n, 0) }
+
+// testArchiveBatch appends a batch for two owners mixed and checks that each
+// owner's archive holds its entries, whole, in the order given, after what
+// was appended before; an empty batch changes nothing; a batch inside a
+// transaction that rolls back leaves nothing.
+func testArchiveBatch(t *testing.T, s crosstalk.Store) {
+	ctx := t.Context()
+	alice, bob := addr("alice@example.com"), addr("bob@example.com")
+	before := appendAll(t, s, alice, []crosstalk.ArchivedMessage{{With: bob, Message: fullMessage(0, "alice@example.com", "bob@example.com", base)}})
+	var batch []crosstalk.ArchiveEntry
+	for i := 1; i <= 40; i++ {
+		m := fullMessage(i, "alice@example.com", "bob@example.com", base) // equal times: order by id
+		batch = append(batch, crosstalk.ArchiveEntry{Owner: alice, ArchivedMessage: crosstalk.ArchivedMessage{With: bob, Message: m}},
+			crosstalk.ArchiveEntry{Owner: bob, ArchivedMessage: crosstalk.ArchivedMessage{With: alice, Message: m}})
+	}
+	must(t, s.AppendArchiveBatch(ctx, batch))
+	must(t, s.AppendArchiveBatch(ctx, nil))
+	for _, owner := range []crosstalk.Address{alice, bob} {
+		page, err := s.QueryArchive(ctx, owner, crosstalk.ArchiveQuery{Max: 100})
+		must(t, err)
+		var want []crosstalk.ArchivedMessage
+		if owner == alice {
+			want = append(want, normArchived(before[0]))
+		}
+		for _, e := range batch {
+			if e.Owner == owner {
+				want = append(want, e.ArchivedMessage)
+			}
+		}
+		if len(page.Messages) != len(want) || !page.Complete {
+			t.Fatalf("%s: %d messages (complete %v), want %d", owner, len(page.Messages), page.Complete, len(want))
+		}
+		for i, got := range page.Messages {
+			if i > 0 && got.ID <= page.Messages[i-1].ID {
+				t.Fatalf("%s: id %q after %q", owner, got.ID, page.Messages[i-1].ID)
+			}
+			w := want[i]
+			w.ID = got.ID
+			w.Message = normMessage(w.Message)
+			equal(t, fmt.Sprintf("%s: message %d", owner, i), got, w)
+		}
+	}
+	errRollback := fmt.Errorf("roll back")
+	err := s.InTransaction(ctx, func(tx crosstalk.Store) error {
+		must(t, tx.AppendArchiveBatch(ctx, batch[:4]))
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatalf("transaction: %v", err)
+	}
+	page, err := s.QueryArchive(ctx, bob, crosstalk.ArchiveQuery{Max: 100})
+	must(t, err)
+	if len(page.Messages) != 40 {
+		t.Fatalf("a rolled-back batch left %d entries", len(page.Messages)-40)
+	}
+}

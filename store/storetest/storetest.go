@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crosstalk.Store) {
 		{"OfflineConcurrentClaims", testOfflineConcurrent},
 		{"Archive", testArchive},
 		{"ArchivePaging", testArchivePaging},
+		{"ArchiveBatch", testArchiveBatch},
 		{"Rooms", testRooms},
 		{"Registrations", testRegistrations},
 		{"Transactions", testTransactions},

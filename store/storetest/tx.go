@@ -220,6 +220,9 @@ func testCancelledContext(t *testing.T, s crosstalk.Store) {
 			_, err := s.AppendArchive(ctx, alice, crosstalk.ArchivedMessage{Message: crosstalk.Message{Body: "x"}})
 			return err
 		},
+		"AppendArchiveBatch": func() error {
+			return s.AppendArchiveBatch(ctx, []crosstalk.ArchiveEntry{{Owner: alice, ArchivedMessage: crosstalk.ArchivedMessage{Message: crosstalk.Message{Body: "x"}}}})
+		},
 		"QueryArchive":      func() error { _, err := s.QueryArchive(ctx, alice, crosstalk.ArchiveQuery{}); return err },
 		"PutRoom":           func() error { return s.PutRoom(ctx, crosstalk.Room{Address: addr("r@conference.example.com")}) },
 		"ListRooms":         func() error { _, err := s.ListRooms(ctx, "conference.example.com"); return err },

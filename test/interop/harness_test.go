@@ -197,10 +197,6 @@ func requirePeer(t *testing.T, name string) string {
 	return p
 }
 
-// python is Debian's interpreter, which has python3-slixmpp; the python3
-// first on PATH may be another install without Debian's packages.
-const python = "/usr/bin/python3"
-
 // runPeer runs a peer program with a time bound and returns its combined
 // output; a non-zero exit fails the test with that output.
 func runPeer(t *testing.T, timeout time.Duration, name string, args ...string) string {

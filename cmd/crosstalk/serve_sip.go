@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/logging"
+	"github.com/crosstalk-im/crosstalk/sip"
+)
+
+// SIPConfig tunes the SIP frontend beyond its listeners and limits.
+type SIPConfig struct {
+	// DigestAlgorithms are offered in this order in digest challenges.
+	// Default ["SHA-256", "MD5"] (RFC 8760: the preferred first). Clients
+	// that only read the first challenge and know only MD5 (sipp 3.6) need
+	// ["MD5", "SHA-256"].
+	DigestAlgorithms []string `toml:"digest_algorithms"`
+	// RequestsPerSecond and RequestBurst bound the requests of one source
+	// address (503 with Retry-After beyond). Defaults 50 and 100.
+	RequestsPerSecond float64 `toml:"requests_per_second"`
+	RequestBurst      int     `toml:"request_burst"`
+}
+
+// startSIP starts the SIP frontend on listen.sip_udp, listen.sip_tcp and
+// listen.sip_tls, and SIP over WebSocket on listen.https, with the limits
+// of the configuration.
+func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.Store, tlsConfig *tls.Config, log zerolog.Logger) (*sip.Server, error) {
+	cfg := sip.Defaults()
+	cfg.Domains = c.Domains
+	cfg.UDP, cfg.TCP, cfg.TLS = c.Listen.SIPUDP, c.Listen.SIPTCP, c.Listen.SIPTLS
+	cfg.TLSConfig = tlsConfig
+	cfg.WebSocket = c.Listen.HTTPS != "" // RFC 7118 on the HTTPS listener
+	cfg.MaxMessageSize = c.Limits.SIPMessageSize
+	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
+	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
+	if c.SIP.RequestsPerSecond > 0 {
+		cfg.RequestsPerSecond = c.SIP.RequestsPerSecond
+	}
+	if c.SIP.RequestBurst > 0 {
+		cfg.RequestBurst = c.SIP.RequestBurst
+	}
+	if len(c.SIP.DigestAlgorithms) > 0 {
+		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
+	}
+	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" && !cfg.WebSocket {
+		return nil, nil
+	}
+	// sipgo logs some transport events through its package logger: send
+	// them through zerolog too (the one place allowed to set it, once).
+	sipmsg.SetDefaultLogger(logging.Slog(log.With().Str("component", "sipgo").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))))
+	srv, err := sip.New(cfg, hub, st, log)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp"
+)
+
+// startXMPP starts the c2s listeners that are configured (listen.xmpp_c2s
+// with STARTTLS, listen.xmpp_tls with direct TLS) and returns the function
+// that stops them within its context.
+func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *crosstalk.Hub, st crosstalk.Store, log zerolog.Logger) (func(context.Context) error, error) {
+	cfg := xmpp.Defaults()
+	cfg.Domains = c.Domains
+	cfg.TLS = tlsConfig
+	cfg.StanzaSize = c.Limits.StanzaSize
+	cfg.MailboxBytes = max(cfg.MailboxBytes, cfg.StanzaSize)
+	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
+	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
+	cfg.SoftwareVersion = version
+	srv, err := xmpp.New(cfg, hub, st, log)
+	if err != nil {
+		return nil, fmt.Errorf("xmpp: %w", err)
+	}
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+	}
+	for _, l := range []struct {
+		name, addr string
+		serve      func(context.Context, net.Listener) error
+	}{
+		{"xmpp_c2s", c.Listen.XMPPClient, srv.Serve},
+		{"xmpp_tls", c.Listen.XMPPDirectTLS, srv.ServeTLS},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("%s listener: %w", l.name, err)
+		}
+		lns = append(lns, ln)
+		log.Info().Str("component", "xmpp").Str("listener", l.name).Str("addr", ln.Addr().String()).Msg("listening")
+		go func() {
+			if err := l.serve(ctx, ln); err != nil {
+				log.Error().Err(err).Str("component", "xmpp").Str("listener", l.name).Msg("listener stopped")
+			}
+		}()
+	}
+	return srv.Shutdown, nil
+}

@@ -1,0 +1,178 @@
+package crosstalk
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/rs/zerolog"
+)
+
+// Archive writing is batched: RouteMessage queues the archive entries of a
+// message and returns; one goroutine writes whatever has queued with one
+// Store.AppendArchiveBatch (one transaction or COPY), so a busy server pays one commit (one fsync) per batch
+// instead of two per message. Reads through Hub.QueryArchive first wait for
+// what was queued before them, so a client always finds the messages it has
+// sent. A crash loses at most the entries of the batch being written; the
+// messages themselves were delivered or are in the durable offline queue.
+
+const (
+	// archiveQueue bounds the entries waiting to be written; a full queue
+	// makes RouteMessage wait (back-pressure on the sending session).
+	archiveQueue = 4096
+	// archiveBatch bounds the entries written in one transaction.
+	archiveBatch = 256
+)
+
+// archiveJob is one archive entry to write, or a barrier (synced != nil)
+// that is released once everything queued before it is committed.
+type archiveJob struct {
+	owner  Address
+	entry  ArchivedMessage
+	synced chan struct{}
+}
+
+// archiver owns the archive writer goroutine.
+type archiver struct {
+	store Store
+	log   zerolog.Logger
+	in    chan archiveJob
+	done  chan struct{}
+	// entries is the writer goroutine's reused batch buffer.
+	entries []ArchiveEntry
+
+	// mu guards closed and the send side of in: senders hold it shared,
+	// close holds it exclusively to close in exactly once, after which no
+	// sender can queue.
+	mu     sync.RWMutex
+	closed bool
+}
+
+func newArchiver(store Store, log zerolog.Logger) *archiver {
+	a := &archiver{store: store, log: log, in: make(chan archiveJob, archiveQueue), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// enqueue queues a job, waiting while the queue is full.
+func (a *archiver) enqueue(ctx context.Context, job archiveJob) error {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		return ErrShuttingDown
+	}
+	select {
+	case a.in <- job:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sync waits until every entry queued before the call is committed.
+func (a *archiver) sync(ctx context.Context) error {
+	barrier := make(chan struct{})
+	if err := a.enqueue(ctx, archiveJob{synced: barrier}); err != nil {
+		return err
+	}
+	select {
+	case <-barrier:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops queuing, writes what is queued and waits for the writer.
+func (a *archiver) close(ctx context.Context) error {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.in)
+	}
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run writes batches until in is closed and drained.
+func (a *archiver) run() {
+	defer close(a.done)
+	batch := make([]archiveJob, 0, archiveBatch)
+	for job := range a.in {
+		batch = append(batch[:0], job)
+	fill:
+		for len(batch) < archiveBatch {
+			select {
+			case j, ok := <-a.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		a.write(batch)
+		for _, j := range batch {
+			if j.synced != nil {
+				close(j.synced)
+			}
+		}
+	}
+}
+
+// write commits a batch with one AppendArchiveBatch; if that fails it
+// writes the entries one by one so that one bad entry costs only itself.
+func (a *archiver) write(batch []archiveJob) {
+	ctx := context.Background()
+	entries := a.entries[:0]
+	for _, j := range batch {
+		if j.synced == nil {
+			entries = append(entries, ArchiveEntry{Owner: j.owner, ArchivedMessage: j.entry})
+		}
+	}
+	a.entries = entries
+	err := a.store.AppendArchiveBatch(ctx, entries)
+	if err == nil {
+		return
+	}
+	a.log.Warn().Err(err).Int("batch", len(entries)).Msg("archive batch failed; writing its entries one by one")
+	for _, e := range entries {
+		if _, err := a.store.AppendArchive(ctx, e.Owner, e.ArchivedMessage); err != nil {
+			a.log.Error().Err(err).Str("jid", e.Owner.String()).Str("id", e.Message.ID).Msg("archiving a message failed")
+		}
+	}
+}
+
+// QueryArchive returns a page of an account's archive (XEP-0313), after
+// every message routed before the call has been written to it.
+func (h *Hub) QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (ArchivePage, error) {
+	if h.archiver != nil {
+		if err := h.archiver.sync(ctx); err != nil {
+			return ArchivePage{}, fmt.Errorf("archive of %s: %w", owner, err)
+		}
+	}
+	return h.store.QueryArchive(ctx, owner.Bare(), q)
+}
+
+// archive queues a delivered or stored message for the archives of its
+// local parties when archiving is on.
+func (h *Hub) archive(ctx context.Context, m *Message) error {
+	if h.archiver == nil || m.Body == "" || (m.Type != MessageChat && m.Type != MessageNormal) {
+		return nil
+	}
+	for _, side := range [...]struct{ owner, with Address }{{m.From.Bare(), m.To.Bare()}, {m.To.Bare(), m.From.Bare()}} {
+		if side.owner.Local() == "" || !h.IsLocal(side.owner) {
+			continue
+		}
+		if err := h.archiver.enqueue(ctx, archiveJob{owner: side.owner, entry: ArchivedMessage{With: side.with, Message: *m}}); err != nil {
+			return fmt.Errorf("archive message for %s: %w", side.owner, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,331 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/sip/sipmap"
+)
+
+// binding is one registration binding (RFC 3261 §10) as a hub endpoint: a
+// bounded mailbox drained by one writer goroutine that sends each message
+// as a MESSAGE request to the contact (RFC 3428). What it cannot deliver
+// goes back to the hub through Unbind, which re-routes it to the account's
+// other endpoints or stores it offline: nothing is lost.
+type binding struct {
+	s    *Server
+	addr crosstalk.Address // AOR/resource
+	mb   *crosstalk.Mailbox
+
+	mu  sync.Mutex
+	reg crosstalk.Registration
+
+	done      chan struct{}
+	closeOnce sync.Once
+	exited    chan struct{}
+}
+
+var _ crosstalk.Endpoint = (*binding)(nil)
+
+func newBinding(s *Server, addr crosstalk.Address, reg crosstalk.Registration) *binding {
+	return &binding{
+		s:      s,
+		addr:   addr,
+		reg:    reg,
+		mb:     crosstalk.NewMailbox(s.cfg.MailboxCount, s.cfg.MailboxBytes),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+}
+
+// Protocol returns crosstalk.ProtocolSIP.
+func (b *binding) Protocol() crosstalk.Protocol { return crosstalk.ProtocolSIP }
+
+// Deliver queues an event without blocking; ErrSlowConsumer when full.
+func (b *binding) Deliver(ev crosstalk.Event) error { return b.mb.Put(ev) }
+
+// Close ends the writer; it hands what was never sent back to the hub.
+func (b *binding) Close(reason error) {
+	b.closeOnce.Do(func() { close(b.done) })
+}
+
+func (b *binding) registration() crosstalk.Registration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reg
+}
+
+func (b *binding) setRegistration(r crosstalk.Registration) {
+	b.mu.Lock()
+	b.reg = r
+	b.mu.Unlock()
+}
+
+// run is the binding's single writer.
+func (b *binding) run() {
+	defer close(b.exited)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-b.done:
+			cancel() // in-flight sends give up; their messages go back to the hub
+		case <-ctx.Done():
+		}
+	}()
+	var (
+		buf     []crosstalk.Event
+		sem     = make(chan struct{}, b.s.cfg.SendWindow)
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		failed  []crosstalk.Event
+		failErr error
+		failSig = make(chan struct{}, 1)
+	)
+	fail := func(ev crosstalk.Event, err error) {
+		mu.Lock()
+		failed = append(failed, ev)
+		if failErr == nil {
+			failErr = err
+		}
+		mu.Unlock()
+		select {
+		case failSig <- struct{}{}:
+		default:
+		}
+	}
+	// finish waits for what is in flight and hands everything not
+	// delivered back to the hub. A binding closed by the registrar is
+	// already forgotten; one closed by the hub (slow consumer, account
+	// gone) or found unreachable is forgotten now, so the UA's next
+	// REGISTER binds it afresh.
+	finish := func(pending []crosstalk.Event) {
+		wg.Wait()
+		mu.Lock()
+		left := append(append(failed, pending...), b.mb.Close()...)
+		err := failErr
+		mu.Unlock()
+		if err != nil {
+			b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Str("contact", b.registration().Contact).
+				Msg("binding unreachable; it is removed and its messages re-routed")
+		}
+		b.s.reg.forget(context.Background(), b)
+		b.s.hub.Unbind(context.Background(), b.addr, b, left)
+		if err != nil {
+			b.Close(err)
+		}
+	}
+	for {
+		select {
+		case <-b.done:
+			finish(nil)
+			return
+		case <-failSig:
+			finish(nil)
+			return
+		case <-b.mb.Ready():
+			buf = b.mb.Take(buf[:0])
+			for i, ev := range buf {
+				select {
+				case sem <- struct{}{}:
+				case <-b.done:
+					finish(append([]crosstalk.Event(nil), buf[i:]...))
+					return
+				case <-failSig:
+					finish(append([]crosstalk.Event(nil), buf[i:]...))
+					return
+				}
+				wait := b.start(ctx, ev)
+				wg.Add(1)
+				go func(ev crosstalk.Event) {
+					defer func() { <-sem; wg.Done() }()
+					if err := wait(); err != nil {
+						fail(ev, err)
+					}
+				}(ev)
+			}
+			clear(buf)
+		}
+	}
+}
+
+// errUnreachable reports a contact that gave no final response.
+var errUnreachable = errors.New("contact unreachable")
+
+// start sends one event's first transmission and returns a function that
+// waits for its outcome. Only messages are sent (SIMPLE presence is not
+// built yet); an error from wait means the contact could not be reached,
+// not that it refused the message.
+func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
+	done := func() error { return nil }
+	m, ok := ev.(*crosstalk.Message)
+	if !ok {
+		return done
+	}
+	out, err := sipmap.MessageToSIP(m)
+	if err != nil {
+		b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
+		return done
+	}
+	req, err := b.newRequest(sipmsg.MESSAGE, out)
+	if err != nil {
+		b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Msg("building MESSAGE failed; dropped")
+		return done
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
+	tx, err := b.s.startRequest(ctx, req)
+	if err != nil {
+		cancel()
+		return func() error { return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err) }
+	}
+	return func() error {
+		defer cancel()
+		defer tx.Terminate()
+		res, err := finalResponse(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err)
+		}
+		if res.StatusCode == 408 || res.StatusCode == 430 {
+			return fmt.Errorf("MESSAGE to %s: %w: %d", req.Recipient.String(), errUnreachable, res.StatusCode)
+		}
+		if res.StatusCode >= 300 {
+			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
+				Msg("binding refused a MESSAGE")
+		}
+		return nil
+	}
+}
+
+// finalResponse waits for a client transaction's final response.
+func finalResponse(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Response, error) {
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res != nil && !res.IsProvisional() {
+				return res, nil
+			}
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, sipmsg.ErrTransactionTerminated
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// newRequest builds an out-of-dialog request to the binding's contact,
+// through its Path (RFC 3327) or straight to the address it registered
+// from (RFC 5626 §5.3 flow reuse, RFC 3581 for NAT).
+func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (*sipmsg.Request, error) {
+	reg := b.registration()
+	var ruri sipmsg.Uri
+	if err := sipmsg.ParseUri(reg.Contact, &ruri); err != nil {
+		return nil, fmt.Errorf("contact %q: %w", reg.Contact, err)
+	}
+	req := sipmsg.NewRequest(method, ruri)
+	var fromURI, toURI sipmsg.Uri
+	if err := sipmsg.ParseUri(out.From, &fromURI); err != nil {
+		return nil, fmt.Errorf("from %q: %w", out.From, err)
+	}
+	if err := sipmsg.ParseUri(out.To, &toURI); err != nil {
+		return nil, fmt.Errorf("to %q: %w", out.To, err)
+	}
+	from := &sipmsg.FromHeader{Address: fromURI, Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sipmsg.ToHeader{Address: toURI, Params: sipmsg.NewParams()})
+	cid := sipmsg.CallIDHeader(uuid.NewString())
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: method})
+	mf := sipmsg.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	for _, p := range reg.Path {
+		var u sipmsg.Uri
+		if err := sipmsg.ParseUri(strings.Trim(p, "<>"), &u); err == nil {
+			req.AppendHeader(&sipmsg.RouteHeader{Address: u})
+		}
+	}
+	if out.Subject != "" {
+		req.AppendHeader(sipmsg.NewHeader("Subject", out.Subject))
+	}
+	req.AppendHeader(sipmsg.NewHeader("User-Agent", b.s.cfg.UserAgent))
+	ct := sipmsg.ContentTypeHeader(out.ContentType)
+	req.AppendHeader(&ct)
+	req.SetBody(out.Body)
+	if tp, dest, ok := flowOf(reg); ok {
+		req.SetTransport(tp)
+		req.SetDestination(dest)
+	}
+	return req, nil
+}
+
+// flowOf returns the transport and address to reach a binding through the
+// connection it registered on: for a binding over TCP, TLS or WebSocket
+// (responses and requests must reuse the connection, RFC 3261 §18 and
+// RFC 5626 §5.3), one that asked for outbound (reg-id), or a UDP one
+// behind a NAT. Another UDP binding is reached at its Contact; one with a
+// Path, through the Path.
+func flowOf(reg crosstalk.Registration) (transport, dest string, ok bool) {
+	if len(reg.Path) > 0 {
+		return "", "", false
+	}
+	tp, hostport, found := strings.Cut(reg.Received, ":")
+	if !found {
+		return "", "", false
+	}
+	if _, _, err := net.SplitHostPort(hostport); err != nil {
+		return "", "", false
+	}
+	if tp == "udp" && reg.RegID == 0 && !behindNAT(reg.Contact, hostport) {
+		return "", "", false
+	}
+	return strings.ToUpper(tp), hostport, true
+}
+
+// behindNAT reports whether a UDP contact names a private address while
+// the REGISTER came from another one: the UA is behind a NAT and only the
+// address it registered from reaches it (the RFC 3581 idea applied to
+// requests).
+func behindNAT(contact, received string) bool {
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri(contact, &u); err != nil {
+		return false
+	}
+	c, err := netip.ParseAddr(strings.Trim(u.Host, "[]"))
+	if err != nil || !c.IsPrivate() {
+		return false
+	}
+	host, _, err := net.SplitHostPort(received)
+	if err != nil {
+		return false
+	}
+	r, err := netip.ParseAddr(host)
+	return err == nil && r != c
+}
+
+// startRequest starts a client transaction for a request. A UDP request
+// too large for the path (sipgo refuses over 1300 bytes) is sent over TCP
+// instead (RFC 3261 §18.1.1).
+func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request) (sipmsg.ClientTransaction, error) {
+	tx, err := s.client.TransactionRequest(ctx, req.Clone())
+	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {
+		tcp := req.Clone()
+		tcp.SetTransport("TCP")
+		if dst := tcp.Destination(); dst != "" {
+			tcp.SetDestination(dst)
+		}
+		tx, err = s.client.TransactionRequest(ctx, tcp)
+	}
+	return tx, err
+}

@@ -1,0 +1,182 @@
+package sip
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Config configures the SIP frontend. cmd/crosstalk fills it from the
+// configuration file; zero fields take the values of Defaults.
+type Config struct {
+	// Domains are the domains served; each is also the digest realm of its
+	// accounts.
+	Domains []string
+	// UDP, TCP and TLS are listen addresses (host:port); empty disables one.
+	UDP, TCP, TLS string
+	// TLSConfig is required when TLS is set.
+	TLSConfig *tls.Config
+	// WebSocket serves SIP over WebSocket (RFC 7118) on the HTTPS listener
+	// through Server.WebSocket.
+	WebSocket bool
+	// Host is the host put in our Via and Record-Route headers; empty means
+	// the host of the first listener (or the first domain when that host is
+	// unspecified, like ":5060").
+	Host string
+	// MaxMessageSize is the largest SIP message accepted, in bytes
+	// (limits.sip_message_size). Default 65535.
+	MaxMessageSize int
+	// LoginFailuresPerMinute locks out a source address or an account after
+	// that many failed digest verifications within a minute
+	// (limits.login_failures_per_minute). Default 10.
+	LoginFailuresPerMinute int
+	// ConnectionsPerIP bounds the open TCP and TLS connections from one
+	// address (limits.connections_per_ip). Default 64.
+	ConnectionsPerIP int
+	// RequestsPerSecond and RequestBurst bound the requests one source
+	// address may send; beyond them it gets 503 with Retry-After.
+	// Defaults 50 and 100.
+	RequestsPerSecond float64
+	RequestBurst      int
+	// MinExpires, MaxExpires and DefaultExpires bound registrations (RFC
+	// 3261 §10.3: 423 below MinExpires). Defaults 60 s, 7200 s, 3600 s.
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// MaxBindingsPerAOR bounds the contacts one address of record may
+	// register; more are refused with 403. Default 32.
+	MaxBindingsPerAOR int
+	// NonceTTL is how long a digest nonce is accepted before a challenge
+	// with stale=true. Default 5 minutes.
+	NonceTTL time.Duration
+	// SweepInterval is how often expired bindings are removed. Default 5 s.
+	SweepInterval time.Duration
+	// DeliveryTimeout bounds sending one MESSAGE to a binding. Default 32 s
+	// (Timer F).
+	DeliveryTimeout time.Duration
+	// MailboxCount and MailboxBytes bound each binding's queue (a binding
+	// that falls further behind is disconnected and its messages stored).
+	// Defaults 1024 and 4 MiB.
+	MailboxCount, MailboxBytes int
+	// SendWindow is how many MESSAGE transactions a binding may have in
+	// flight. They start in queue order, but a UA may handle concurrent
+	// requests in any order, so the default 1 (wait for each answer) is
+	// the only setting that keeps messages in order for every UA.
+	SendWindow int
+	// DigestAlgorithms are offered in this order, one challenge each (RFC
+	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
+	DigestAlgorithms []string
+	// UserAgent is the Server and User-Agent header value. Default
+	// "Crosstalk".
+	UserAgent string
+}
+
+// Defaults returns the configuration with every default filled in.
+func Defaults() Config {
+	return Config{
+		Domains:                []string{"localhost"},
+		UDP:                    ":5060",
+		TCP:                    ":5060",
+		TLS:                    ":5061",
+		MaxMessageSize:         65535,
+		LoginFailuresPerMinute: 10,
+		ConnectionsPerIP:       64,
+		RequestsPerSecond:      50,
+		RequestBurst:           100,
+		MinExpires:             60 * time.Second,
+		MaxExpires:             7200 * time.Second,
+		DefaultExpires:         3600 * time.Second,
+		NonceTTL:               5 * time.Minute,
+		MaxBindingsPerAOR:      32,
+		SweepInterval:          5 * time.Second,
+		DeliveryTimeout:        32 * time.Second,
+		MailboxCount:           1024,
+		MailboxBytes:           4 << 20,
+		SendWindow:             1,
+		UserAgent:              "Crosstalk",
+		DigestAlgorithms:       []string{"SHA-256", "MD5"},
+	}
+}
+
+// withDefaults fills zero fields from Defaults (listen addresses excepted:
+// empty means disabled).
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if len(c.Domains) == 0 {
+		c.Domains = d.Domains
+	}
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxMessageSize, d.MaxMessageSize)
+	setInt(&c.LoginFailuresPerMinute, d.LoginFailuresPerMinute)
+	setInt(&c.RequestBurst, d.RequestBurst)
+	setInt(&c.ConnectionsPerIP, d.ConnectionsPerIP)
+	setInt(&c.MaxBindingsPerAOR, d.MaxBindingsPerAOR)
+	setInt(&c.MailboxCount, d.MailboxCount)
+	setInt(&c.MailboxBytes, d.MailboxBytes)
+	setInt(&c.SendWindow, d.SendWindow)
+	if c.RequestsPerSecond == 0 {
+		c.RequestsPerSecond = d.RequestsPerSecond
+	}
+	setDur(&c.MinExpires, d.MinExpires)
+	setDur(&c.MaxExpires, d.MaxExpires)
+	setDur(&c.DefaultExpires, d.DefaultExpires)
+	setDur(&c.NonceTTL, d.NonceTTL)
+	setDur(&c.SweepInterval, d.SweepInterval)
+	setDur(&c.DeliveryTimeout, d.DeliveryTimeout)
+	if c.UserAgent == "" {
+		c.UserAgent = d.UserAgent
+	}
+	if len(c.DigestAlgorithms) == 0 {
+		c.DigestAlgorithms = d.DigestAlgorithms
+	}
+	return c
+}
+
+// Validate reports every problem of the configuration (after defaults).
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	for name, addr := range map[string]string{"udp": c.UDP, "tcp": c.TCP, "tls": c.TLS} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("sip %s listener %q: %w", name, addr, err))
+		}
+	}
+	if c.UDP == "" && c.TCP == "" && c.TLS == "" && !c.WebSocket {
+		errs = append(errs, errors.New("sip: no listener configured"))
+	}
+	if c.TLS != "" && c.TLSConfig == nil {
+		errs = append(errs, errors.New("sip: a TLS listener needs a TLS configuration"))
+	}
+	if c.MaxMessageSize < 1500 {
+		errs = append(errs, fmt.Errorf("sip: max message size %d below 1500 bytes", c.MaxMessageSize))
+	}
+	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.MaxBindingsPerAOR < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 || c.SendWindow < 1 {
+		errs = append(errs, errors.New("sip: limits must be positive"))
+	}
+	if c.MinExpires < time.Second || c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {
+		errs = append(errs, errors.New("sip: need 1s ≤ min expires ≤ default expires ≤ max expires"))
+	}
+	for _, a := range c.DigestAlgorithms {
+		if a != "SHA-256" && a != "MD5" {
+			errs = append(errs, fmt.Errorf("sip: digest algorithm %q: only SHA-256 and MD5", a))
+		}
+	}
+	for _, d := range c.Domains {
+		if d == "" {
+			errs = append(errs, errors.New("sip: empty domain"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,231 @@
+package sip
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// maxNonces bounds the outstanding nonces; beyond it the oldest are
+// forgotten (their users get stale=true and retry).
+const maxNonces = 100000
+
+// nonceStore issues nonces that verify themselves (an HMAC over their issue
+// time) and remembers the highest nonce-count seen for each, so a replayed
+// nc is refused (RFC 7616 §3.3 and §5.3).
+type nonceStore struct {
+	ttl time.Duration
+	now func() time.Time
+	key [32]byte
+
+	mu     sync.Mutex
+	issued map[string]*nonceState
+}
+
+type nonceState struct {
+	issued time.Time
+	nc     int
+}
+
+func newNonceStore(ttl time.Duration, now func() time.Time) *nonceStore {
+	s := &nonceStore{ttl: ttl, now: now, issued: make(map[string]*nonceState)}
+	_, _ = rand.Read(s.key[:])
+	return s
+}
+
+// issue returns a fresh nonce.
+func (s *nonceStore) issue() string {
+	now := s.now()
+	var raw [8 + 12 + 16]byte
+	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixNano()))
+	_, _ = rand.Read(raw[8:20])
+	m := hmac.New(sha256.New, s.key[:])
+	m.Write(raw[:20])
+	copy(raw[20:], m.Sum(nil))
+	n := base64.RawURLEncoding.EncodeToString(raw[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.issued) >= maxNonces {
+		for k, st := range s.issued {
+			if now.Sub(st.issued) >= s.ttl || len(s.issued) >= maxNonces {
+				delete(s.issued, k)
+			}
+		}
+	}
+	s.issued[n] = &nonceState{issued: now}
+	return n
+}
+
+var (
+	errNonceStale  = errors.New("nonce stale")
+	errNonceForged = errors.New("nonce not issued here")
+	errNonceReplay = errors.New("nonce count replayed")
+)
+
+// use checks a nonce and nonce-count: forged nonces and replayed counts are
+// refused, expired or forgotten nonces of ours are stale.
+func (s *nonceStore) use(nonce string, nc int) error {
+	raw, err := base64.RawURLEncoding.DecodeString(nonce)
+	if err != nil || len(raw) != 36 {
+		return errNonceForged
+	}
+	m := hmac.New(sha256.New, s.key[:])
+	m.Write(raw[:20])
+	if !hmac.Equal(m.Sum(nil)[:16], raw[20:]) {
+		return errNonceForged
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.issued[nonce]
+	if st == nil {
+		return errNonceStale
+	}
+	if now.Sub(st.issued) >= s.ttl {
+		delete(s.issued, nonce)
+		return errNonceStale
+	}
+	if nc <= st.nc {
+		return errNonceReplay
+	}
+	st.nc = nc
+	return nil
+}
+
+// authHeaders names the challenge and credentials headers: WWW-Authenticate
+// and Authorization for the registrar (401), Proxy-Authenticate and
+// Proxy-Authorization for the proxy and MESSAGE (407).
+type authHeaders struct {
+	code                   int
+	reason                 string
+	challenge, credentials string
+}
+
+var (
+	wwwAuth   = authHeaders{401, "Unauthorized", "WWW-Authenticate", "Authorization"}
+	proxyAuth = authHeaders{407, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization"}
+)
+
+// errNoCredentials reports a request without credentials for our realm.
+var errNoCredentials = errors.New("no credentials for this realm")
+
+// challenge builds the 401/407 error with one challenge per configured
+// algorithm, in order (RFC 8760 §2.4: the preferred one first, SHA-256 by
+// default), qop=auth.
+func (s *Server) challenge(h authHeaders, realm string, stale bool, cause error) *StatusError {
+	nonce := s.nonces.issue()
+	var hdrs []sipmsg.Header
+	for _, alg := range s.cfg.DigestAlgorithms {
+		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+		hdrs = append(hdrs, sipmsg.NewHeader(h.challenge, c.String()))
+	}
+	return &StatusError{Code: h.code, Reason: h.reason, Headers: hdrs, Err: cause}
+}
+
+// authenticate verifies the request's digest credentials for realm against
+// the stored HA1 (never a password) and returns the authenticated account.
+// Failures come back as 401/407 with a fresh challenge (stale=true for an
+// old nonce with a right response), or 403 once the source or the account
+// is locked out (limits.login_failures_per_minute).
+func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHeaders, realm string) (crosstalk.Address, error) {
+	src := "ip:" + sourceIP(req)
+	if wait, locked := s.lockout.locked(src); locked {
+		return crosstalk.Address{}, lockedOut(wait)
+	}
+	var creds *digest.Credentials
+	for _, hdr := range req.GetHeaders(h.credentials) {
+		c, err := digest.ParseCredentials(hdr.Value())
+		if err == nil && c.Realm == realm {
+			creds = c
+			break
+		}
+	}
+	if creds == nil {
+		return crosstalk.Address{}, s.challenge(h, realm, false, errNoCredentials)
+	}
+	addr, err := crosstalk.NewAddress(creds.Username, realm, "")
+	if err != nil {
+		s.lockout.fail(src)
+		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest username %q: %w", creds.Username, err))
+	}
+	acct := "acct:" + addr.String()
+	if wait, locked := s.lockout.locked(acct); locked {
+		return crosstalk.Address{}, lockedOut(wait)
+	}
+	ok, err := s.verifyDigest(ctx, req, addr, creds)
+	if err != nil {
+		return crosstalk.Address{}, err
+	}
+	if !ok {
+		s.lockout.fail(src, acct)
+		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest for %s: %w", addr, crosstalk.ErrNotAuthorized))
+	}
+	switch err := s.nonces.use(creds.Nonce, creds.Nc); {
+	case errors.Is(err, errNonceStale):
+		return crosstalk.Address{}, s.challenge(h, realm, true, err)
+	case err != nil:
+		s.lockout.fail(src, acct)
+		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest for %s: %w", addr, err))
+	}
+	return addr, nil
+}
+
+// verifyDigest recomputes the response from the stored HA1 and compares in
+// constant time. Unknown accounts verify against nothing and fail the same
+// way, so the answer does not tell which accounts exist.
+func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr crosstalk.Address, creds *digest.Credentials) (bool, error) {
+	if !strings.EqualFold(creds.QOP, "auth") || creds.Cnonce == "" || creds.Nc <= 0 {
+		return false, nil
+	}
+	a, err := s.store.GetAccount(ctx, addr)
+	if errors.Is(err, crosstalk.ErrNoSuchAccount) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("digest account %s: %w", addr, err)
+	}
+	var ha1 string
+	alg := strings.ToUpper(creds.Algorithm)
+	if alg == "" {
+		alg = "MD5"
+	}
+	if !slices.Contains(s.cfg.DigestAlgorithms, alg) {
+		return false, nil
+	}
+	switch alg {
+	case "MD5":
+		ha1 = a.Credentials.HA1MD5
+	case "SHA-256":
+		ha1 = a.Credentials.HA1SHA256
+	}
+	if ha1 == "" || a.Credentials.Realm != addr.Domain() {
+		return false, nil
+	}
+	want, err := digest.Digest(&digest.Challenge{Realm: creds.Realm, Nonce: creds.Nonce, Algorithm: creds.Algorithm, QOP: []string{"auth"}},
+		digest.Options{Method: string(req.Method), URI: creds.URI, Username: creds.Username, A1: ha1, Cnonce: creds.Cnonce, Count: creds.Nc})
+	if err != nil {
+		return false, nil
+	}
+	return subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(creds.Response))) == 1, nil
+}
+
+func lockedOut(wait time.Duration) *StatusError {
+	return &StatusError{Code: 403, Reason: "Forbidden (too many failed logins)",
+		Headers: []sipmsg.Header{sipmsg.NewHeader("Retry-After", fmt.Sprint(int(wait/time.Second)+1))},
+		Err:     crosstalk.ErrNotAuthorized}
+}

@@ -1,0 +1,28 @@
+// Package sip is Crosstalk's SIP frontend, built on sipgo: UDP, TCP and TLS
+// listeners (RFC 3261 §18), a validation layer that refuses malformed
+// requests before any routing (RFC 3261 §8.2 and §16.3, the RFC 4475
+// torture cases), a registrar (RFC 3261 §10) with server digest
+// authentication (RFC 3261 §22, RFC 7616, RFC 8760: SHA-256 offered before
+// MD5), Path (RFC 3327), outbound basics (RFC 5626), GRUUs (RFC 5627), pager-mode MESSAGE
+// (RFC 3428) through the core hub, and a transaction-stateful forking proxy
+// (RFC 3261 §16) between local users. SIP over WebSocket (RFC 7118) is served
+// on the HTTPS listener through Server.WebSocket.
+//
+// Every registration binding is a hub endpoint with a resource of its own,
+// so a message from XMPP reaches a SIP phone and back through the same
+// routing as XMPP resources.
+//
+// Usage:
+//
+//	srv, err := sip.New(cfg, hub, store, log)
+//	if err != nil { … }
+//	if err := srv.Start(ctx); err != nil { … } // listens on cfg.UDP, cfg.TCP, cfg.TLS
+//	defer srv.Shutdown(context.Background())
+//
+// Requests are dispatched per method (sipgo's OnRequest); each handler is
+// wrapped in an ordered chain of middlewares (recover → size and rate limit
+// → validation) and the proxy is its own ordered chain (authenticate →
+// loose-route → local lookup → out-of-domain refusal). Errors that reach the
+// edge are mapped to status codes by one table (see StatusFor) and logged
+// once there.
+package sip

@@ -1,0 +1,240 @@
+package sip
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// registrar is the location service: the live bindings per AOR, each a hub
+// endpoint, mirrored in the store (crosstalk.Registrations) so a restart
+// keeps them.
+type registrar struct {
+	s *Server
+
+	mu       sync.Mutex
+	bindings map[crosstalk.Address]map[string]*binding // AOR → Registration.Key → binding
+	closed   bool
+}
+
+func newRegistrar(s *Server) *registrar {
+	return &registrar{s: s, bindings: make(map[crosstalk.Address]map[string]*binding)}
+}
+
+// resourceFor names a binding's hub endpoint from its key, so the same
+// contact or instance always gets the same resource.
+func resourceFor(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "sip-" + hex.EncodeToString(sum[:6])
+}
+
+// list returns the AOR's live bindings.
+func (r *registrar) list(aor crosstalk.Address) []*binding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*binding, 0, len(r.bindings[aor]))
+	for _, b := range r.bindings[aor] {
+		out = append(out, b)
+	}
+	return out
+}
+
+// get returns the binding of aor with key, or nil.
+func (r *registrar) get(aor crosstalk.Address, key string) *binding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bindings[aor][key]
+}
+
+// add records a new binding and starts its writer; it is not bound to the
+// hub until activate.
+func (r *registrar) add(reg crosstalk.Registration) (*binding, error) {
+	addr, err := reg.AOR.WithResource(reg.Resource)
+	if err != nil {
+		return nil, fmt.Errorf("binding resource %q: %w", reg.Resource, err)
+	}
+	b := newBinding(r.s, addr, reg)
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, crosstalk.ErrShuttingDown
+	}
+	m := r.bindings[reg.AOR]
+	if m == nil {
+		m = make(map[string]*binding)
+		r.bindings[reg.AOR] = m
+	}
+	m[reg.Key()] = b
+	r.mu.Unlock()
+	go b.run()
+	return b, nil
+}
+
+// activate binds a new binding to the hub and makes it available, which
+// makes the hub deliver the account's offline messages to it (in order,
+// once).
+func (r *registrar) activate(ctx context.Context, b *binding) {
+	if _, err := r.s.hub.Bind(ctx, b.addr, b); err != nil {
+		r.s.log.Error().Err(err).Str("aor", b.addr.Bare().String()).Msg("binding to the hub failed")
+		r.forget(ctx, b)
+		b.Close(err)
+		return
+	}
+	p := &crosstalk.Presence{From: b.addr, Type: crosstalk.PresenceAvailable}
+	if err := r.s.hub.SetPresence(ctx, p); err != nil {
+		r.s.log.Error().Err(err).Str("aor", b.addr.Bare().String()).Msg("presence of a new binding failed")
+	}
+}
+
+// remove ends a binding: out of the map and the store, then closed, which
+// unbinds it from the hub (unavailable presence, leftovers re-routed).
+func (r *registrar) remove(ctx context.Context, b *binding) {
+	r.forget(ctx, b)
+	b.Close(crosstalk.ErrEndpointClosed)
+}
+
+// forget takes a binding out of the map and the store without closing it;
+// a binding no longer in the map (forgotten already, or at shutdown, when
+// bindings stay stored) is left alone.
+func (r *registrar) forget(ctx context.Context, b *binding) {
+	reg := b.registration()
+	r.mu.Lock()
+	m := r.bindings[reg.AOR]
+	if m == nil || m[reg.Key()] != b {
+		r.mu.Unlock()
+		return
+	}
+	delete(m, reg.Key())
+	if len(m) == 0 {
+		delete(r.bindings, reg.AOR)
+	}
+	r.mu.Unlock()
+	if err := r.s.store.DeleteRegistration(ctx, reg.AOR, reg.Key()); err != nil && ctx.Err() == nil {
+		r.s.log.Debug().Err(err).Str("aor", reg.AOR.String()).Msg("deleting a stored binding")
+	}
+}
+
+// flowClosed removes the outbound bindings (RFC 5626, reg-id) that were
+// registered over a connection that has just closed: they cannot be reached
+// on it any more, and the UA registers again over a new flow.
+func (r *registrar) flowClosed(network, raddr string) {
+	received := network + ":" + raddr
+	var gone []*binding
+	r.mu.Lock()
+	for _, m := range r.bindings {
+		for _, b := range m {
+			if reg := b.registration(); reg.RegID > 0 && reg.Received == received {
+				gone = append(gone, b)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, b := range gone {
+		r.s.log.Debug().Str("aor", b.addr.Bare().String()).Str("flow", received).Msg("outbound flow closed; binding removed")
+		r.remove(ctx, b)
+	}
+}
+
+// reload restores the bindings kept in the store at start-up.
+func (r *registrar) reload(ctx context.Context) error {
+	now := r.s.now()
+	if _, err := r.s.store.DeleteExpiredRegistrations(ctx, now); err != nil {
+		return fmt.Errorf("delete expired registrations: %w", err)
+	}
+	n := 0
+	for _, d := range r.s.cfg.Domains {
+		aors, err := r.s.store.ListAccounts(ctx, d)
+		if err != nil {
+			return fmt.Errorf("list accounts of %s: %w", d, err)
+		}
+		for _, aor := range aors {
+			regs, err := r.s.store.ListRegistrations(ctx, aor, now)
+			if err != nil {
+				return fmt.Errorf("list registrations of %s: %w", aor, err)
+			}
+			for _, reg := range regs {
+				b, err := r.add(reg)
+				if err != nil {
+					return err
+				}
+				r.activate(ctx, b)
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		r.s.log.Info().Int("bindings", n).Msg("registrations reloaded")
+	}
+	return nil
+}
+
+// sweepLoop removes expired bindings until ctx ends.
+func (r *registrar) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(r.s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.sweep(ctx)
+		}
+	}
+}
+
+func (r *registrar) sweep(ctx context.Context) {
+	now := r.s.now()
+	var expired []*binding
+	r.mu.Lock()
+	for _, m := range r.bindings {
+		for _, b := range m {
+			if !b.registration().Expires.After(now) {
+				expired = append(expired, b)
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, b := range expired {
+		r.s.log.Debug().Str("aor", b.addr.Bare().String()).Str("contact", b.registration().Contact).Msg("binding expired")
+		r.remove(ctx, b)
+	}
+	if _, err := r.s.store.DeleteExpiredRegistrations(ctx, now); err != nil && ctx.Err() == nil {
+		r.s.log.Error().Err(err).Msg("deleting expired registrations failed")
+	}
+}
+
+// closeAll stops every writer at shutdown (the bindings stay in the
+// store) and waits, until ctx ends, for each to hand what it never
+// delivered back to the hub.
+func (r *registrar) closeAll(ctx context.Context) {
+	r.mu.Lock()
+	r.closed = true
+	var all []*binding
+	for _, m := range r.bindings {
+		for _, b := range m {
+			all = append(all, b)
+		}
+	}
+	r.bindings = make(map[crosstalk.Address]map[string]*binding)
+	r.mu.Unlock()
+	for _, b := range all {
+		b.Close(crosstalk.ErrShuttingDown)
+	}
+	for _, b := range all {
+		select {
+		case <-b.exited:
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package xmpp
+
+import (
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
+)
+
+// carbonsSent copies a message a session sent to the account's other
+// sessions that enabled carbons (XEP-0280 §7).
+func (srv *Server) carbonsSent(from *session, m *crosstalk.Message) {
+	if !carbons.Eligible(m) {
+		return
+	}
+	bare := from.addr.Bare()
+	for _, other := range srv.local.of(bare) {
+		if other != from && carbons.Enabled(other) {
+			if err := other.trySend(carbons.Wrap("sent", bare, other.addr, m)); err != nil {
+				other.log.Debug().Err(err).Msg("sent carbon dropped")
+			}
+		}
+	}
+}
+
+// carbonsReceived copies a message delivered to one resource to the
+// account's other sessions that enabled carbons and did not get it
+// themselves (XEP-0280 §6). For a message to the full address that is
+// every other session; for one to the bare address, the hub chose the
+// available resources of highest non-negative priority (RFC 6121 §8.5.2),
+// so the others get the copy — sent once, by the first recipient in
+// address order.
+func (srv *Server) carbonsReceived(to *session, m *crosstalk.Message) {
+	if !carbons.Eligible(m) || (m.To != to.addr && m.To != to.addr.Bare()) {
+		return
+	}
+	bare := to.addr.Bare()
+	got := map[crosstalk.Address]bool{to.addr: true}
+	if m.To.IsBare() {
+		got = srv.bareRecipients(bare)
+		for a := range got {
+			if a.String() < to.addr.String() {
+				return // an earlier recipient sends the copies
+			}
+		}
+	}
+	for _, other := range srv.local.of(bare) {
+		if !got[other.addr] && carbons.Enabled(other) {
+			if err := other.trySend(carbons.Wrap("received", bare, other.addr, m)); err != nil {
+				other.log.Debug().Err(err).Msg("received carbon dropped")
+			}
+		}
+	}
+}
+
+// bareRecipients returns the resources a message to bare goes to: the
+// available ones with the highest non-negative priority.
+func (srv *Server) bareRecipients(bare crosstalk.Address) map[crosstalk.Address]bool {
+	best := int8(-1)
+	out := make(map[crosstalk.Address]bool)
+	for _, p := range srv.hub.PresenceOf(bare) {
+		switch {
+		case p.Priority < 0:
+		case p.Priority > best:
+			best = p.Priority
+			clear(out)
+			out[p.From] = true
+		case p.Priority == best:
+			out[p.From] = true
+		}
+	}
+	return out
+}

@@ -1,0 +1,291 @@
+package xmpp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
+)
+
+// run serves the bound session until it ends, over one connection or, with
+// XEP-0198 resumption, several in turn; then it unbinds the session and
+// hands back what it never delivered.
+func (s *session) run(ctx context.Context) {
+	s.srv.local.add(s)
+	defer s.srv.local.remove(s)
+	t := s.transport()
+	var (
+		preamble []byte
+		resend   []smEntry
+		released chan struct{}
+	)
+	for range maxResumptions + 1 {
+		err := s.serveConn(ctx, t, preamble, resend)
+		if released != nil {
+			close(released)
+			released = nil
+		}
+		if !s.detachable(err) {
+			break
+		}
+		s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
+		ho := s.waitResume()
+		if ho == nil {
+			break
+		}
+		t, released = ho.t, ho.released
+		preamble, resend = s.sm.resume(ho.h)
+		s.log.Info().Msg("session resumed")
+	}
+	if released != nil {
+		close(released)
+	}
+	s.Close(errors.New("resumption limit reached"))
+	s.srv.forgetResumable(s)
+	left := s.leftovers()
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	s.srv.hub.Unbind(uctx, s.addr, s, left)
+	ev := s.log.Info()
+	if c := streamCondition(s.reason); c != "" {
+		ev = ev.Str("condition", c)
+	}
+	ev.AnErr("reason", s.reason).Msg("session ended")
+}
+
+// maxResumptions bounds how often one session may be resumed.
+const maxResumptions = 64
+
+// leftovers collects what the client never took: events whose write failed
+// or that were never acknowledged, and the mailbox.
+func (s *session) leftovers() []crosstalk.Event {
+	left := s.sm.unackedEvents()
+	if left == nil {
+		left = s.failed
+	}
+	return append(left, s.mbox.Close()...)
+}
+
+func (s *session) transport() *transport {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return s.t
+}
+
+// kick makes the reader of the current connection stop, for a resumption
+// that takes the session over.
+func (s *session) kick() {
+	s.kicked.Store(true)
+	_ = s.transport().conn.SetReadDeadline(time.Now())
+}
+
+// errKicked reports that another connection took the session over.
+var errKicked = errors.New("taken over by a resuming connection")
+
+// serveConn runs one connection of the session: a writer goroutine and the
+// read loop on the caller's goroutine.
+func (s *session) serveConn(ctx context.Context, t *transport, preamble []byte, resend []smEntry) error {
+	s.connMu.Lock()
+	s.t = t
+	s.connMu.Unlock()
+	s.kicked.Store(false)
+	s.lastRead.Store(time.Now().UnixNano())
+	connDone, writerDone := make(chan struct{}), make(chan struct{})
+	go s.writeLoop(t, connDone, writerDone, preamble, resend)
+	err := s.readLoop(ctx, t)
+	if s.detachable(err) {
+		close(connDone)
+	} else {
+		s.Close(endReason(err))
+	}
+	<-writerDone
+	_ = t.conn.Close()
+	return err
+}
+
+// endReason maps how the read loop ended to the session's end reason.
+func endReason(err error) error {
+	switch {
+	case errors.Is(err, errStreamClosed):
+		return nil
+	case isTimeout(err):
+		return newStreamError(condConnectionTimeout, "idle")
+	}
+	return err
+}
+
+// detachable reports whether the session outlives its connection: stream
+// management with resumption is on, the session was not ended, and the
+// connection broke rather than being closed by either side.
+func (s *session) detachable(err error) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	if !s.sm.canResume() || errors.Is(err, errStreamClosed) {
+		return false
+	}
+	var se *streamError
+	return !errors.As(err, &se)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// readLoop reads stanzas until the stream ends or breaks a limit.
+func (s *session) readLoop(ctx context.Context, t *transport) error {
+	for {
+		if err := t.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)); err != nil {
+			return err
+		}
+		if s.kicked.Load() {
+			return errKicked
+		}
+		el, err := t.next()
+		if err != nil {
+			if s.kicked.Load() {
+				return errKicked
+			}
+			return err
+		}
+		s.lastRead.Store(time.Now().UnixNano())
+		select {
+		case <-s.done:
+			return nil
+		default:
+		}
+		if err := s.handle(ctx, el); err != nil {
+			return err
+		}
+	}
+}
+
+// writeLoop is the only writer of one connection of the session. It ends
+// the session on s.done (writing the final stream error) and leaves it
+// alone on connDone (detached for resumption).
+func (s *session) writeLoop(t *transport, connDone, writerDone chan struct{}, preamble []byte, resend []smEntry) {
+	defer close(writerDone)
+	var (
+		evs []crosstalk.Event
+		buf bytes.Buffer
+	)
+	buf.Write(preamble)
+	for _, e := range resend {
+		s.emit(&buf, e.b, e.ev)
+	}
+	if !s.flush(t, &buf, nil) {
+		return
+	}
+	ready := s.mbox.Ready()
+	first := make(chan struct{}, 1)
+	first <- struct{}{}
+	// A client silent for half the idle timeout is pinged (XEP-0199 §4.3),
+	// so that one that is only quiet answers before the reader gives up.
+	keepalive := time.NewTicker(s.srv.cfg.IdleTimeout / 4)
+	defer keepalive.Stop()
+	for {
+		buf.Reset()
+		var taken []crosstalk.Event
+		select {
+		case <-s.done:
+			s.writeFinal(t)
+			return
+		case <-connDone:
+			return
+		case it := <-s.out:
+			if !s.csi.inactive.Load() && len(s.csi.order) > 0 {
+				s.flushHeld(&buf)
+			}
+			if it.stanza {
+				s.emit(&buf, it.b, nil)
+			} else {
+				buf.Write(it.b)
+			}
+			if it.enableSM {
+				s.sm.start()
+			}
+		case <-keepalive.C:
+			if time.Since(time.Unix(0, s.lastRead.Load())) < s.srv.cfg.IdleTimeout/2 {
+				continue
+			}
+			s.emit(&buf, []byte("<iq type='get' id='keepalive"+strconv.FormatUint(s.srv.pushSeq.Add(1), 10)+
+				"' from='"+s.addr.Domain()+"' to='"+xmppmap.Escape(s.addr.String())+"'><ping xmlns='urn:xmpp:ping'/></iq>"), nil)
+		case <-first:
+			evs = s.mbox.Take(evs[:0])
+			taken = evs
+		case <-ready:
+			evs = s.mbox.Take(evs[:0])
+			taken = evs
+		}
+		for _, ev := range taken {
+			s.render(&buf, ev)
+		}
+		if !s.flush(t, &buf, taken) {
+			return
+		}
+	}
+}
+
+// flush writes what a writer iteration produced, with an ack request when
+// stream management is on. It returns false when the writer must stop.
+func (s *session) flush(t *transport, buf *bytes.Buffer, taken []crosstalk.Event) bool {
+	if buf.Len() == 0 {
+		return true
+	}
+	if s.sm.wantAck() {
+		buf.WriteString("<r xmlns='" + nsSM + "'/>")
+	}
+	if s.sm.overflow(s.srv.cfg.MailboxEvents) {
+		s.Close(crosstalk.ErrSlowConsumer)
+		return true // the done case writes the end
+	}
+	if err := t.write(buf.Bytes()); err != nil {
+		if s.sm.canResume() {
+			_ = t.conn.SetReadDeadline(time.Now()) // the reader detaches the session
+			return false
+		}
+		s.failed = append(s.failed, taken...)
+		s.Close(writeError(err))
+	}
+	return true
+}
+
+// writeError turns a failed write into the session's end reason: a write
+// that timed out is a slow consumer.
+func writeError(err error) error {
+	if isTimeout(err) {
+		return crosstalk.ErrSlowConsumer
+	}
+	return err
+}
+
+// writeFinal flushes pending replies, sends the stream error the reason
+// calls for (or a plain close) and shuts the connection.
+func (s *session) writeFinal(t *transport) {
+	var buf bytes.Buffer
+drain:
+	for range replyQueue {
+		select {
+		case it := <-s.out:
+			buf.Write(it.b)
+		default:
+			break drain
+		}
+	}
+	if cond := streamCondition(s.reason); cond != "" {
+		buf.Write(streamErrorXML(cond))
+	} else {
+		buf.WriteString("</stream:stream>")
+	}
+	_ = t.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	_, _ = t.conn.Write(buf.Bytes())
+	_ = t.conn.SetReadDeadline(time.Now())
+}

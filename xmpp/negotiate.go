@@ -1,0 +1,334 @@
+package xmpp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/scram"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
+)
+
+// negotiation is the state of one connection before resource binding
+// (RFC 6120 §4–§7). It belongs to the connection's goroutine; nothing in it
+// is shared, which is why mellium's Negotiator (trap 5) is not needed.
+type negotiation struct {
+	srv    *Server
+	t      *transport
+	sid    string
+	remote netip.Addr
+	log    zerolog.Logger
+	raw    net.Conn
+
+	tlsOn      bool
+	tlsState   *tls.ConnectionState
+	serverCert *x509.Certificate
+	domain     string
+	authed     crosstalk.Address
+	mechanism  string
+	failures   int
+	headerSent bool
+}
+
+// maxRestarts bounds stream restarts: STARTTLS and SASL make two.
+const maxRestarts = 3
+
+// maxNegotiationElements bounds the elements one negotiation stream may
+// carry (SASL retries, a bind, a few early pings).
+const maxNegotiationElements = 16
+
+// run negotiates until a resource is bound and returns the bound session.
+func (n *negotiation) run(ctx context.Context) (*session, error) {
+	n.raw = n.t.conn
+	for range maxRestarts + 1 {
+		restart, sess, err := n.stream(ctx)
+		if err != nil {
+			n.fail(err)
+			return nil, err
+		}
+		if sess != nil {
+			return sess, nil
+		}
+		if !restart {
+			break
+		}
+	}
+	err := newStreamError(condPolicyViolation, "too many stream restarts")
+	n.fail(err)
+	return nil, err
+}
+
+// fail sends the stream error that err calls for, if any.
+func (n *negotiation) fail(err error) {
+	cond := streamCondition(err)
+	if cond == "" {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			cond = condConnectionTimeout
+		} else {
+			return
+		}
+	}
+	var out []byte
+	if !n.headerSent {
+		out = streamHeader(n.sid, n.srv.cfg.Domains[0])
+	}
+	_ = n.t.write(append(out, streamErrorXML(cond)...))
+}
+
+// stream handles one stream from its header to a restart (restart true),
+// a bound session, or an error.
+func (n *negotiation) stream(ctx context.Context) (restart bool, sess *session, err error) {
+	n.headerSent = false
+	hdr, err := n.t.readHeader()
+	if err != nil {
+		return false, nil, err
+	}
+	if err := n.checkHeader(hdr); err != nil {
+		return false, nil, err
+	}
+	if err := n.t.write(append(streamHeader(n.sid, n.domain), n.features()...)); err != nil {
+		return false, nil, err
+	}
+	n.headerSent = true
+	for range maxNegotiationElements {
+		el, err := n.t.next()
+		if err != nil {
+			return false, nil, err
+		}
+		switch {
+		case el.start.Name.Space == nsTLS && el.start.Name.Local == "starttls":
+			if n.tlsOn || n.srv.cfg.TLS == nil {
+				_ = n.t.write([]byte("<failure xmlns='" + nsTLS + "'/></stream:stream>"))
+				return false, nil, errors.New("starttls refused")
+			}
+			if err := n.t.write([]byte("<proceed xmlns='" + nsTLS + "'/>")); err != nil {
+				return false, nil, err
+			}
+			return true, nil, n.startTLS(ctx, false)
+		case el.start.Name.Space == nsSASL && el.start.Name.Local == "auth" && n.authed.IsZero():
+			if n.srv.cfg.RequireTLS && !n.tlsOn {
+				return false, nil, newStreamError(condPolicyViolation, "TLS is required before authentication")
+			}
+			ok, err := n.sasl(ctx, el)
+			if err != nil {
+				return false, nil, err
+			}
+			if ok {
+				n.t.restart()
+				return true, nil, nil
+			}
+		case el.start.Name.Space == nsSM && el.start.Name.Local == "resume" && !n.authed.IsZero():
+			if n.resume(el) {
+				return false, nil, errResumed
+			}
+		case el.start.Name.Space == nsClient && el.start.Name.Local == "iq" && !n.authed.IsZero():
+			sess, err := n.bind(ctx, el)
+			if sess != nil || err != nil {
+				return false, sess, err
+			}
+		default:
+			return false, nil, newStreamError(condNotAuthorized, "<"+el.start.Name.Local+"/> before authentication and binding")
+		}
+	}
+	return false, nil, newStreamError(condPolicyViolation, "too many negotiation elements")
+}
+
+// checkHeader checks the client's stream header (RFC 6120 §4.7, §4.9.3).
+func (n *negotiation) checkHeader(hdr xml.StartElement) error {
+	to := attr(hdr, "", "to")
+	if to == "" && n.domain == "" {
+		to = n.srv.cfg.Domains[0]
+	}
+	if to != "" {
+		a, err := crosstalk.ParseAddress(to)
+		if err != nil || a.Local() != "" || a.Resource() != "" || !slices.Contains(n.srv.cfg.Domains, a.Domain()) {
+			n.domain = n.srv.cfg.Domains[0]
+			return newStreamError(condHostUnknown, "domain not served here")
+		}
+		if n.domain != "" && n.domain != a.Domain() {
+			return newStreamError(condHostUnknown, "domain changed on restart")
+		}
+		n.domain = a.Domain()
+	}
+	if attr(hdr, "", "xmlns") != nsClient {
+		return newStreamError(condInvalidNamespace, "the default namespace must be jabber:client")
+	}
+	if v := attr(hdr, "", "version"); v == "" || strings.HasPrefix(v, "0.") {
+		return newStreamError(condUnsupportedVersion, "version 1.0 is required")
+	}
+	return nil
+}
+
+// features renders the stream features for the current state.
+func (n *negotiation) features() []byte {
+	var b strings.Builder
+	b.WriteString("<stream:features>")
+	b.WriteString(n.srv.caps) // XEP-0115 §6.3
+	switch {
+	case !n.authed.IsZero():
+		b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")
+		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/><csi xmlns='" + nsCSI + "'/><sm xmlns='" + nsSM + "'/>")
+		b.WriteString("<sub xmlns='urn:xmpp:features:pre-approval'/>") // RFC 6121 §3.4
+	default:
+		if !n.tlsOn && n.srv.cfg.TLS != nil {
+			b.WriteString("<starttls xmlns='" + nsTLS + "'>")
+			if n.srv.cfg.RequireTLS {
+				b.WriteString("<required/>")
+			}
+			b.WriteString("</starttls>")
+		}
+		if n.tlsOn || !n.srv.cfg.RequireTLS {
+			b.WriteString("<mechanisms xmlns='" + nsSASL + "'>")
+			for _, m := range n.mechanisms() {
+				b.WriteString("<mechanism>" + m + "</mechanism>")
+			}
+			b.WriteString("</mechanisms>")
+			if cb := n.bindings(); len(cb) > 0 {
+				b.WriteString("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>")
+				for _, name := range []string{scram.TLSExporter, scram.TLSServerEndPoint} {
+					if cb[name] != nil {
+						b.WriteString("<channel-binding type='" + name + "'/>")
+					}
+				}
+				b.WriteString("</sasl-channel-binding>")
+			}
+		}
+	}
+	b.WriteString("</stream:features>")
+	return []byte(b.String())
+}
+
+// startTLS runs the server side of the TLS handshake and restarts the
+// reading stack on the TLS connection.
+func (n *negotiation) startTLS(ctx context.Context, direct bool) error {
+	cfg := n.srv.serverTLS(direct, func(c *tls.Certificate) {
+		leaf := c.Leaf
+		if leaf == nil && len(c.Certificate) > 0 {
+			leaf, _ = x509.ParseCertificate(c.Certificate[0])
+		}
+		n.serverCert = leaf
+	})
+	conn := tls.Server(n.t.conn, cfg)
+	hctx, cancel := context.WithTimeout(ctx, n.srv.cfg.HandshakeTimeout)
+	defer cancel()
+	if err := conn.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("tls handshake: %w", err)
+	}
+	st := conn.ConnectionState()
+	n.tlsState, n.tlsOn = &st, true
+	n.t.reset(conn)
+	return nil
+}
+
+// bindings returns the connection's channel-binding data.
+func (n *negotiation) bindings() scram.ChannelBinding {
+	if !n.tlsOn {
+		return nil
+	}
+	return scram.Bindings(n.tlsState, n.serverCert)
+}
+
+// bind handles the resource-binding IQ (RFC 6120 §7) with the identity
+// SASL established, never the stream's from (mellium trap 3). It returns
+// (nil, nil) for an IQ that is answered but binds nothing.
+func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
+	st, err := xmppmap.ParseStanza(el.raw)
+	if err != nil {
+		return nil, newStreamError(condNotWellFormed, err.Error())
+	}
+	children, err := st.Children()
+	if err != nil || len(children) != 1 || st.Attr("type") != "set" || children[0].XMLName.Space != nsBind {
+		return nil, n.t.write(iqError(&st, "", feature.NotAllowed("bind a resource first")))
+	}
+	want := n.authed
+	var resource string
+	inner, _ := (&xmppmap.Stanza{Name: "bind", Inner: children[0].Inner}).Children()
+	for i := range inner {
+		if inner[i].XMLName.Local == "resource" {
+			resource = strings.TrimSpace(inner[i].Text())
+		}
+	}
+	if resource != "" {
+		if want, err = n.authed.WithResource(resource); err != nil {
+			return nil, n.t.write(iqError(&st, "", feature.BadRequest("invalid resource")))
+		}
+	}
+	sess := newSession(n)
+	addr, err := n.srv.hub.Bind(ctx, want, sess)
+	if err != nil {
+		n.log.Warn().Err(err).Str("jid", want.String()).Msg("binding failed")
+		return nil, n.t.write(iqError(&st, "", stanzaError(err)))
+	}
+	sess.addr = addr
+	sess.log = n.log.With().Str("jid", addr.String()).Logger()
+	reply := "<iq type='result' id='" + xmppmap.Escape(st.Attr("id")) + "'><bind xmlns='" + nsBind + "'><jid>" +
+		xmppmap.Escape(addr.String()) + "</jid></bind></iq>"
+	if err := n.t.write([]byte(reply)); err != nil {
+		n.srv.hub.Unbind(ctx, addr, sess, sess.mbox.Close())
+		return nil, err
+	}
+	sess.log.Info().Str("mechanism", n.mechanism).Bool("tls", n.tlsOn).Msg("session bound")
+	return sess, nil
+}
+
+// iqError renders an error reply to an IQ; from is the replying entity
+// ("" for the server on the account's behalf).
+func iqError(iq *xmppmap.Stanza, from string, e *feature.Error) []byte {
+	reply := xmppmap.Stanza{Name: "iq"}
+	reply.SetAttr("from", from)
+	reply.SetAttr("to", iq.Attr("from"))
+	reply.SetAttr("id", iq.Attr("id"))
+	reply.SetAttr("type", "error")
+	reply.Inner = []byte(e.XML())
+	return reply.Bytes()
+}
+
+// attr returns an attribute of a start element, or "".
+func attr(start xml.StartElement, space, local string) string {
+	for _, a := range start.Attr {
+		if a.Name.Space == space && a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// errResumed ends a negotiation whose connection now serves a resumed
+// session.
+var errResumed = errors.New("connection handed to a resumed session")
+
+// resume hands this connection to the detached session named by a
+// <resume/> (XEP-0198 §5) and waits until the session is done with it. It
+// returns false, after answering <failed/>, when there is no such session
+// of this account.
+func (n *negotiation) resume(el element) bool {
+	var r struct {
+		H      uint32 `xml:"h,attr"`
+		PrevID string `xml:"previd,attr"`
+	}
+	_ = xml.Unmarshal(el.raw, &r)
+	sess := n.srv.lookupResumable(r.PrevID)
+	if sess == nil || sess.addr.Bare() != n.authed {
+		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		return false
+	}
+	ho := &handover{t: n.t, h: r.H, released: make(chan struct{})}
+	if !sess.offer(ho) {
+		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		return false
+	}
+	<-ho.released
+	return true
+}

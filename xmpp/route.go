@@ -1,0 +1,237 @@
+package xmpp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
+)
+
+// handle takes one top-level element from a bound client. Errors it
+// returns end the stream; stanza-level problems are answered with stanza
+// errors instead.
+func (s *session) handle(ctx context.Context, el element) error {
+	switch el.start.Name.Space {
+	case nsCSI:
+		return s.onCSI(el.start.Name.Local)
+	case nsSM:
+		return s.onSM(el)
+	}
+	if el.start.Name.Space != nsClient {
+		return newStreamError(condUnsupportedStanza, "<"+el.start.Name.Local+"/> in "+el.start.Name.Space)
+	}
+	st, err := xmppmap.ParseStanza(el.raw)
+	if err != nil {
+		if errors.Is(err, xmppmap.ErrNotStanza) {
+			return newStreamError(condUnsupportedStanza, err.Error())
+		}
+		return newStreamError(condNotWellFormed, err.Error())
+	}
+	s.sm.counted()
+	// RFC 6120 §8.1.2.1: the server stamps the full address of the session.
+	st.SetAttr("from", s.addr.String())
+	switch st.Name {
+	case "message":
+		s.onMessage(ctx, &st)
+	case "presence":
+		s.onPresence(ctx, &st)
+	case "iq":
+		s.onIQ(ctx, &st)
+	}
+	return nil
+}
+
+// stanzaErrorReply renders the error answer to a message or presence.
+func stanzaErrorReply(st *xmppmap.Stanza, e *feature.Error) []byte {
+	reply := xmppmap.Stanza{Name: st.Name}
+	reply.SetAttr("from", st.Attr("to"))
+	reply.SetAttr("to", st.Attr("from"))
+	reply.SetAttr("id", st.Attr("id"))
+	reply.SetAttr("type", "error")
+	reply.Inner = []byte(e.XML())
+	return reply.Bytes()
+}
+
+func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
+	m, err := xmppmap.ToMessage(st)
+	if err != nil {
+		if st.Attr("type") != "error" {
+			s.reply(stanzaErrorReply(st, stanzaError(err)))
+		}
+		return
+	}
+	m.From = s.addr
+	if m.To.IsZero() { // RFC 6120 §8.1.1.1: to the account itself
+		m.To = s.addr.Bare()
+	}
+	if err := s.srv.hub.RouteMessage(ctx, &m); err != nil {
+		s.log.Debug().Err(err).Str("to", m.To.String()).Msg("message not delivered")
+		if m.Type == crosstalk.MessageError {
+			return
+		}
+		e := stanzaError(err)
+		if errors.Is(err, crosstalk.ErrForbidden) && !s.srv.hub.IsRoomService(m.To) { // XEP-0191 §3.5: do not reveal a block
+			e = feature.ServiceUnavailable()
+		}
+		s.reply(stanzaErrorReply(st, e))
+		return
+	}
+	s.srv.carbonsSent(s, &m)
+}
+
+func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
+	p, err := xmppmap.ToPresence(st)
+	if err != nil {
+		if st.Attr("type") != "error" {
+			s.reply(stanzaErrorReply(st, feature.BadRequest(err.Error())))
+		}
+		return
+	}
+	p.From = s.addr
+	switch p.Type {
+	case crosstalk.PresenceSubscribe, crosstalk.PresenceSubscribed, crosstalk.PresenceUnsubscribe, crosstalk.PresenceUnsubscribed:
+		if p.To.IsZero() {
+			s.reply(stanzaErrorReply(st, feature.BadRequest("a subscription stanza needs a to")))
+			return
+		}
+	case crosstalk.PresenceAvailable, crosstalk.PresenceUnavailable:
+		if p.To == s.addr.Bare() || p.To == s.addr {
+			p.To = crosstalk.Address{} // presence to oneself is a broadcast
+		}
+	}
+	if err := s.srv.hub.SetPresence(ctx, &p); err != nil {
+		s.log.Debug().Err(err).Msg("presence not handled")
+		if !p.To.IsZero() && p.Type != crosstalk.PresenceError {
+			s.reply(stanzaErrorReply(st, stanzaError(err)))
+		}
+	}
+}
+
+func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
+	typ, id := st.Attr("type"), st.Attr("id")
+	_, to, err := xmppmap.Addresses(st)
+	if err != nil {
+		if typ == "get" || typ == "set" {
+			s.reply(iqError(st, "", stanzaError(err)))
+		}
+		return
+	}
+	switch typ {
+	case "result", "error":
+		if !to.IsZero() && !to.IsBare() {
+			q := &crosstalk.Query{ID: id, From: s.addr, To: to, Type: queryType(typ),
+				Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: st.Bytes()}}
+			if err := s.srv.hub.RouteQuery(ctx, q); err != nil {
+				s.log.Debug().Err(err).Msg("IQ response not delivered")
+			}
+		}
+		return
+	case "get", "set":
+	default:
+		s.reply(iqError(st, "", feature.BadRequest("IQ type must be get, set, result or error")))
+		return
+	}
+	if id == "" {
+		s.reply(iqError(st, "", feature.BadRequest("IQ without id")))
+		return
+	}
+	children, err := st.Children()
+	if err != nil || len(children) != 1 {
+		s.reply(iqError(st, st.Attr("to"), feature.BadRequest("a get or set IQ carries exactly one child")))
+		return
+	}
+	roomService := !to.IsZero() && s.srv.hub.IsRoomService(to)
+	if !roomService && (!to.IsZero() && !to.IsBare() || !s.srv.hub.IsLocal(to) && !to.IsZero()) {
+		q := &crosstalk.Query{ID: id, From: s.addr, To: to, Type: queryType(typ),
+			Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: st.Bytes()}}
+		if err := s.srv.hub.RouteQuery(ctx, q); err != nil {
+			e := stanzaError(err)
+			if errors.Is(err, crosstalk.ErrNotFound) || errors.Is(err, crosstalk.ErrEndpointClosed) {
+				e = feature.ServiceUnavailable() // RFC 6120 §8.5.3.1
+			}
+			s.reply(iqError(st, st.Attr("to"), e))
+		}
+		return
+	}
+	target := feature.Server | feature.Own
+	switch {
+	case roomService && !to.IsBare():
+		target = feature.Occupant
+	case roomService && to.Local() == "":
+		target = feature.RoomService
+	case roomService:
+		target = feature.Room
+	case to.IsZero():
+	case to.Local() == "":
+		target = feature.Server
+	case to == s.addr.Bare():
+		target = feature.Own | feature.Account
+	default:
+		target = feature.Account
+	}
+	child := children[0]
+	h, ok := s.srv.mux.Lookup(child.XMLName.Space, child.XMLName.Local, typ, target)
+	if !ok {
+		s.reply(iqError(st, st.Attr("to"), feature.ServiceUnavailable()))
+		return
+	}
+	result, err := h(ctx, feature.IQ{ID: id, Type: typ, From: s.addr, To: to, Payload: child, Session: s})
+	if err != nil {
+		e := stanzaError(err)
+		if e.Condition == "internal-server-error" {
+			s.log.Error().Err(err).Str("payload", child.XMLName.Space).Msg("IQ handler failed")
+		}
+		s.reply(iqError(st, st.Attr("to"), e))
+		return
+	}
+	reply := xmppmap.Stanza{Name: "iq"}
+	reply.SetAttr("from", st.Attr("to"))
+	reply.SetAttr("to", s.addr.String())
+	reply.SetAttr("id", id)
+	reply.SetAttr("type", "result")
+	reply.Inner = result
+	s.reply(reply.Bytes())
+}
+
+func queryType(t string) crosstalk.QueryType {
+	switch t {
+	case "set":
+		return crosstalk.QuerySet
+	case "result":
+		return crosstalk.QueryResult
+	case "error":
+		return crosstalk.QueryError
+	default:
+		return crosstalk.QueryGet
+	}
+}
+
+// render writes one hub event as XML for this session's client.
+func (s *session) render(b *bytes.Buffer, ev crosstalk.Event) {
+	switch e := ev.(type) {
+	case *crosstalk.Message:
+		s.flushHeld(b)
+		s.emit(b, xmppmap.FromMessage(e), e) // Delayed ones carry XEP-0203 <delay/> (XEP-0160 §3)
+		s.srv.carbonsReceived(s, e)
+	case *crosstalk.Presence:
+		out := xmppmap.FromPresence(e, s.addr)
+		if !s.hold(e, out) {
+			s.emit(b, out, e)
+		}
+	case *crosstalk.RosterPush:
+		if !e.Removed && !xmppmap.RosterVisible(e.Item) {
+			return
+		}
+		push := "<iq type='set' id='push" + strconv.FormatUint(s.srv.pushSeq.Add(1), 10) + "' to='" + xmppmap.Escape(s.addr.String()) + "'>" +
+			string(xmppmap.RosterPush(e)) + "</iq>"
+		s.emit(b, []byte(push), e)
+	case *crosstalk.Query:
+		if e.Native.Protocol == crosstalk.ProtocolXMPP {
+			s.emit(b, e.Native.Payload, e)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package xmpp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+	"github.com/crosstalk-im/crosstalk/xmpp/disco"
+	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+)
+
+// Server serves XMPP clients (RFC 6120 c2s) on any number of listeners:
+// STARTTLS listeners with Serve and direct-TLS listeners (XEP-0368) with
+// ServeTLS. Every connection gets its own negotiation state, its own reader
+// goroutine and, once bound, a writer goroutine draining a bounded
+// crosstalk.Mailbox.
+type Server struct {
+	cfg   Config
+	hub   *crosstalk.Hub
+	store crosstalk.Store
+	log   zerolog.Logger
+	mux   *feature.Mux
+	// caps is the XEP-0115 element of the stream features.
+	caps string
+	now  func() time.Time
+
+	conns *connLimiter
+	fails *failureLimiter
+	local *registry
+	// pushSeq numbers the ids of server-initiated IQs (roster pushes).
+	pushSeq atomic.Uint64
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	resumable map[string]*session
+	active    map[net.Conn]bool
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// New returns a server over the hub and store. The configuration must have
+// passed Validate.
+func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		hub:       hub,
+		store:     store,
+		log:       log.With().Str("component", "xmpp").Logger(),
+		now:       time.Now,
+		conns:     newConnLimiter(cfg.ConnectionsPerIP),
+		local:     newRegistry(),
+		listeners: make(map[net.Listener]bool),
+		resumable: make(map[string]*session),
+		active:    make(map[net.Conn]bool),
+	}
+	s.fails = newFailureLimiter(cfg.LoginFailuresPerMinute, func() time.Time { return s.now() })
+	s.mux = s.features()
+	s.caps = "<c xmlns='" + disco.NSCaps + "' hash='sha-1' node='" + disco.CapsNode + "' ver='" + disco.ServerVer(s.mux, cfg.SoftwareName) + "'/>"
+	return s, nil
+}
+
+// Serve accepts STARTTLS connections (RFC 6120 §5) on ln until ctx ends or
+// Shutdown is called; it then returns nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, false)
+}
+
+// ServeTLS accepts direct-TLS connections (XEP-0368) on ln.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("xmpp: direct TLS needs a TLS configuration")
+	}
+	return s.serve(ctx, ln, true)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, direct bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("xmpp: server shut down")
+	}
+	s.listeners[ln] = true
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed || !s.listeners[ln]
+			delete(s.listeners, ln)
+			s.mu.Unlock()
+			if closed || ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("xmpp: accept: %w", err)
+		}
+		if !s.track(conn) {
+			_ = conn.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(conn)
+			s.handle(ctx, conn, direct)
+		}()
+	}
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active[c] = true
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.active, c)
+	s.mu.Unlock()
+}
+
+// Shutdown stops the listeners, ends bound sessions with
+// <system-shutdown/> (through the hub's Close, which the caller runs) and
+// closes connections still negotiating; it waits for the connection
+// goroutines until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.listeners = map[net.Listener]bool{}
+	s.mu.Unlock()
+	for _, sess := range s.local.all() {
+		sess.Close(crosstalk.ErrShuttingDown)
+	}
+	s.mu.Lock()
+	for c := range s.active {
+		if !s.local.owns(c) {
+			_ = c.SetDeadline(time.Now())
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.active {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("xmpp shutdown: %w", ctx.Err())
+	}
+}
+
+// handle runs one connection from accept to close.
+func (s *Server) handle(ctx context.Context, conn net.Conn, direct bool) {
+	remote := remoteAddr(conn)
+	sid := newID()
+	log := s.log.With().Str("sid", sid).Str("remote", conn.RemoteAddr().String()).Logger()
+	defer func() { _ = conn.Close() }()
+	if !s.conns.acquire(remote) {
+		log.Warn().Msg("connection refused: too many connections from this address")
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = conn.Write(append(streamHeader(sid, s.cfg.Domains[0]), streamErrorXML(condPolicyViolation)...))
+		return
+	}
+	defer s.conns.release(remote)
+	_ = conn.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
+	lim := xmlguard.Limits{MaxBytes: int64(s.cfg.StanzaSize), MaxDepth: s.cfg.MaxDepth, MaxAttrs: s.cfg.MaxAttrs}
+	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
+	n.t = newTransport(conn, lim, s.cfg.WriteTimeout)
+	n.t.log = log
+	if direct {
+		if err := n.startTLS(ctx, true); err != nil {
+			log.Debug().Err(err).Msg("direct TLS handshake failed")
+			return
+		}
+	}
+	sess, err := n.run(ctx)
+	if err != nil {
+		log.Debug().Err(err).Msg("negotiation ended")
+		return
+	}
+	sess.run(ctx)
+}
+
+func remoteAddr(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// serverTLS returns a per-connection TLS configuration that records the
+// certificate presented, for tls-server-end-point channel binding.
+func (s *Server) serverTLS(direct bool, record func(*tls.Certificate)) *tls.Config {
+	base := s.cfg.TLS
+	c := base.Clone()
+	c.Certificates = nil
+	c.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		var cert *tls.Certificate
+		if base.GetCertificate != nil {
+			got, err := base.GetCertificate(hello)
+			if err != nil {
+				return nil, err
+			}
+			cert = got
+		}
+		if cert == nil && len(base.Certificates) > 0 {
+			cert = &base.Certificates[0]
+		}
+		if cert == nil {
+			return nil, errors.New("xmpp: no certificate")
+		}
+		record(cert)
+		return cert, nil
+	}
+	if direct && len(c.NextProtos) == 0 {
+		c.NextProtos = []string{"xmpp-client"}
+	}
+	return c
+}

@@ -1,0 +1,215 @@
+package xmpp
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+)
+
+// Stream namespaces (RFC 6120 §4.8).
+const (
+	nsStream  = "http://etherx.jabber.org/streams"
+	nsClient  = "jabber:client"
+	nsStreams = "urn:ietf:params:xml:ns:xmpp-streams"
+	nsTLS     = "urn:ietf:params:xml:ns:xmpp-tls"
+	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
+	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
+	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
+)
+
+// errStreamClosed reports that the client closed its stream.
+var errStreamClosed = errors.New("stream closed by the client")
+
+// recorder hands bytes to the XML decoder one at a time and keeps a copy of
+// those consumed since the last reset, so that a stanza's exact bytes are
+// known once the decoder has read it. encoding/xml reads through ReadByte
+// when the reader has it and pushes back at most one byte internally, so
+// the copy is exact at token boundaries.
+type recorder struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+func (r *recorder) ReadByte() (byte, error) {
+	b, err := r.r.ReadByte()
+	if err == nil {
+		r.buf = append(r.buf, b)
+	}
+	return b, err
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf = append(r.buf, p[:n]...)
+	return n, err
+}
+
+func (r *recorder) reset() { r.buf = r.buf[:0] }
+
+// transport is the byte and token side of one connection: the net.Conn
+// (plain or TLS), the stanza byte budget, the recorder, the decoder and the
+// xmlguard limits above it. Only the connection's reader goroutine uses it,
+// except for write, which the negotiation and then the writer goroutine use
+// one after the other.
+type transport struct {
+	conn   net.Conn
+	lim    xmlguard.Limits
+	budget *xmlguard.Budget
+	rec    *recorder
+	guard  *xmlguard.Reader
+	// wtimeout bounds one write.
+	wtimeout time.Duration
+	// log receives wire traces at trace level, SASL payloads redacted.
+	log zerolog.Logger
+}
+
+// trace logs bytes on the wire at trace level; SASL elements carry
+// credentials or proofs and are logged without their content.
+func (t *transport) trace(dir string, b []byte) {
+	ev := t.log.Trace()
+	if !ev.Enabled() {
+		return
+	}
+	if bytes.Contains(b, []byte(nsSASL)) {
+		b = []byte("<!-- SASL element redacted -->")
+	}
+	ev.Str("dir", dir).Bytes("xml", b).Msg("wire")
+}
+
+func newTransport(conn net.Conn, lim xmlguard.Limits, wtimeout time.Duration) *transport {
+	t := &transport{lim: lim, wtimeout: wtimeout}
+	t.reset(conn)
+	return t
+}
+
+// reset puts the reading stack on a new connection (after the TLS
+// handshake); nothing read before survives.
+func (t *transport) reset(conn net.Conn) {
+	t.conn = conn
+	t.budget = xmlguard.NewBudget(conn, t.lim.MaxBytes)
+	t.rec = &recorder{r: bufio.NewReaderSize(t.budget, 4096)}
+	t.restart()
+}
+
+// restart starts a fresh decoder over the same bytes (stream restart after
+// SASL, RFC 6120 §6.4.6); bytes the client already sent are kept.
+func (t *transport) restart() {
+	dec := xml.NewDecoder(t.rec)
+	t.guard = xmlguard.NewReader(dec, t.lim, t.budget, 1)
+	t.budget.Reset()
+	t.rec.reset()
+}
+
+// readHeader reads the client's stream header.
+func (t *transport) readHeader() (xml.StartElement, error) {
+	for range 16 {
+		tok, err := t.guard.Token()
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			t.rec.reset()
+			if tok.Name.Space != nsStream || tok.Name.Local != "stream" {
+				return tok, newStreamError(condInvalidNamespace, "not a stream header")
+			}
+			t.budget.Reset()
+			return tok, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(tok)) > 0 {
+				return xml.StartElement{}, newStreamError(condNotWellFormed, "text before the stream header")
+			}
+		case xml.ProcInst:
+		default:
+			return xml.StartElement{}, newStreamError(condNotWellFormed, "unexpected token before the stream header")
+		}
+	}
+	return xml.StartElement{}, newStreamError(condNotWellFormed, "no stream header")
+}
+
+// element is one top-level element read from the stream: its start tag and
+// its exact bytes.
+type element struct {
+	start xml.StartElement
+	raw   []byte
+}
+
+// next reads the next top-level element (a stanza or a negotiation
+// element), skipping white space between them. It returns errStreamClosed
+// when the client ends its stream.
+func (t *transport) next() (element, error) {
+	var el element
+	depth := 0
+	for {
+		tok, err := t.guard.Token()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return el, io.ErrUnexpectedEOF
+			}
+			var se *xml.SyntaxError
+			if errors.As(err, &se) && se.Msg == "unexpected EOF" {
+				return el, io.ErrUnexpectedEOF // the connection ended inside the stream
+			}
+			if errors.As(err, &se) {
+				return el, fmt.Errorf("%w: %v", newStreamError(condNotWellFormed, se.Msg), err)
+			}
+			return el, err
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				el.start = tok.Copy()
+			}
+			depth++
+		case xml.EndElement:
+			if depth == 0 {
+				return el, errStreamClosed
+			}
+			depth--
+			if depth == 0 {
+				raw := t.rec.buf
+				if i := bytes.IndexByte(raw, '<'); i > 0 {
+					raw = raw[i:]
+				}
+				el.raw = bytes.Clone(raw)
+				t.rec.reset()
+				t.trace("in", el.raw)
+				return el, nil
+			}
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
+				return el, newStreamError(condBadFormat, "text between stanzas")
+			}
+		}
+	}
+}
+
+// write sends bytes with the write deadline.
+func (t *transport) write(b []byte) error {
+	t.trace("out", b)
+	if err := t.conn.SetWriteDeadline(time.Now().Add(t.wtimeout)); err != nil {
+		return err
+	}
+	_, err := t.conn.Write(b)
+	return err
+}
+
+// streamHeader is the server's stream header (RFC 6120 §4.7).
+func streamHeader(id, domain string) []byte {
+	return []byte("<?xml version='1.0'?><stream:stream xmlns='" + nsClient + "' xmlns:stream='" + nsStream +
+		"' id='" + id + "' from='" + domain + "' version='1.0' xml:lang='en'>")
+}
+
+// streamErrorXML renders a stream error and the stream close.
+func streamErrorXML(cond string) []byte {
+	return []byte("<stream:error><" + cond + " xmlns='" + nsStreams + "'/></stream:error></stream:stream>")
+}

@@ -1,0 +1,58 @@
+package xmpp
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+)
+
+// byteConn is a read-only net.Conn over a byte slice.
+type byteConn struct {
+	net.Conn
+	r *bytes.Reader
+}
+
+func (c *byteConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
+func (c *byteConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (c *byteConn) SetWriteDeadline(time.Time) error { return nil }
+
+const fuzzHeader = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>"
+
+// FuzzTransport feeds arbitrary bytes after a stream header to the read
+// side of a connection. No input may panic it; every element it returns
+// must be one well-formed element with the name it reported, within the
+// stanza budget plus the decoder's read-ahead.
+func FuzzTransport(f *testing.F) {
+	f.Add([]byte("<message to='a@b'><body>hi</body></message> <presence/>"))
+	f.Add([]byte("<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>"))
+	f.Add([]byte("<message><!-- x --></message>"))
+	f.Add([]byte("<a:b xmlns:a='urn:x'><c/></a:b><r xmlns='urn:xmpp:sm:3'/>"))
+	f.Fuzz(func(t *testing.T, input []byte) {
+		const budget = 2048
+		conn := &byteConn{r: bytes.NewReader(append([]byte(fuzzHeader), input...))}
+		tr := newTransport(conn, xmlguard.Limits{MaxBytes: budget, MaxDepth: 8, MaxAttrs: 8}, time.Second)
+		if _, err := tr.readHeader(); err != nil {
+			t.Fatalf("header: %v", err)
+		}
+		for range 1000 {
+			el, err := tr.next()
+			if err != nil {
+				return
+			}
+			var v struct{ XMLName xml.Name }
+			if err := xml.Unmarshal(el.raw, &v); err != nil {
+				t.Fatalf("element %q does not parse: %v", el.raw, err)
+			}
+			if v.XMLName.Local != el.start.Name.Local {
+				t.Fatalf("element %q reported as <%s/>", el.raw, el.start.Name.Local)
+			}
+			if len(el.raw) > budget+4096+len(fuzzHeader) {
+				t.Fatalf("element of %d bytes passed a %d-byte budget", len(el.raw), budget)
+			}
+		}
+	})
+}

@@ -1,0 +1,240 @@
+package xmppmap
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/crosstalk-im/crosstalk"
+)
+
+// Addresses parses a stanza's from and to attributes; absent ones are zero.
+func Addresses(s *Stanza) (from, to crosstalk.Address, err error) {
+	if v := s.Attr("from"); v != "" {
+		if from, err = crosstalk.ParseAddress(v); err != nil {
+			return from, to, fmt.Errorf("from: %w", err)
+		}
+	}
+	if v := s.Attr("to"); v != "" {
+		if to, err = crosstalk.ParseAddress(v); err != nil {
+			return from, to, fmt.Errorf("to: %w", err)
+		}
+	}
+	return from, to, nil
+}
+
+// ToMessage maps a <message/> to a core message. The translated fields are
+// the first body, subject and thread in jabber:client; Native keeps the
+// whole stanza.
+func ToMessage(s *Stanza) (crosstalk.Message, error) {
+	if s.Name != "message" {
+		return crosstalk.Message{}, fmt.Errorf("%w: <%s/> is not a message", ErrNotStanza, s.Name)
+	}
+	from, to, err := Addresses(s)
+	if err != nil {
+		return crosstalk.Message{}, err
+	}
+	m := crosstalk.Message{
+		ID: s.Attr("id"), From: from, To: to,
+		Type:   crosstalk.ParseMessageType(s.Attr("type")),
+		Lang:   s.Attr("xml:lang"),
+		Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: s.Bytes()},
+	}
+	children, err := s.Children()
+	if err != nil {
+		return crosstalk.Message{}, err
+	}
+	var seenBody, seenSubject, seenThread bool
+	for i := range children {
+		c := &children[i]
+		if c.XMLName.Space != NSClient {
+			continue
+		}
+		switch c.XMLName.Local {
+		case "body":
+			if !seenBody {
+				m.Body, seenBody = c.Text(), true
+			}
+		case "subject":
+			if !seenSubject {
+				m.Subject, seenSubject = c.Text(), true
+			}
+		case "thread":
+			if !seenThread {
+				m.Thread, seenThread = c.Text(), true
+			}
+		}
+	}
+	return m, nil
+}
+
+// FromMessage renders a core message as a <message/>: the native stanza
+// when it came from XMPP, with from and to set to the message's (a room
+// rewrites from to room@service/nick and to to each occupant), otherwise
+// built from the translated fields. A Delayed message carries an XEP-0203
+// <delay/> stamped with its Time.
+func FromMessage(m *crosstalk.Message) []byte {
+	if m.Native.Protocol == crosstalk.ProtocolXMPP && len(m.Native.Payload) > 0 {
+		if s, err := ParseStanza(m.Native.Payload); err == nil {
+			s.SetAttr("from", addr(m.From))
+			if !m.To.IsZero() {
+				s.SetAttr("to", m.To.String())
+			}
+			if m.Delayed && !m.Time.IsZero() {
+				s.Inner = appendDelay(s.Inner, m)
+			}
+			return s.Bytes()
+		}
+		return m.Native.Payload
+	}
+	s := Stanza{Name: "message"}
+	s.SetAttr("from", addr(m.From))
+	s.SetAttr("to", addr(m.To))
+	s.SetAttr("id", m.ID)
+	if m.Type != crosstalk.MessageNormal {
+		s.SetAttr("type", m.Type.String())
+	}
+	s.SetAttr("xml:lang", m.Lang)
+	var inner bytes.Buffer
+	element(&inner, "subject", m.Subject)
+	if m.Type == crosstalk.MessageGroupchat && m.Subject == "" && m.Body == "" {
+		inner.WriteString("<subject/>") // a room's empty subject (XEP-0045 §7.2.15)
+	}
+	element(&inner, "body", m.Body)
+	element(&inner, "thread", m.Thread)
+	s.Inner = inner.Bytes()
+	if m.Delayed && !m.Time.IsZero() {
+		s.Inner = appendDelay(s.Inner, m)
+	}
+	return s.Bytes()
+}
+
+// StampFormat is the XEP-0082 date-time used in delays, with milliseconds
+// (some clients cannot read more digits).
+const StampFormat = "2006-01-02T15:04:05.000Z"
+
+// appendDelay adds an XEP-0203 delay: from the room for its history
+// (XEP-0045 §7.2.15), from the recipient's server otherwise.
+func appendDelay(inner []byte, m *crosstalk.Message) []byte {
+	from := m.To.Domain()
+	if m.Type == crosstalk.MessageGroupchat {
+		from = m.From.Bare().String()
+	}
+	out := make([]byte, 0, len(inner)+96)
+	out = append(out, inner...)
+	return append(out, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+m.Time.UTC().Format(StampFormat)+"'/>"...)
+}
+
+func element(b *bytes.Buffer, name, text string) {
+	if text == "" {
+		return
+	}
+	b.WriteString("<" + name + ">")
+	escape(b, text)
+	b.WriteString("</" + name + ">")
+}
+
+func addr(a crosstalk.Address) string {
+	if a.IsZero() {
+		return ""
+	}
+	return a.String()
+}
+
+var presenceTypes = map[string]crosstalk.PresenceType{
+	"": crosstalk.PresenceAvailable, "unavailable": crosstalk.PresenceUnavailable,
+	"subscribe": crosstalk.PresenceSubscribe, "subscribed": crosstalk.PresenceSubscribed,
+	"unsubscribe": crosstalk.PresenceUnsubscribe, "unsubscribed": crosstalk.PresenceUnsubscribed,
+	"probe": crosstalk.PresenceProbe, "error": crosstalk.PresenceError,
+}
+
+// PresenceTypeName returns the RFC 6121 type attribute of a presence type
+// ("" for available).
+func PresenceTypeName(t crosstalk.PresenceType) string {
+	for k, v := range presenceTypes {
+		if v == t {
+			return k
+		}
+	}
+	return ""
+}
+
+// ToPresence maps a <presence/> to a core presence. An unknown type is an
+// error (RFC 6120 §8.3.3.2 bad-request).
+func ToPresence(s *Stanza) (crosstalk.Presence, error) {
+	if s.Name != "presence" {
+		return crosstalk.Presence{}, fmt.Errorf("%w: <%s/> is not a presence", ErrNotStanza, s.Name)
+	}
+	from, to, err := Addresses(s)
+	if err != nil {
+		return crosstalk.Presence{}, err
+	}
+	t, ok := presenceTypes[s.Attr("type")]
+	if !ok {
+		return crosstalk.Presence{}, fmt.Errorf("xmppmap: presence type %q unknown", s.Attr("type"))
+	}
+	p := crosstalk.Presence{From: from, To: to, Type: t,
+		Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: s.Bytes()}}
+	children, err := s.Children()
+	if err != nil {
+		return crosstalk.Presence{}, err
+	}
+	var seenStatus bool
+	for i := range children {
+		c := &children[i]
+		if c.XMLName.Space == NSMUC && c.XMLName.Local == "x" {
+			p.Join = parseJoin(c)
+			continue
+		}
+		if c.XMLName.Space != NSClient {
+			continue
+		}
+		switch c.XMLName.Local {
+		case "show":
+			p.Show = crosstalk.ParseShow(c.Text())
+		case "status":
+			if !seenStatus {
+				p.Status, seenStatus = c.Text(), true
+			}
+		case "priority":
+			if n, err := strconv.Atoi(c.Text()); err == nil {
+				p.Priority = int8(max(-128, min(127, n)))
+			}
+		}
+	}
+	return p, nil
+}
+
+// FromPresence renders a core presence addressed to `to`. Subscription
+// stanzas are built from the fields with bare addresses (RFC 6121 §3);
+// other presence uses the native stanza when it came from XMPP.
+func FromPresence(p *crosstalk.Presence, to crosstalk.Address) []byte {
+	if p.Occupant != nil {
+		return occupantPresence(p, to)
+	}
+	switch p.Type {
+	case crosstalk.PresenceAvailable, crosstalk.PresenceUnavailable, crosstalk.PresenceError:
+		if p.Native.Protocol == crosstalk.ProtocolXMPP && len(p.Native.Payload) > 0 {
+			return p.Native.Payload
+		}
+	}
+	from := p.From
+	switch p.Type {
+	case crosstalk.PresenceSubscribe, crosstalk.PresenceSubscribed, crosstalk.PresenceUnsubscribe, crosstalk.PresenceUnsubscribed:
+		from, to = from.Bare(), to.Bare()
+	}
+	s := Stanza{Name: "presence"}
+	s.SetAttr("from", addr(from))
+	s.SetAttr("to", addr(to))
+	s.SetAttr("type", PresenceTypeName(p.Type))
+	var inner bytes.Buffer
+	if p.Type == crosstalk.PresenceAvailable {
+		element(&inner, "show", p.Show.String())
+		if p.Priority != 0 {
+			element(&inner, "priority", strconv.Itoa(int(p.Priority)))
+		}
+	}
+	element(&inner, "status", p.Status)
+	s.Inner = inner.Bytes()
+	return s.Bytes()
+}

@@ -1,0 +1,211 @@
+package xmppmap
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// NSClient is the namespace of client stanzas (RFC 6120 §4.8.3).
+const NSClient = "jabber:client"
+
+// nsXML is the namespace bound to the xml: prefix.
+const nsXML = "http://www.w3.org/XML/1998/namespace"
+
+// ErrNotStanza reports XML that is not a message, presence or iq element.
+var ErrNotStanza = errors.New("xmppmap: not a stanza")
+
+// Stanza is one top-level stanza kept as close to its wire form as
+// possible: its element name, its attributes in order and its inner XML
+// byte for byte, so that re-serialising it loses no extension element.
+type Stanza struct {
+	// Name is "message", "presence" or "iq".
+	Name string
+	// Attrs are the stanza's attributes; xml:lang has Space "xml" and
+	// namespace declarations Space "xmlns".
+	Attrs []xml.Attr
+	// Inner is the raw XML between the start and end tags.
+	Inner []byte
+}
+
+type rawStanza struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Inner   []byte     `xml:",innerxml"`
+}
+
+// ParseStanza parses one serialised stanza. The bytes must already have
+// passed the stream's limits (internal/xmlguard); the namespace of the
+// stanza element is taken to be jabber:client.
+func ParseStanza(raw []byte) (Stanza, error) {
+	var r rawStanza
+	if err := xml.Unmarshal(raw, &r); err != nil {
+		return Stanza{}, fmt.Errorf("xmppmap: %w", err)
+	}
+	switch r.XMLName.Local {
+	case "message", "presence", "iq":
+	default:
+		return Stanza{}, fmt.Errorf("%w: <%s/>", ErrNotStanza, r.XMLName.Local)
+	}
+	if r.XMLName.Space != "" && r.XMLName.Space != NSClient {
+		return Stanza{}, fmt.Errorf("%w: namespace %q", ErrNotStanza, r.XMLName.Space)
+	}
+	s := Stanza{Name: r.XMLName.Local, Inner: r.Inner}
+	for _, a := range r.Attrs {
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			continue // the default namespace is the stream's
+		case a.Name.Space == "xmlns":
+		case a.Name.Space == nsXML || a.Name.Space == "xml":
+			a.Name.Space = "xml"
+		case a.Name.Space != "":
+			continue // attributes in other namespaces are not ours to keep
+		}
+		s.Attrs = append(s.Attrs, a)
+	}
+	return s, nil
+}
+
+func (s *Stanza) find(name string) int {
+	space, local := "", name
+	if p, l, ok := strings.Cut(name, ":"); ok {
+		space, local = p, l
+	}
+	for i, a := range s.Attrs {
+		if a.Name.Local == local && a.Name.Space == space {
+			return i
+		}
+	}
+	return -1
+}
+
+// Attr returns an attribute's value ("xml:lang" for the language), or "".
+func (s *Stanza) Attr(name string) string {
+	if i := s.find(name); i >= 0 {
+		return s.Attrs[i].Value
+	}
+	return ""
+}
+
+// SetAttr sets an attribute; an empty value removes it.
+func (s *Stanza) SetAttr(name, value string) {
+	i := s.find(name)
+	switch {
+	case i >= 0 && value == "":
+		s.Attrs = append(s.Attrs[:i:i], s.Attrs[i+1:]...)
+	case i >= 0:
+		s.Attrs = append([]xml.Attr(nil), s.Attrs...)
+		s.Attrs[i].Value = value
+	case value != "":
+		space, local := "", name
+		if p, l, ok := strings.Cut(name, ":"); ok {
+			space, local = p, l
+		}
+		s.Attrs = append(s.Attrs[:len(s.Attrs):len(s.Attrs)], xml.Attr{Name: xml.Name{Space: space, Local: local}, Value: value})
+	}
+}
+
+// Bytes serialises the stanza without a namespace declaration of its own,
+// ready to be written into a jabber:client stream.
+func (s *Stanza) Bytes() []byte {
+	var b bytes.Buffer
+	b.Grow(len(s.Inner) + 32*len(s.Attrs) + 2*len(s.Name) + 8)
+	b.WriteByte('<')
+	b.WriteString(s.Name)
+	for _, a := range s.Attrs {
+		b.WriteByte(' ')
+		if a.Name.Space != "" {
+			b.WriteString(a.Name.Space)
+			b.WriteByte(':')
+		}
+		b.WriteString(a.Name.Local)
+		b.WriteString("='")
+		escape(&b, a.Value)
+		b.WriteByte('\'')
+	}
+	if len(s.Inner) == 0 {
+		b.WriteString("/>")
+		return b.Bytes()
+	}
+	b.WriteByte('>')
+	b.Write(s.Inner)
+	b.WriteString("</")
+	b.WriteString(s.Name)
+	b.WriteByte('>')
+	return b.Bytes()
+}
+
+func escape(b *bytes.Buffer, s string) {
+	_ = xml.EscapeText(b, []byte(s))
+}
+
+// Escape returns s escaped for use as XML text or a quoted attribute value.
+func Escape(s string) string {
+	var b bytes.Buffer
+	escape(&b, s)
+	return b.String()
+}
+
+// Element is one child element of a stanza, decoded with its inner XML.
+type Element struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Inner   []byte     `xml:",innerxml"`
+}
+
+// Attr returns an attribute's value, or "".
+func (e *Element) Attr(local string) string {
+	for _, a := range e.Attrs {
+		if a.Name.Local == local && a.Name.Space == "" {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// Children decodes the stanza's child elements, with namespaces resolved
+// against jabber:client as the default.
+func (s *Stanza) Children() ([]Element, error) {
+	var wrap struct {
+		Children []Element `xml:",any"`
+	}
+	doc := make([]byte, 0, len(s.Inner)+40)
+	doc = append(doc, "<w xmlns='jabber:client'>"...)
+	doc = append(doc, s.Inner...)
+	doc = append(doc, "</w>"...)
+	if err := xml.Unmarshal(doc, &wrap); err != nil {
+		return nil, fmt.Errorf("xmppmap: children of <%s/>: %w", s.Name, err)
+	}
+	return wrap.Children, nil
+}
+
+// Text returns the character data of an element with no child elements.
+func (e *Element) Text() string {
+	var v struct {
+		Text string `xml:",chardata"`
+	}
+	doc := make([]byte, 0, len(e.Inner)+8)
+	doc = append(doc, "<t>"...)
+	doc = append(doc, e.Inner...)
+	doc = append(doc, "</t>"...)
+	if err := xml.Unmarshal(doc, &v); err != nil {
+		return ""
+	}
+	return v.Text
+}
+
+// Embed returns a serialised stanza with an explicit jabber:client
+// namespace, for wrapping inside another namespace (XEP-0297 forwarded,
+// carbons, MAM results).
+func Embed(stanza []byte) []byte {
+	end := bytes.IndexAny(stanza, " />")
+	if len(stanza) == 0 || stanza[0] != '<' || end < 0 || bytes.Contains(stanza[:bytes.IndexByte(stanza, '>')+1], []byte("xmlns='jabber:client'")) {
+		return stanza
+	}
+	out := make([]byte, 0, len(stanza)+24)
+	out = append(out, stanza[:end]...)
+	out = append(out, " xmlns='jabber:client'"...)
+	return append(out, stanza[end:]...)
+}
