@@ -204,3 +204,28 @@ func TestSubscribeBlocked(t *testing.T) {
 	}
 	bob.notifyWith(5*time.Second, "terminated;reason=rejected")
 }
+
+// TestSubscriptionsBoundedPerAccount: a watcher account holds at most
+// MaxSubscriptionsPerAccount subscriptions; ending one frees its place.
+func TestSubscriptionsBoundedPerAccount(t *testing.T) {
+	e := newEnv(t, func(c *Config) { presenceTweak(c); c.Presence.MaxSubscriptionsPerAccount = 2 }, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	first := bob.subscribe(e, "bob", "presence", 60)
+	wantStatus(t, first, 200)
+	wantStatus(t, bob.subscribe(e, "bob", "presence.winfo", 60), 200)
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60), 403)
+	bob.notifyWith(5*time.Second, "active")
+	wantStatus(t, bob.refresh(e, first, "presence", 0, 20), 200)
+	bob.notifyWith(5*time.Second, "terminated")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := bob.subscribe(e, "alice", "presence", 60)
+		if res.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ended subscription's place was not freed: %s", status(res))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
