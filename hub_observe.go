@@ -14,7 +14,8 @@ type PresenceObserver interface {
 	// changed its presence.
 	PresenceChanged(owner Address)
 	// RosterChanged says that owner's roster changed (an item was added,
-	// removed, or its subscription state moved) or its blocklist did.
+	// removed, or its subscription state moved), its blocklist did, or the
+	// account was deleted.
 	RosterChanged(owner Address)
 }
 

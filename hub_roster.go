@@ -207,5 +207,9 @@ func (h *Hub) DeleteAccount(ctx context.Context, addr Address) error {
 			return fmt.Errorf("delete %s: %w", addr, err)
 		}
 	}
-	return h.store.DeleteAccount(ctx, addr)
+	if err := h.store.DeleteAccount(ctx, addr); err != nil {
+		return err
+	}
+	h.obs.rosterChanged(addr) // the roster is gone with the account
+	return nil
 }

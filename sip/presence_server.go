@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -139,6 +140,19 @@ func (p *presenceServer) reauthorise(ctx context.Context, owner crosstalk.Addres
 		subs = append(subs, sub)
 	}
 	p.mu.Unlock()
+	if len(subs) == 0 {
+		return
+	}
+	if _, err := p.s.store.GetAccount(ctx, owner); errors.Is(err, crosstalk.ErrNoSuchAccount) {
+		for _, sub := range subs {
+			if sub.presentity == owner {
+				sub.terminate("noresource") // the account was deleted
+			} else {
+				sub.changed(owner, false)
+			}
+		}
+		return
+	}
 	for _, sub := range subs {
 		switch {
 		case sub.kind == kindPresence:

@@ -229,3 +229,17 @@ func TestSubscriptionsBoundedPerAccount(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestSubscribeNoResource: deleting the presentity's account ends its
+// subscriptions with terminated;reason=noresource.
+func TestSubscribeNoResource(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "bob")
+	befriend(t, e, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60), 200)
+	bob.notifyWith(5*time.Second, "active")
+	if err := e.hub.DeleteAccount(context.Background(), crosstalk.MustParseAddress("alice@localhost")); err != nil {
+		t.Fatal(err)
+	}
+	bob.notifyWith(5*time.Second, "terminated;reason=noresource")
+}
