@@ -270,8 +270,13 @@ func unindex(m map[crosstalk.Address]map[*subscription]struct{}, a crosstalk.Add
 	}
 }
 
-// close stops timers and the worker; subscriptions end silently (the
-// watchers refresh against the next start and get 481).
+// shutdownGrace bounds how long close waits for the final NOTIFYs.
+const shutdownGrace = 500 * time.Millisecond
+
+// close ends every subscription with terminated;reason=deactivated (RFC
+// 6665 §4.1.3: the watcher should subscribe again at once, which reaches
+// the next start), waits for those NOTIFYs at most shutdownGrace, then
+// stops timers and the worker. Publications end with the hub.
 func (p *presenceServer) close() {
 	p.mu.Lock()
 	if p.closed {
@@ -288,6 +293,13 @@ func (p *presenceServer) close() {
 		pubs = append(pubs, pub)
 	}
 	p.mu.Unlock()
+	for _, sub := range subs {
+		sub.terminate("deactivated")
+	}
+	deadline := time.Now().Add(shutdownGrace)
+	for time.Now().Before(deadline) && p.live() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(p.done)
 	for _, sub := range subs {
 		sub.stopTimers()
@@ -296,4 +308,11 @@ func (p *presenceServer) close() {
 		pub.stop()
 	}
 	p.wg.Wait()
+}
+
+// live counts the subscriptions not yet removed.
+func (p *presenceServer) live() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.subs)
 }

@@ -243,3 +243,19 @@ func TestSubscribeNoResource(t *testing.T) {
 	}
 	bob.notifyWith(5*time.Second, "terminated;reason=noresource")
 }
+
+// TestShutdownDeactivates: at shutdown every watcher is told to subscribe
+// again (terminated;reason=deactivated).
+func TestShutdownDeactivates(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "bob")
+	befriend(t, e, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60), 200)
+	bob.notifyWith(5*time.Second, "active")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob.notifyWith(5*time.Second, "terminated;reason=deactivated")
+}

@@ -251,6 +251,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
+	s.pres.close() // final NOTIFYs (deactivated) while the transports still work
 	s.mu.Lock()
 	cancel := s.cancel
 	s.mu.Unlock()
@@ -259,7 +260,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closeListeners()
 	s.reg.closeAll(ctx)
-	s.pres.close()
 	err := s.ua.Close()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
