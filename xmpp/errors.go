@@ -96,6 +96,7 @@ type streamError struct {
 	text string
 }
 
+// Error returns the condition and the reason.
 func (e *streamError) Error() string { return "stream error " + e.cond + ": " + e.text }
 
 func newStreamError(cond, text string) error { return &streamError{cond: cond, text: text} }
