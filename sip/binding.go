@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -193,9 +194,9 @@ func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (
 // flowOf returns the transport and address to reach a binding through the
 // connection it registered on: for a binding over TCP, TLS or WebSocket
 // (responses and requests must reuse the connection, RFC 3261 §18 and
-// RFC 5626 §5.3) or one that asked for outbound (reg-id). A UDP binding
-// without outbound is reached at its Contact; with a Path, through the
-// Path.
+// RFC 5626 §5.3), one that asked for outbound (reg-id), or a UDP one
+// behind a NAT. Another UDP binding is reached at its Contact; one with a
+// Path, through the Path.
 func flowOf(reg crosstalk.Registration) (transport, dest string, ok bool) {
 	if len(reg.Path) > 0 {
 		return "", "", false
@@ -207,10 +208,31 @@ func flowOf(reg crosstalk.Registration) (transport, dest string, ok bool) {
 	if _, _, err := net.SplitHostPort(hostport); err != nil {
 		return "", "", false
 	}
-	if tp == "udp" && reg.RegID == 0 {
+	if tp == "udp" && reg.RegID == 0 && !behindNAT(reg.Contact, hostport) {
 		return "", "", false
 	}
 	return strings.ToUpper(tp), hostport, true
+}
+
+// behindNAT reports whether a UDP contact names a private address while
+// the REGISTER came from another one: the UA is behind a NAT and only the
+// address it registered from reaches it (the RFC 3581 idea applied to
+// requests).
+func behindNAT(contact, received string) bool {
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri(contact, &u); err != nil {
+		return false
+	}
+	c, err := netip.ParseAddr(strings.Trim(u.Host, "[]"))
+	if err != nil || !c.IsPrivate() {
+		return false
+	}
+	host, _, err := net.SplitHostPort(received)
+	if err != nil {
+		return false
+	}
+	r, err := netip.ParseAddr(host)
+	return err == nil && r != c
 }
 
 // sendRequest sends a request on a client transaction and waits for its

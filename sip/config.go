@@ -18,6 +18,9 @@ type Config struct {
 	UDP, TCP, TLS string
 	// TLSConfig is required when TLS is set.
 	TLSConfig *tls.Config
+	// WebSocket serves SIP over WebSocket (RFC 7118) on the HTTPS listener
+	// through Server.WebSocket.
+	WebSocket bool
 	// Host is the host put in our Via and Record-Route headers; empty means
 	// the host of the first listener (or the first domain when that host is
 	// unspecified, like ":5060").
@@ -40,6 +43,9 @@ type Config struct {
 	// MinExpires, MaxExpires and DefaultExpires bound registrations (RFC
 	// 3261 §10.3: 423 below MinExpires). Defaults 60 s, 7200 s, 3600 s.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// MaxBindingsPerAOR bounds the contacts one address of record may
+	// register; more are refused with 403. Default 32.
+	MaxBindingsPerAOR int
 	// NonceTTL is how long a digest nonce is accepted before a challenge
 	// with stale=true. Default 5 minutes.
 	NonceTTL time.Duration
@@ -75,6 +81,7 @@ func Defaults() Config {
 		MaxExpires:             7200 * time.Second,
 		DefaultExpires:         3600 * time.Second,
 		NonceTTL:               5 * time.Minute,
+		MaxBindingsPerAOR:      32,
 		SweepInterval:          5 * time.Second,
 		DeliveryTimeout:        32 * time.Second,
 		MailboxCount:           256,
@@ -105,6 +112,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.LoginFailuresPerMinute, d.LoginFailuresPerMinute)
 	setInt(&c.RequestBurst, d.RequestBurst)
 	setInt(&c.ConnectionsPerIP, d.ConnectionsPerIP)
+	setInt(&c.MaxBindingsPerAOR, d.MaxBindingsPerAOR)
 	setInt(&c.MailboxCount, d.MailboxCount)
 	setInt(&c.MailboxBytes, d.MailboxBytes)
 	if c.RequestsPerSecond == 0 {
@@ -137,7 +145,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sip %s listener %q: %w", name, addr, err))
 		}
 	}
-	if c.UDP == "" && c.TCP == "" && c.TLS == "" {
+	if c.UDP == "" && c.TCP == "" && c.TLS == "" && !c.WebSocket {
 		errs = append(errs, errors.New("sip: no listener configured"))
 	}
 	if c.TLS != "" && c.TLSConfig == nil {
@@ -146,7 +154,7 @@ func (c Config) Validate() error {
 	if c.MaxMessageSize < 1500 {
 		errs = append(errs, fmt.Errorf("sip: max message size %d below 1500 bytes", c.MaxMessageSize))
 	}
-	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 {
+	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.MaxBindingsPerAOR < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 {
 		errs = append(errs, errors.New("sip: limits must be positive"))
 	}
 	if c.MinExpires < time.Second || c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {

@@ -10,13 +10,15 @@ import (
 type limitListener struct {
 	net.Listener
 	max int
+	// closed is told the remote address of every connection that closes.
+	closed func(raddr string)
 
 	mu    sync.Mutex
 	count map[string]int
 }
 
-func newLimitListener(ln net.Listener, max int) *limitListener {
-	return &limitListener{Listener: ln, max: max, count: make(map[string]int)}
+func newLimitListener(ln net.Listener, max int, closed func(raddr string)) *limitListener {
+	return &limitListener{Listener: ln, max: max, closed: closed, count: make(map[string]int)}
 }
 
 // Accept returns the next connection within the per-address limit.
@@ -35,7 +37,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.count[ip]++
 		l.mu.Unlock()
-		return &countedConn{Conn: c, release: func() { l.release(ip) }}, nil
+		raddr := c.RemoteAddr().String()
+		return &countedConn{Conn: c, release: func() {
+			l.release(ip)
+			if l.closed != nil {
+				l.closed(raddr)
+			}
+		}}, nil
 	}
 }
 

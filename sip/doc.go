@@ -3,10 +3,10 @@
 // requests before any routing (RFC 3261 §8.2 and §16.3, the RFC 4475
 // torture cases), a registrar (RFC 3261 §10) with server digest
 // authentication (RFC 3261 §22, RFC 7616, RFC 8760: SHA-256 offered before
-// MD5), Path (RFC 3327), outbound basics (RFC 5626), public GRUUs (RFC
-// 5627), pager-mode MESSAGE
+// MD5), Path (RFC 3327), outbound basics (RFC 5626), GRUUs (RFC 5627), pager-mode MESSAGE
 // (RFC 3428) through the core hub, and a transaction-stateful forking proxy
-// (RFC 3261 §16) between local users.
+// (RFC 3261 §16) between local users. SIP over WebSocket (RFC 7118) is served
+// on the HTTPS listener through Server.WebSocket.
 //
 // Every registration binding is a hub endpoint with a resource of its own,
 // so a message from XMPP reaches a SIP phone and back through the same

@@ -74,7 +74,10 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 		}
 		code, reason := StatusFor(err)
 		ev := s.log.Info()
-		if code >= 500 && code != 501 && code != 503 {
+		switch {
+		case code == 401 || code == 407:
+			ev = s.log.Debug() // a challenge is routine
+		case code >= 500 && code != 501 && code != 503:
 			ev = s.log.Error()
 		}
 		ev.Err(err).Str("remote", req.Source()).Str("call_id", callID(req)).Str("method", string(req.Method)).

@@ -125,6 +125,18 @@ type testUA struct {
 	received chan *sipmsg.Request
 	status   int
 	ringOnly bool
+	// ended is told when a ringing INVITE is cancelled.
+	ended chan error
+	// tp is the transport this UA sends requests to the server on; "" UDP.
+	tp string
+}
+
+// server returns the server address for the UA's transport.
+func (u *testUA) server(e *testEnv) string {
+	if u.tp == "TCP" {
+		return e.tcp
+	}
+	return e.udp
 }
 
 func newUA(t *testing.T, user string) *testUA {
@@ -137,12 +149,15 @@ func newUA(t *testing.T, user string) *testUA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &testUA{t: t, user: user, ua: ua, received: make(chan *sipmsg.Request, 64), status: 200}
+	u := &testUA{t: t, user: user, ua: ua, received: make(chan *sipmsg.Request, 64), status: 200, ended: make(chan error, 4)}
 	handle := func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.received <- req
 		switch {
 		case req.IsAck():
 		case req.IsInvite():
+			if u.ringOnly {
+				tx.OnCancel(func(*sipmsg.Request) { u.ended <- sipmsg.ErrTransactionCanceled })
+			}
 			ring := sipmsg.NewResponseFromRequest(req, 180, "Ringing", nil)
 			_ = tx.Respond(ring)
 			if u.ringOnly {
@@ -191,6 +206,9 @@ func (u *testUA) request(method sipmsg.RequestMethod, uri sipmsg.Uri, dst string
 	}
 	req.AppendHeader(&sipmsg.ToHeader{Address: to, Params: sipmsg.NewParams()})
 	req.SetDestination(dst)
+	if u.tp != "" {
+		req.SetTransport(u.tp)
+	}
 	return req
 }
 

@@ -50,9 +50,20 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
 	}
+	gruuAOR, gruuBinding, isGRUU := s.gruuTarget(&recipient)
+	to := recipient.String()
+	if isGRUU {
+		if gruuBinding == nil {
+			return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
+		}
+		var err error
+		if to, err = gruuAOR.SIPURI(); err != nil {
+			return fmt.Errorf("MESSAGE to GRUU: %w", err)
+		}
+	}
 	m, err := sipmap.MessageFromSIP(sipmap.Inbound{
 		From:        req.From().Address.String(),
-		To:          recipient.String(),
+		To:          to,
 		CallID:      callID(req),
 		ContentType: ct,
 		Body:        req.Body(),
@@ -64,11 +75,8 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if m.To.Local() == "" {
 		return statusErr(404, "Not Found")
 	}
-	if b, isGRUU := s.reg.gruuBinding(m.To, &recipient); isGRUU {
-		if b == nil {
-			return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
-		}
-		m.To = b.addr // RFC 5627: that instance's endpoint only
+	if isGRUU {
+		m.To = gruuBinding.addr // RFC 5627: that instance's endpoint only
 	}
 	offline := toLocal && len(s.hub.PresenceOf(m.To.Bare())) == 0
 	if err := s.hub.RouteMessage(ctx, &m); err != nil {

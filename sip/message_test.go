@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +162,10 @@ func TestGRUU(t *testing.T) {
 				}
 			}
 		}
-		if gruu != `"sip:bob@localhost;gr=`+inst+`"` {
+		if !strings.Contains(res.String(), `temp-gruu="sip:tgruu.`) {
+			t.Fatalf("%d: no temp-gruu in %s", i, res.String())
+		}
+		if gruu, _, _ = strings.Cut(gruu, ";temp-gruu"); gruu != `"sip:bob@localhost;gr=`+inst+`"` {
 			t.Fatalf("%d: pub-gruu %q in %s", i, gruu, res.String())
 		}
 		uas = append(uas, b)
@@ -179,4 +183,43 @@ func TestGRUU(t *testing.T) {
 		t.Fatalf("second got %q", got.Body())
 	}
 	uas[0].expectNothing(300 * time.Millisecond)
+
+	// The temporary GRUU of the first instance reaches only the first.
+	req = a.request(sipmsg.MESSAGE, sipmsg.Uri{Scheme: "sip", User: "x", Host: "localhost"}, e.udp)
+	temp := e.srv.tempGRUU(crosstalk.MustParseAddress("bob@localhost"), "urn:uuid:00000000-0000-1000-8000-000000000001")
+	if err := sipmsg.ParseUri(temp, &req.Recipient); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(temp, "bob") {
+		t.Fatalf("temporary GRUU %s reveals the AOR", temp)
+	}
+	req.SetBody([]byte("to the first"))
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+	if got := uas[0].expect(5 * time.Second); string(got.Body()) != "to the first" {
+		t.Fatalf("first got %q", got.Body())
+	}
+	uas[1].expectNothing(300 * time.Millisecond)
+}
+
+// TestUnreachableBindingLosesNothing: a binding that never answers is
+// removed after the delivery timeout and its message goes back to the hub,
+// which stores it offline.
+func TestUnreachableBindingLosesNothing(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DeliveryTimeout = time.Second }, "alice", "bob")
+	a, b := newUA(t, "alice"), newUA(t, "bob")
+	dead, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.contact.Port = dead.LocalAddr().(*net.UDPAddr).Port
+	dead.Close() // nothing listens there any more
+	wantStatus(t, b.register(e, 60), 200)
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+	wantStatus(t, a.sendMessage(e, "bob", "text/plain", "keep me"), 200)
+	waitFor(t, func() bool {
+		n, _ := e.store.CountOffline(context.Background(), bob)
+		regs, _ := e.store.ListRegistrations(context.Background(), bob, time.Now())
+		return n == 1 && len(regs) == 0 && len(e.hub.Endpoints(bob)) == 0
+	})
 }

@@ -108,14 +108,19 @@ func (s *Server) looseRoute(next Handler) Handler {
 				}
 			}
 		}
-		if r := req.Route(); r != nil && s.isSelf(&r.Address) {
+		// Our Routes on top (two after double record-routing) are ours to
+		// remove. Only a request inside a dialog whose Record-Route we
+		// wrote (the token proves it) passes on the route set; an initial
+		// request with our Route preloaded (we are its outbound proxy) gets
+		// the full policy.
+		for i := 0; i < 2; i++ {
+			r := req.Route()
+			if r == nil || !s.isSelf(&r.Address) {
+				break
+			}
 			token, _ := r.Address.UriParams.Get(routeParam)
 			req.RemoveHeader("Route")
-			// Only a request inside a dialog whose Record-Route we wrote
-			// (the token proves it) passes on the route set; an initial
-			// request with our Route preloaded (we are its outbound proxy)
-			// gets the full policy.
-			st.routed = toTag(req) != "" && s.validRouteToken(callID(req), token)
+			st.routed = st.routed || (toTag(req) != "" && s.validRouteToken(callID(req), token))
 		}
 		if r := req.Route(); r != nil {
 			if !st.routed {
@@ -166,6 +171,12 @@ func removeLast(req *sipmsg.Request, name string) {
 func (s *Server) policy(next Handler) Handler {
 	return func(ctx context.Context, req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
 		st := stateOf(ctx)
+		if req.IsAck() && !st.routed {
+			// Not through a route set we recorded: the ACK of a non-2xx
+			// answer whose transaction has ended (reliable transports end
+			// it at once), which has nowhere to go.
+			return nil
+		}
 		if st.routed || req.IsAck() || req.IsCancel() {
 			return next(ctx, req, tx)
 		}
@@ -208,16 +219,19 @@ func (s *Server) lookup(next Handler) Handler {
 		if !s.isLocalDomain(req.Recipient.Host) {
 			return fmt.Errorf("request to %s: %w", req.Recipient.Host, crosstalk.ErrRemoteNotSupported)
 		}
-		aor, err := crosstalk.ParseSIPURI(req.Recipient.String())
-		if err != nil || aor.Local() == "" {
-			return statusErr(404, "Not Found")
-		}
-		bindings := s.reg.list(aor)
-		if b, isGRUU := s.reg.gruuBinding(aor, &req.Recipient); isGRUU {
+		var bindings []*binding
+		aor, b, isGRUU := s.gruuTarget(&req.Recipient)
+		if isGRUU {
 			if b == nil {
 				return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
 			}
 			bindings = []*binding{b} // RFC 5627 §3.2: that instance only
+		} else {
+			var err error
+			if aor, err = crosstalk.ParseSIPURI(req.Recipient.String()); err != nil || aor.Local() == "" {
+				return statusErr(404, "Not Found")
+			}
+			bindings = s.reg.list(aor)
 		}
 		if len(bindings) == 0 {
 			if _, err := s.store.GetAccount(ctx, aor); err != nil {

@@ -83,18 +83,22 @@ func (s *Server) branchRequest(req *sipmsg.Request, t target, recordRoute bool) 
 			r.PrependHeader(&sipmsg.RouteHeader{Address: u})
 		}
 	}
+	tp := targetTransport(r)
 	if t.transport != "" {
-		r.SetTransport(t.transport)
+		tp = t.transport
 		r.SetDestination(t.dest)
 	}
-	tp := r.Transport()
+	r.SetTransport(tp)
 	if recordRoute {
-		in := strings.ToLower(req.Transport())
-		rr := &sipmsg.RecordRouteHeader{Address: sipmsg.Uri{Scheme: "sip", Host: s.host, Port: s.port(in), UriParams: sipmsg.NewParams()}}
-		rr.Address.UriParams.Add("transport", in)
-		rr.Address.UriParams.Add("lr", "")
-		rr.Address.UriParams.Add(routeParam, s.routeToken(callID(req)))
-		r.PrependHeader(rr)
+		// One Record-Route for the side the request came from; a second
+		// one on top for the side it goes to when the transports differ
+		// (RFC 5658 double record-routing), so each peer gets an entry it
+		// can reach.
+		in, out := strings.ToLower(req.Transport()), strings.ToLower(tp)
+		r.PrependHeader(s.recordRoute(in, callID(req)))
+		if out != in {
+			r.PrependHeader(s.recordRoute(out, callID(req)))
+		}
 	}
 	if v := r.Via(); v != nil {
 		if _, ok := v.Params.Get("rport"); ok { // RFC 3581 §4
@@ -109,6 +113,32 @@ func (s *Server) branchRequest(req *sipmsg.Request, t target, recordRoute bool) 
 	via.Params.Add("rport", "")
 	r.PrependHeader(via)
 	return r
+}
+
+// targetTransport is the transport towards the next hop (the top Route,
+// else the Request-URI): its transport parameter, TLS for sips, else UDP
+// (RFC 3263 §4.1 without DNS). It never inherits the incoming transport.
+func targetTransport(r *sipmsg.Request) string {
+	u := r.Recipient
+	if route := r.Route(); route != nil {
+		u = route.Address
+	}
+	if v, ok := u.UriParams.Get("transport"); ok && v != "" {
+		return strings.ToUpper(v)
+	}
+	if strings.EqualFold(u.Scheme, "sips") {
+		return "TLS"
+	}
+	return "UDP"
+}
+
+// recordRoute is our Record-Route for one transport, with the dialog token.
+func (s *Server) recordRoute(transport, callID string) *sipmsg.RecordRouteHeader {
+	rr := &sipmsg.RecordRouteHeader{Address: sipmsg.Uri{Scheme: "sip", Host: s.host, Port: s.port(transport), UriParams: sipmsg.NewParams()}}
+	rr.Address.UriParams.Add("transport", transport)
+	rr.Address.UriParams.Add("lr", "")
+	rr.Address.UriParams.Add(routeParam, s.routeToken(callID))
+	return rr
 }
 
 // port returns our listening port for a transport, 0 if none.

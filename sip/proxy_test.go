@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // digest challenge, and returns the client transaction.
 func (u *testUA) invite(e *testEnv, user string) (*sipmsg.Request, sipmsg.ClientTransaction) {
 	u.t.Helper()
-	req := u.request(sipmsg.INVITE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, e.udp)
+	req := u.request(sipmsg.INVITE, sipmsg.Uri{Scheme: "sip", User: user, Host: "localhost"}, u.server(e))
 	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contact})
 	ct := sipmsg.ContentTypeHeader("application/sdp")
 	req.AppendHeader(&ct)
@@ -52,8 +53,9 @@ func next(t *testing.T, tx sipmsg.ClientTransaction) *sipmsg.Response {
 // through the proxy by the Record-Route set.
 func (u *testUA) inDialog(e *testEnv, method sipmsg.RequestMethod, inv *sipmsg.Request, ok *sipmsg.Response, cseq uint32) *sipmsg.Request {
 	req := sipmsg.NewRequest(method, ok.Contact().Address)
-	for _, rr := range ok.GetHeaders("Record-Route") {
-		r := rr.(*sipmsg.RecordRouteHeader)
+	rrs := ok.GetHeaders("Record-Route")
+	for i := len(rrs) - 1; i >= 0; i-- { // the UAC's route set is the reverse (RFC 3261 §12.1.2)
+		r := rrs[i].(*sipmsg.RecordRouteHeader)
 		req.AppendHeader(&sipmsg.RouteHeader{Address: r.Address})
 	}
 	req.AppendHeader(sipmsg.HeaderClone(inv.From()))
@@ -62,13 +64,23 @@ func (u *testUA) inDialog(e *testEnv, method sipmsg.RequestMethod, inv *sipmsg.R
 	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: cseq, MethodName: method})
 	mf := sipmsg.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	req.SetDestination(e.udp)
+	req.SetDestination(u.server(e))
+	if u.tp != "" {
+		req.SetTransport(u.tp)
+	}
 	return req
 }
 
 func TestProxyCall(t *testing.T) {
+	t.Run("udp", func(t *testing.T) { testProxyCall(t, "") })
+	// A TCP caller and a UDP callee: two Record-Routes (RFC 5658).
+	t.Run("tcp-to-udp", func(t *testing.T) { testProxyCall(t, "TCP") })
+}
+
+func testProxyCall(t *testing.T, callerTransport string) {
 	e := newEnv(t, nil, "alice", "bob")
 	a, b := newUA(t, "alice"), newUA(t, "bob")
+	a.tp = callerTransport
 	wantStatus(t, b.register(e, 60), 200)
 	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 1 })
 
@@ -87,8 +99,8 @@ func TestProxyCall(t *testing.T) {
 			t.Fatalf("unexpected %s", status(res))
 		}
 	}
-	if ok.GetHeader("Record-Route") == nil {
-		t.Fatalf("200 without Record-Route: %s", ok.String())
+	if n, want := len(ok.GetHeaders("Record-Route")), map[string]int{"": 1, "TCP": 2}[callerTransport]; n != want {
+		t.Fatalf("200 with %d Record-Routes, want %d: %s", n, want, ok.String())
 	}
 	ack := a.inDialog(e, sipmsg.ACK, inv, ok, inv.CSeq().SeqNo)
 	if err := a.client.WriteRequest(ack); err != nil {
@@ -142,8 +154,18 @@ func TestProxyForkAndCancel(t *testing.T) {
 			break
 		}
 	}
-	// Both branches were cancelled: each bob UA got a CANCEL-ended INVITE.
-	waitFor(t, func() bool { return true })
+	// Both branches were cancelled: each bob UA's INVITE transaction ended
+	// by a CANCEL.
+	for i, b := range []*testUA{b1, b2} {
+		select {
+		case err := <-b.ended:
+			if !errors.Is(err, sipmsg.ErrTransactionCanceled) {
+				t.Errorf("bob %d: INVITE ended with %v", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("bob %d: INVITE not cancelled", i)
+		}
+	}
 }
 
 func TestProxyRefusals(t *testing.T) {
@@ -219,4 +241,27 @@ func TestProxyForgedRouteSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStatus(t, res, 403)
+}
+
+// TestProxyLoop: a request carrying our Via with its own loop hash has been
+// here before unchanged: 482 (RFC 3261 §16.3 step 4).
+func TestProxyLoop(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.INFO, sipmsg.Uri{Scheme: "sip", User: "bob", Host: "localhost"}, e.udp)
+	req.From().Address.Host = "example.org" // from outside: no credentials needed
+	cid := sipmsg.CallIDHeader("loop-test")
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: sipmsg.INFO})
+	mf := sipmsg.MaxForwardsHeader(69)
+	req.AppendHeader(&mf)
+	host, port := splitHostPort(t, e.udp)
+	ours := &sipmsg.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: host, Port: port, Params: sipmsg.NewParams()}
+	ours.Params.Add("branch", branchPrefix+loopHash(req)+".x")
+	req.AppendHeader(ours)
+	res, err := a.client.Do(ctxT(t, 5*time.Second), req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 482)
 }

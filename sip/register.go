@@ -45,6 +45,20 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 	if err != nil {
 		return err
 	}
+	if !removeAll {
+		n := len(r.list(aor))
+		for _, u := range updates {
+			switch {
+			case u.existing == nil && !u.remove:
+				n++
+			case u.existing != nil && u.remove:
+				n--
+			}
+		}
+		if n > s.cfg.MaxBindingsPerAOR {
+			return &StatusError{Code: 403, Reason: "Forbidden (too many bindings for this address)", Err: crosstalk.ErrForbidden}
+		}
+	}
 	var added, removed []*binding
 	if removeAll {
 		removed = r.list(aor)
@@ -86,8 +100,9 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 		c.Params.Add("expires", strconv.Itoa(int(reg.Expires.Sub(now).Round(time.Second)/time.Second)))
 		if reg.InstanceID != "" {
 			c.Params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
-			if supports(req, "gruu") { // RFC 5627 §5.3: the public GRUU
+			if supports(req, "gruu") { // RFC 5627 §5.3: public and temporary GRUU
 				c.Params.Add("pub-gruu", `"`+pubGRUU(aor, reg.InstanceID)+`"`)
+				c.Params.Add("temp-gruu", `"`+s.tempGRUU(aor, reg.InstanceID)+`"`)
 			}
 			if reg.RegID > 0 {
 				c.Params.Add("reg-id", strconv.Itoa(reg.RegID))
@@ -222,32 +237,6 @@ func (r *registrar) parseContacts(req *sipmsg.Request, aor crosstalk.Address, no
 		out = append(out, u)
 	}
 	return out, false, nil
-}
-
-// pubGRUU is the public GRUU of an instance (RFC 5627 §3.1): the AOR with
-// the instance as its gr parameter.
-func pubGRUU(aor crosstalk.Address, instance string) string {
-	uri, err := aor.SIPURI()
-	if err != nil {
-		return ""
-	}
-	return uri + ";gr=" + instance
-}
-
-// gruuBinding returns the binding a GRUU Request-URI names (its gr
-// parameter is the binding's instance), or nil; ok is false when the URI is
-// not a GRUU.
-func (r *registrar) gruuBinding(aor crosstalk.Address, u *sipmsg.Uri) (b *binding, ok bool) {
-	gr, has := u.UriParams.Get("gr")
-	if !has {
-		return nil, false
-	}
-	for _, b := range r.list(aor) {
-		if gr != "" && b.registration().InstanceID == gr {
-			return b, true
-		}
-	}
-	return nil, true
 }
 
 // parseQ parses a q-value (RFC 3261 §20.10) into thousandths.

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -304,4 +305,75 @@ func TestBindingClosedByHub(t *testing.T) {
 	})
 	wantStatus(t, b.register(e, 60), 200)
 	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+}
+
+func TestRegisterTooManyBindings(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxBindingsPerAOR = 2 }, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	for i := 0; i < 3; i++ {
+		u := a.contact
+		u.Port += i
+		req.AppendHeader(&sipmsg.ContactHeader{Address: u, Params: sipmsg.NewParams()})
+	}
+	wantStatus(t, a.doAuth(req, a.password()), 403)
+	wantStatus(t, a.register(e, 60), 200)
+}
+
+// TestOutboundFlowClosed: an outbound binding (reg-id) registered over TCP
+// is removed when its connection closes (RFC 5626).
+func TestOutboundFlowClosed(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	conn, err := net.DialTimeout("tcp", e.tcp, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	alice := crosstalk.MustParseAddress("alice@localhost")
+	local := conn.LocalAddr().String()
+	register := func(auth string, cseq int) string {
+		msg := "REGISTER sip:localhost SIP/2.0\r\n" +
+			"Via: SIP/2.0/TCP " + local + ";branch=z9hG4bK-flow" + fmt.Sprint(cseq) + "\r\n" +
+			"From: <sip:alice@localhost>;tag=f1\r\nTo: <sip:alice@localhost>\r\nCall-ID: flow-test\r\n" +
+			"CSeq: " + fmt.Sprint(cseq) + " REGISTER\r\nMax-Forwards: 70\r\nSupported: outbound, path\r\n" +
+			"Contact: <sip:alice@" + local + ";transport=tcp>;reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-0000000000aa>\"\r\n" +
+			auth + "Content-Length: 0\r\n\r\n"
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	res := register("", 1)
+	if !strings.HasPrefix(res, "SIP/2.0 401") {
+		t.Fatalf("got %q", res)
+	}
+	var chal string
+	for _, line := range strings.Split(res, "\r\n") {
+		if strings.HasPrefix(line, "WWW-Authenticate: ") && strings.Contains(line, "SHA-256") {
+			chal = strings.TrimPrefix(line, "WWW-Authenticate: ")
+		}
+	}
+	c, err := digest.ParseChallenge(chal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := digest.Digest(c, digest.Options{Method: "REGISTER", URI: "sip:localhost", Username: "alice", Password: "alice-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := register("Authorization: "+cred.String()+"\r\n", 2); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("got %q", res)
+	}
+	waitFor(t, func() bool { return len(e.hub.Endpoints(alice)) == 1 })
+	conn.Close()
+	waitFor(t, func() bool {
+		regs, _ := e.store.ListRegistrations(context.Background(), alice, time.Now())
+		return len(regs) == 0 && len(e.hub.Endpoints(alice)) == 0
+	})
 }

@@ -119,6 +119,32 @@ func (r *registrar) forget(ctx context.Context, b *binding) {
 	}
 }
 
+// flowClosed removes the outbound bindings (RFC 5626, reg-id) that were
+// registered over a connection that has just closed: they cannot be reached
+// on it any more, and the UA registers again over a new flow.
+func (r *registrar) flowClosed(network, raddr string) {
+	received := network + ":" + raddr
+	var gone []*binding
+	r.mu.Lock()
+	for _, m := range r.bindings {
+		for _, b := range m {
+			if reg := b.registration(); reg.RegID > 0 && reg.Received == received {
+				gone = append(gone, b)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, b := range gone {
+		r.s.log.Debug().Str("aor", b.addr.Bare().String()).Str("flow", received).Msg("outbound flow closed; binding removed")
+		r.remove(ctx, b)
+	}
+}
+
 // reload restores the bindings kept in the store at start-up.
 func (r *registrar) reload(ctx context.Context) error {
 	now := r.s.now()

@@ -37,6 +37,7 @@ type Server struct {
 	lockout *lockout
 	limiter *rateLimiter
 	reg     *registrar
+	ws      *wsListener // nil without Config.WebSocket
 
 	mu      sync.Mutex
 	host    string
@@ -70,6 +71,9 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	s.lockout = newLockout(cfg.LoginFailuresPerMinute, time.Minute, s.now)
 	s.limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.RequestBurst, s.now)
 	s.reg = newRegistrar(s)
+	if cfg.WebSocket {
+		s.ws = newWSListener()
+	}
 
 	slog := logging.Slog(s.log.Level(maxLevel(s.log.GetLevel(), zerolog.WarnLevel)))
 	parser := sipmsg.NewParser()
@@ -128,7 +132,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip tcp listener: %w", err))
 		}
-		ln := newLimitListener(tcp, s.cfg.ConnectionsPerIP)
+		ln := newLimitListener(tcp, s.cfg.ConnectionsPerIP, func(raddr string) { s.reg.flowClosed("tcp", raddr) })
 		s.bound("tcp", ln.Addr(), ln.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeTCP(ln) })
 	}
@@ -137,9 +141,16 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip tls listener: %w", err))
 		}
-		ln := tls.NewListener(newLimitListener(tcp, s.cfg.ConnectionsPerIP), s.cfg.TLSConfig)
+		ln := tls.NewListener(newLimitListener(tcp, s.cfg.ConnectionsPerIP, func(raddr string) { s.reg.flowClosed("tls", raddr) }), s.cfg.TLSConfig)
 		s.bound("tls", ln.Addr(), ln.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeTLS(ln) })
+	}
+	if s.ws != nil {
+		ws := s.ws
+		s.mu.Lock()
+		s.closers = append(s.closers, ws.Close)
+		s.mu.Unlock()
+		listeners = append(listeners, func() error { return s.srv.ServeWS(ws) })
 	}
 	s.setHost()
 	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.host), sipgo.WithClientLogger(logging.Slog(s.log.Level(maxLevel(s.log.GetLevel(), zerolog.WarnLevel)))))

@@ -8,7 +8,9 @@ import (
 
 // singleHeaders may appear only once in a request (RFC 3261 §7.3.1: only
 // comma-list headers repeat).
-var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"}
+func singleHeaders() [7]string {
+	return [...]string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"}
+}
 
 // Validate checks what sipgo's parser accepts but RFC 3261 does not (the
 // RFC 4475 torture cases among them) and returns a *StatusError saying how
@@ -17,7 +19,8 @@ var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "C
 // Content-Length that is not the body's, a From without tag, or a
 // Request-URI with headers; 416 for a Request-URI scheme other than sip or
 // sips; 420 for any Proxy-Require (we support no proxy extension); 483 for
-// Max-Forwards 0 unless it is an OPTIONS (answered by us, RFC 3261 §11).
+// Max-Forwards 0 unless it is an OPTIONS or a REGISTER (answered by us, not
+// forwarded).
 func Validate(req *sipmsg.Request) error {
 	if req.SipVersion != "SIP/2.0" {
 		return statusErr(505, "Version Not Supported")
@@ -31,7 +34,7 @@ func Validate(req *sipmsg.Request) error {
 			return statusErr(400, "Bad Request (missing "+name+")")
 		}
 	}
-	for _, name := range singleHeaders {
+	for _, name := range singleHeaders() {
 		if counts[strings.ToLower(name)] > 1 {
 			return statusErr(400, "Bad Request (repeated "+name+")")
 		}
@@ -60,15 +63,21 @@ func Validate(req *sipmsg.Request) error {
 	if h := req.GetHeader("Proxy-Require"); h != nil {
 		return statusErr(420, "Bad Extension", sipmsg.NewHeader("Unsupported", h.Value()))
 	}
-	if req.MaxForwards().Val() == 0 && req.Method != sipmsg.OPTIONS {
+	if req.MaxForwards().Val() == 0 && req.Method != sipmsg.OPTIONS && req.Method != sipmsg.REGISTER {
 		return statusErr(483, "Too Many Hops")
 	}
 	return nil
 }
 
-// supportedExtensions are the option tags this server implements as a UAS
-// (RFC 3327 path, RFC 5626 outbound, RFC 5627 gruu).
-var supportedExtensions = map[string]bool{"path": true, "outbound": true, "gruu": true}
+// supportedExtension reports whether this server implements an option tag
+// as a UAS (RFC 3327 path, RFC 5626 outbound, RFC 5627 gruu).
+func supportedExtension(tag string) bool {
+	switch tag {
+	case "path", "outbound", "gruu":
+		return true
+	}
+	return false
+}
 
 // checkRequire returns 420 for Require option tags we do not support, for
 // requests this server answers itself (RFC 3261 §8.2.2.3).
@@ -77,7 +86,7 @@ func checkRequire(req *sipmsg.Request) error {
 	for _, h := range req.GetHeaders("Require") {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			tag = strings.ToLower(strings.TrimSpace(tag))
-			if tag != "" && !supportedExtensions[tag] {
+			if tag != "" && !supportedExtension(tag) {
 				unsupported = append(unsupported, tag)
 			}
 		}

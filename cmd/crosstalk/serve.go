@@ -127,6 +127,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	handler := api.New(api.Config{OperatorAllow: allow}, st, reg, log)
 
 	handler.Handle(xcapCfg.Root+"/", xcapHandler) // XCAP (RFC 4825): sip/xcap/README.md
+	withSIPWebSocket := sipSrv.WebSocket(handler) // SIP over WebSocket (RFC 7118): sip/README.md
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	httpsAddr := ""
@@ -137,7 +138,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		}
 		httpsAddr = ln.Addr().String()
 		srv = &http.Server{
-			Handler:           handler,
+			Handler:           withSIPWebSocket,
 			TLSConfig:         tlsConfig,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,

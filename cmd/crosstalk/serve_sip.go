@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 
+	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/logging"
 	"github.com/crosstalk-im/crosstalk/sip"
 )
 
@@ -25,12 +27,14 @@ type SIPConfig struct {
 }
 
 // startSIP starts the SIP frontend on listen.sip_udp, listen.sip_tcp and
-// listen.sip_tls with the limits of the configuration.
+// listen.sip_tls, and SIP over WebSocket on listen.https, with the limits
+// of the configuration.
 func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.Store, tlsConfig *tls.Config, log zerolog.Logger) (*sip.Server, error) {
 	cfg := sip.Defaults()
 	cfg.Domains = c.Domains
 	cfg.UDP, cfg.TCP, cfg.TLS = c.Listen.SIPUDP, c.Listen.SIPTCP, c.Listen.SIPTLS
 	cfg.TLSConfig = tlsConfig
+	cfg.WebSocket = c.Listen.HTTPS != "" // RFC 7118 on the HTTPS listener
 	cfg.MaxMessageSize = c.Limits.SIPMessageSize
 	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
 	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
@@ -43,9 +47,12 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
 	}
-	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" {
+	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" && !cfg.WebSocket {
 		return nil, nil
 	}
+	// sipgo logs some transport events through its package logger: send
+	// them through zerolog too (the one place allowed to set it, once).
+	sipmsg.SetDefaultLogger(logging.Slog(log.With().Str("component", "sipgo").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))))
 	srv, err := sip.New(cfg, hub, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)

@@ -71,10 +71,10 @@ audio_source	ausine,440
 	return b
 }
 
-// waitFor polls baresip's output for s for up to 10 s.
+// waitFor polls baresip's output for s for up to 15 s.
 func (b *baresip) waitFor(s string) {
 	b.t.Helper()
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 300; i++ {
 		if strings.Contains(b.out.String(), s) {
 			return
 		}
@@ -95,7 +95,7 @@ func (b *baresip) wait() string {
 // MESSAGE that sipp sends through the server.
 func TestSIPBaresipMessage(t *testing.T) {
 	s := startServer(t, serverOptions{Extra: baresipExtra, Users: sipUsers})
-	bob := startBaresip(t, s, "bob", 6*time.Second)
+	bob := startBaresip(t, s, "bob", 10*time.Second)
 	bob.waitFor("200 OK (Crosstalk)")
 	startSipp(t, "message_uac.xml", freePort(t), 20*time.Second, []string{"alice;bob;localhost;hello-baresip"},
 		"-au", "alice", "-ap", "alice-password", "-m", "1", s.SIP).wait()
