@@ -2,8 +2,10 @@ package interop
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +60,37 @@ func TestSIPToXMPP(t *testing.T) {
 			t.Fatalf("the XMPP client did not print the SIP message:\n%s", out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSIPPresenceToXMPP: alice and bob subscribe to each other over XMPP
+// (slixmpp); bob leaves XMPP and registers a SIP phone (baresip); alice
+// sees bob available again, from the phone's resource.
+func TestSIPPresenceToXMPP(t *testing.T) {
+	requirePeer(t, pythonPath)
+	s := startServer(t, serverOptions{Extra: baresipExtra, Users: sipUsers})
+	host, port, _ := net.SplitHostPort(s.C2S)
+	script, _ := filepath.Abs("testdata/slixmpp_sip_presence.py")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	watch := exec.CommandContext(ctx, pythonPath, script, host, port, s.Domain, s.CAFile, sipUsers["alice@localhost"], sipUsers["bob@localhost"])
+	watch.WaitDelay = 2 * time.Second
+	var out syncBuffer
+	watch.Stdout, watch.Stderr = &out, &out
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- watch.Wait() }()
+	for i := 0; !strings.Contains(out.String(), "OK subscribed"); i++ {
+		if i > 600 || strings.Contains(out.String(), "FAIL") {
+			t.Fatalf("slixmpp did not subscribe:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	bob := startBaresip(t, s, "bob", 10*time.Second)
+	bob.waitFor("200 OK (Crosstalk)")
+	if err := <-done; err != nil || !strings.Contains(out.String(), "OK sip-presence") {
+		t.Fatalf("alice did not see bob's SIP phone: %v\n%s", err, out.String())
 	}
 }
