@@ -574,3 +574,49 @@ func TestOfflineBacklogLargerThanQueue(t *testing.T) {
 		t.Fatalf("%d messages left offline", left)
 	}
 }
+
+// racingStore runs a hook before each PushOffline, to open the window
+// between the hub's choice of endpoints and the offline push.
+type racingStore struct {
+	crosstalk.Store
+	beforePush func()
+}
+
+func (s *racingStore) PushOffline(ctx context.Context, owner crosstalk.Address, m crosstalk.Message) error {
+	if s.beforePush != nil {
+		hook := s.beforePush
+		s.beforePush = nil
+		hook()
+	}
+	return s.Store.PushOffline(ctx, owner, m)
+}
+
+// TestOfflinePushRacesLogin: bob comes online (and finds his offline queue
+// empty) just after a message to him was routed to offline storage but
+// before it was stored. The message must still reach him now, once.
+func TestOfflinePushRacesLogin(t *testing.T) {
+	f := newFixture(t, false, "alice", "bob")
+	rs := &racingStore{Store: f.store}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}}, rs, zerolog.Nop())
+	t.Cleanup(func() { _ = hub.Close(f.ctx) })
+	ep := newEndpoint(16)
+	rs.beforePush = func() {
+		b, err := hub.Bind(f.ctx, addr("bob/phone"), ep)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := hub.SetPresence(f.ctx, &crosstalk.Presence{From: b}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := hub.RouteMessage(f.ctx, &crosstalk.Message{ID: "racy", From: addr("alice/pc"), To: addr("bob"), Type: crosstalk.MessageChat, Body: "racy"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := messages(ep.take()); len(ms) != 1 || ms[0].Body != "racy" {
+		t.Fatalf("bob got %d messages, want the racy one", len(ms))
+	}
+	if n, _ := f.store.CountOffline(f.ctx, addr("bob")); n != 0 {
+		t.Fatalf("%d messages left offline", n)
+	}
+}
