@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -65,6 +66,10 @@ type Hub struct {
 	obs      observerSet // presence and roster observers (hub_observe.go)
 	closed   bool
 
+	// rosterLocks serialise changes of roster items per owner (hub_roster.go).
+	rosterLocks [64]sync.Mutex
+	rosterSeed  maphash.Seed
+
 	// The room service (hub_rooms.go).
 	roomDomains map[string]bool
 	occupantKey []byte
@@ -115,6 +120,7 @@ func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 		h.roomDomains[d] = true
 	}
 	h.rooms, h.occupying = map[Address]*liveRoom{}, map[Address]map[Address]bool{}
+	h.rosterSeed = maphash.MakeSeed()
 	h.occupantKey = cfg.OccupantIDKey
 	if h.occupantKey == nil {
 		h.occupantKey = make([]byte, 32)

@@ -76,6 +76,12 @@ func (h *Hub) routeBare(ctx context.Context, m *Message, bare Address) error {
 	if err := h.store.PushOffline(ctx, bare, *m); err != nil {
 		return fmt.Errorf("store offline message for %s: %w", bare, err)
 	}
+	// An endpoint may have become available, and claimed the offline queue,
+	// between the choice above and the push: hand the queue to it now. The
+	// claim is atomic, so the message still goes out once.
+	if bs := h.chooseBare(bare, m.Type); len(bs) > 0 {
+		h.deliverOffline(ctx, bs[0])
+	}
 	return h.archive(ctx, m)
 }
 

@@ -574,3 +574,84 @@ func TestOfflineBacklogLargerThanQueue(t *testing.T) {
 		t.Fatalf("%d messages left offline", left)
 	}
 }
+
+// racingStore runs a hook before each PushOffline, to open the window
+// between the hub's choice of endpoints and the offline push.
+type racingStore struct {
+	crosstalk.Store
+	beforePush func()
+}
+
+func (s *racingStore) PushOffline(ctx context.Context, owner crosstalk.Address, m crosstalk.Message) error {
+	if s.beforePush != nil {
+		hook := s.beforePush
+		s.beforePush = nil
+		hook()
+	}
+	return s.Store.PushOffline(ctx, owner, m)
+}
+
+// TestOfflinePushRacesLogin: bob comes online (and finds his offline queue
+// empty) just after a message to him was routed to offline storage but
+// before it was stored. The message must still reach him now, once.
+func TestOfflinePushRacesLogin(t *testing.T) {
+	f := newFixture(t, false, "alice", "bob")
+	rs := &racingStore{Store: f.store}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}}, rs, zerolog.Nop())
+	t.Cleanup(func() { _ = hub.Close(f.ctx) })
+	ep := newEndpoint(16)
+	rs.beforePush = func() {
+		b, err := hub.Bind(f.ctx, addr("bob/phone"), ep)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := hub.SetPresence(f.ctx, &crosstalk.Presence{From: b}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := hub.RouteMessage(f.ctx, &crosstalk.Message{ID: "racy", From: addr("alice/pc"), To: addr("bob"), Type: crosstalk.MessageChat, Body: "racy"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := messages(ep.take()); len(ms) != 1 || ms[0].Body != "racy" {
+		t.Fatalf("bob got %d messages, want the racy one", len(ms))
+	}
+	if n, _ := f.store.CountOffline(f.ctx, addr("bob")); n != 0 {
+		t.Fatalf("%d messages left offline", n)
+	}
+}
+
+// TestMutualSubscriptionsConcurrent has both parties of many pairs ask and
+// approve at the same moment: every item must end as both, with no update
+// lost between the two sides' events on the same roster item.
+func TestMutualSubscriptionsConcurrent(t *testing.T) {
+	const pairs = 12
+	var users []string
+	for i := range pairs {
+		users = append(users, fmt.Sprint("a", i), fmt.Sprint("b", i))
+	}
+	f := newFixture(t, false, users...)
+	var wg sync.WaitGroup
+	for i := range pairs {
+		a, b := fmt.Sprint("a", i), fmt.Sprint("b", i)
+		for _, side := range [][2]string{{a, b}, {b, a}} {
+			wg.Go(func() {
+				for _, typ := range []crosstalk.PresenceType{crosstalk.PresenceSubscribe, crosstalk.PresenceSubscribed} {
+					if err := f.hub.SetPresence(f.ctx, &crosstalk.Presence{From: addr(side[0]), To: addr(side[1]), Type: typ}); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i := range pairs {
+		a, b := addr(fmt.Sprint("a", i)), addr(fmt.Sprint("b", i))
+		for _, side := range [][2]crosstalk.Address{{a, b}, {b, a}} {
+			it, err := f.store.GetRosterItem(f.ctx, side[0], side[1])
+			if err != nil || it.Subscription != crosstalk.SubscriptionBoth || it.PendingIn || it.PendingOut {
+				t.Errorf("%s's item for %s: %+v %v", side[0], side[1], it.SubscriptionState, err)
+			}
+		}
+	}
+}
