@@ -71,6 +71,9 @@ func (p *presenceServer) handleSubscribe(ctx context.Context, req *sipmsg.Reques
 		}
 		kind = kindList
 	}
+	if err := checkAccept(req, kind); err != nil {
+		return err
+	}
 	if kind == kindWinfo && presentity != watcher {
 		return &StatusError{Code: 403, Reason: "Forbidden (watcher information of another account)", Err: crosstalk.ErrForbidden}
 	}
@@ -326,4 +329,30 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkAccept answers 406 when the SUBSCRIBE's Accept headers name none of
+// the body types the package's NOTIFYs carry (RFC 6665 §4.2.1.1); no
+// Accept means the package's default.
+func checkAccept(req *sipmsg.Request, kind subKind) error {
+	want := []string{pidfContentType}
+	switch kind {
+	case kindWinfo:
+		want = []string{winfoContentType}
+	case kindList:
+		want = []string{"multipart/related"}
+	}
+	hdrs := req.GetHeaders("Accept")
+	if len(hdrs) == 0 {
+		return nil
+	}
+	for _, h := range hdrs {
+		for _, mt := range strings.Split(h.Value(), ",") {
+			mt = strings.ToLower(strings.TrimSpace(strings.SplitN(mt, ";", 2)[0]))
+			if mt == "*/*" || (mt == "application/*" && kind != kindList) || contains(want, mt) {
+				return nil
+			}
+		}
+	}
+	return statusErr(406, "Not Acceptable", sipmsg.NewHeader("Accept", strings.Join(want, ", ")))
 }

@@ -118,6 +118,7 @@ func TestSubscribeRefused(t *testing.T) {
 		t.Fatalf("423 without Min-Expires:\n%s", res)
 	}
 	wantStatus(t, bob.subscribe(e, "alice", "presence.winfo", 60), 403)
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60, sipmsg.NewHeader("Accept", "application/xpidf+xml")), 406)
 
 	req := bob.request(sipmsg.SUBSCRIBE, sipmsg.Uri{Scheme: "sip", User: "alice", Host: "localhost"}, e.udp)
 	req.From().Address.Host = "elsewhere.example"
