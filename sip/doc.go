@@ -12,6 +12,13 @@
 // so a message from XMPP reaches a SIP phone and back through the same
 // routing as XMPP resources.
 //
+// SIP presence (SIMPLE, presence_*.go) is a view of the core: SUBSCRIBE and
+// NOTIFY (RFC 6665) for presence (RFC 3856, PIDF/RPID from sip/sipmap),
+// authorised by the roster's RFC 6121 state machine; PUBLISH (RFC 3903),
+// each publication a presence-only hub endpoint; presence.winfo (RFC 3857,
+// RFC 3858); and resource lists (RFC 4662) over the roster. The server
+// observes the hub (crosstalk.PresenceObserver) to notify changes.
+//
 // Usage:
 //
 //	srv, err := sip.New(cfg, hub, store, log)
