@@ -128,7 +128,8 @@ func configForm(c crosstalk.RoomConfig) []byte {
 	field("muc#roomconfig_roomsecret", "text-private", c.Password)
 	field("muc#roomconfig_maxusers", "text-single", strconv.Itoa(c.MaxOccupants))
 	field("muc#roomconfig_historylength", "text-single", strconv.Itoa(c.HistoryLength))
-	field("muc#roomconfig_whois", "list-single", whois)
+	b.WriteString("<field var='muc#roomconfig_whois' type='list-single' label='Who may discover real JIDs'><value>" + whois + "</value>" +
+		"<option label='Moderators only'><value>moderators</value></option><option label='Anyone'><value>anyone</value></option></field>")
 	field("muc#roomconfig_changesubject", "boolean", bit(c.OccupantsChangeSubject))
 	b.WriteString("</x></query>")
 	return b.Bytes()

@@ -1,0 +1,166 @@
+package xmpp
+
+import (
+	"strings"
+	"testing"
+)
+
+const nsMUCOwner = "http://jabber.org/protocol/muc#owner"
+
+// joinRoom sends a join and waits for the self-presence (status 110).
+func joinRoom(t *testing.T, c *client, roomNick, x string) el {
+	t.Helper()
+	c.send("<presence to='" + roomNick + "'><x xmlns='http://jabber.org/protocol/muc'>" + x + "</x></presence>")
+	e := c.expect("presence", "code='110'")
+	if e.attr("from") != roomNick || e.attr("type") != "" {
+		t.Fatalf("self-presence for %s: %+v", roomNick, e)
+	}
+	return e
+}
+
+// configure submits a muc#owner form with the given fields and expects a
+// result.
+func configure(t *testing.T, c *client, room, id string, fields map[string]string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("<iq type='set' id='" + id + "' to='" + room + "'><query xmlns='" + nsMUCOwner + "'><x xmlns='jabber:x:data' type='submit'>" +
+		"<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>")
+	for k, v := range fields {
+		b.WriteString("<field var='" + k + "'><value>" + v + "</value></field>")
+	}
+	b.WriteString("</x></query></iq>")
+	c.send(b.String())
+	if e := c.expect("iq", id); e.attr("type") != "result" {
+		t.Fatalf("configure %v: %+v", fields, e)
+	}
+}
+
+// expectStanzaError waits for an error <local/> carrying a condition of the
+// given type.
+func expectStanzaError(t *testing.T, c *client, local, cond, typ string) el {
+	t.Helper()
+	e := c.expect(local, cond)
+	if e.attr("type") != "error" || !strings.Contains(e.Inner, "type='"+typ+"'") {
+		t.Fatalf("want %s error %s/%s, got %+v", local, typ, cond, e)
+	}
+	return e
+}
+
+// TestMUCJoinErrors checks every way a join fails and the XEP-0045 §7.2
+// condition each gets: conflict, jid-malformed, not-authorized,
+// service-unavailable, registration-required, forbidden, and item-not-found
+// for a room that does not exist.
+func TestMUCJoinErrors(t *testing.T) {
+	ts := startServer(t, nil)
+	a := ts.login(t, ts.user(t, "alice"), "a1", true)
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	const room = "club@conference.example.test"
+	joinRoom(t, a, room+"/Alice", "")
+
+	b.send("<presence to='" + room + "/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	if e := expectStanzaError(t, b, "presence", "conflict", "cancel"); e.attr("from") != room+"/Alice" {
+		t.Fatalf("conflict from %q", e.attr("from"))
+	}
+	b.send("<presence to='" + room + "'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "jid-malformed", "modify")
+
+	configure(t, a, room, "pw", map[string]string{"muc#roomconfig_passwordprotectedroom": "1", "muc#roomconfig_roomsecret": "s3cret ☕"})
+	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "not-authorized", "auth")
+	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'><password>wrong</password></x></presence>")
+	expectStanzaError(t, b, "presence", "not-authorized", "auth")
+	joinRoom(t, b, room+"/Bob", "<password>s3cret ☕</password>")
+	b.send("<presence to='" + room + "/Bob' type='unavailable'/>")
+	b.expect("presence", "unavailable")
+
+	configure(t, a, room, "full", map[string]string{"muc#roomconfig_passwordprotectedroom": "0", "muc#roomconfig_maxusers": "1"})
+	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "service-unavailable", "wait")
+
+	configure(t, a, room, "mo", map[string]string{"muc#roomconfig_maxusers": "0", "muc#roomconfig_membersonly": "1"})
+	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "registration-required", "auth")
+
+	configure(t, a, room, "open", map[string]string{"muc#roomconfig_membersonly": "0"})
+	a.send("<iq type='set' id='ban' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='outcast' jid='bob@example.test'><reason>spam</reason></item></query></iq>")
+	if e := a.expect("iq", "ban"); e.attr("type") != "result" {
+		t.Fatalf("ban: %+v", e)
+	}
+	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "forbidden", "auth")
+
+	const none = "nowhere@conference.example.test"
+	b.send("<iq type='get' id='nf1' to='" + none + "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	expectStanzaError(t, b, "iq", "item-not-found", "cancel")
+	b.send("<iq type='get' id='nf2' to='" + none + "'><query xmlns='" + nsMUCOwner + "'/></iq>")
+	expectStanzaError(t, b, "iq", "item-not-found", "cancel")
+	b.send("<message to='" + none + "' type='groupchat'><body>anyone?</body></message>")
+	expectStanzaError(t, b, "message", "item-not-found", "cancel")
+}
+
+// TestMUCPresenceAndSubject checks a nickname change (303), a presence
+// update, subject changes by a moderator and their refusal to a
+// participant, the subject and limited history on a later join, and a
+// direct invitation (XEP-0249) passing through as an ordinary message.
+func TestMUCPresenceAndSubject(t *testing.T) {
+	ts := startServer(t, nil)
+	a := ts.login(t, ts.user(t, "alice"), "a1", true)
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	c := ts.login(t, ts.user(t, "carol"), "c1", true)
+	const room = "cafe@conference.example.test"
+	joinRoom(t, a, room+"/Alice", "")
+	a.expect("message", "subject")
+	joinRoom(t, b, room+"/Bob", "")
+	a.expect("presence", room+"/Bob")
+
+	b.send("<presence to='" + room + "/Robert'/>")
+	if e := a.expect("presence", "code='303'"); e.attr("from") != room+"/Bob" || e.attr("type") != "unavailable" || !strings.Contains(e.Inner, "nick='Robert'") {
+		t.Fatalf("nick change seen by alice: %+v", e)
+	}
+	if e := a.expect("presence", room+"/Robert"); e.attr("type") != "" {
+		t.Fatalf("new nick seen by alice: %+v", e)
+	}
+	if e := b.expect("presence", "code='303'"); !strings.Contains(e.Inner, "code='110'") {
+		t.Fatalf("own nick change without 110: %+v", e)
+	}
+	b.send("<presence to='" + room + "/Robert'><show>away</show><status>brb ☕</status></presence>")
+	if e := a.expect("presence", "brb ☕"); e.attr("from") != room+"/Robert" || !strings.Contains(e.Inner, "<show>away</show>") {
+		t.Fatalf("presence update: %+v", e)
+	}
+
+	a.send("<message to='" + room + "' type='groupchat'><subject>Tagesordnung: Kaffee</subject></message>")
+	for _, cl := range []*client{a, b} {
+		if e := cl.expect("message", "Tagesordnung"); e.attr("from") != room+"/Alice" || e.attr("type") != "groupchat" {
+			t.Fatalf("subject change: %+v", e)
+		}
+	}
+	b.send("<message to='" + room + "' type='groupchat'><subject>mine now</subject></message>")
+	expectStanzaError(t, b, "message", "forbidden", "auth")
+
+	for _, body := range []string{"eins", "zwei", "drei"} {
+		a.send("<message to='" + room + "' type='groupchat'><body>" + body + "</body></message>")
+		a.expect("message", body)
+	}
+	c.send("<presence to='" + room + "/Carol'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='1'/></x></presence>")
+	c.expect("presence", "code='110'")
+	var got []string
+	for range 5 {
+		e := c.next()
+		if e.XMLName.Local != "message" {
+			continue
+		}
+		got = append(got, e.Inner)
+		if strings.Contains(e.Inner, "<subject>") {
+			break
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "drei") || !strings.Contains(got[0], "urn:xmpp:delay") || !strings.Contains(got[1], "Tagesordnung") {
+		t.Fatalf("history then subject: %q", got)
+	}
+
+	d := ts.login(t, ts.user(t, "dave"), "d1", true)
+	a.send("<message to='dave@example.test' id='di1'><x xmlns='jabber:x:conference' jid='" + room + "' reason='komm vorbei'/></message>")
+	if e := d.expect("message", "jabber:x:conference"); !strings.HasPrefix(e.attr("from"), "alice@example.test/") || !strings.Contains(e.Inner, "komm vorbei") {
+		t.Fatalf("direct invitation: %+v", e)
+	}
+}
