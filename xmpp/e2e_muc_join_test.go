@@ -58,8 +58,8 @@ func TestMUCJoinErrors(t *testing.T) {
 	joinRoom(t, a, room+"/Alice", "")
 
 	b.send("<presence to='" + room + "/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
-	if e := expectStanzaError(t, b, "presence", "conflict", "cancel"); e.attr("from") != room+"/Alice" {
-		t.Fatalf("conflict from %q", e.attr("from"))
+	if e := expectStanzaError(t, b, "presence", "conflict", "cancel"); e.attr("from") != room+"/Alice" || !strings.Contains(e.Inner, "<x xmlns='http://jabber.org/protocol/muc'/>") {
+		t.Fatalf("conflict: %+v", e)
 	}
 	b.send("<presence to='" + room + "'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
 	expectStanzaError(t, b, "presence", "jid-malformed", "modify")
@@ -68,7 +68,9 @@ func TestMUCJoinErrors(t *testing.T) {
 	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
 	expectStanzaError(t, b, "presence", "not-authorized", "auth")
 	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'><password>wrong</password></x></presence>")
-	expectStanzaError(t, b, "presence", "not-authorized", "auth")
+	if e := expectStanzaError(t, b, "presence", "not-authorized", "auth"); strings.Contains(e.Inner, "wrong") {
+		t.Fatalf("join error echoes the password: %+v", e)
+	}
 	joinRoom(t, b, room+"/Bob", "<password>s3cret ☕</password>")
 	b.send("<presence to='" + room + "/Bob' type='unavailable'/>")
 	b.expect("presence", "unavailable")

@@ -112,7 +112,10 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	if err := s.srv.hub.SetPresence(ctx, &p); err != nil {
 		s.log.Debug().Err(err).Msg("presence not handled")
-		if !p.To.IsZero() && p.Type != crosstalk.PresenceError {
+		switch {
+		case p.Join != nil && s.srv.hub.IsRoomService(p.To): // XEP-0045 §7.2: a join error names the muc namespace
+			s.reply(muc.JoinError(st, stanzaError(err)))
+		case !p.To.IsZero() && p.Type != crosstalk.PresenceError:
 			s.reply(stanzaErrorReply(st, stanzaError(err)))
 		}
 	}
