@@ -88,9 +88,8 @@ func TestSIPPresenceToXMPP(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	bob := startBaresip(t, s, "bob", 10*time.Second)
-	bob.waitFor("200 OK (Crosstalk)")
+	bob := startBaresip(t, s, "bob", 40*time.Second)
 	if err := <-done; err != nil || !strings.Contains(out.String(), "OK sip-presence") {
-		t.Fatalf("alice did not see bob's SIP phone: %v\n%s", err, out.String())
+		t.Fatalf("alice did not see bob's SIP phone: %v\n%s\nbaresip:\n%s", err, out.String(), bob.out.String())
 	}
 }

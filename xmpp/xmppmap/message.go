@@ -76,6 +76,9 @@ func ToMessage(s *Stanza) (crosstalk.Message, error) {
 // <delay/> stamped with its Time.
 func FromMessage(m *crosstalk.Message) []byte {
 	if m.Native.Protocol == crosstalk.ProtocolXMPP && len(m.Native.Payload) > 0 {
+		if !m.Delayed && addressed(m.Native.Payload, m.From, m.To) {
+			return m.Native.Payload // the common case: nobody re-addressed it
+		}
 		if s, err := ParseStanza(m.Native.Payload); err == nil {
 			s.SetAttr("from", addr(m.From))
 			if !m.To.IsZero() {
@@ -124,6 +127,18 @@ func appendDelay(inner []byte, m *crosstalk.Message) []byte {
 	out := make([]byte, 0, len(inner)+96)
 	out = append(out, inner...)
 	return append(out, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+m.Time.UTC().Format(StampFormat)+"'/>"...)
+}
+
+// addressed reports whether a stanza serialised by Stanza.Bytes already
+// carries exactly these from and to attributes (Bytes quotes with ' and
+// escapes > in values, so the start tag ends at the first >).
+func addressed(stanza []byte, from, to crosstalk.Address) bool {
+	end := bytes.IndexByte(stanza, '>')
+	if end < 0 || from.IsZero() || to.IsZero() {
+		return false
+	}
+	tag := stanza[:end]
+	return bytes.Contains(tag, []byte(" from='"+Escape(from.String())+"'")) && bytes.Contains(tag, []byte(" to='"+Escape(to.String())+"'"))
 }
 
 func element(b *bytes.Buffer, name, text string) {

@@ -14,7 +14,7 @@ from slixmpp.util.sasl.mechanisms import SCRAM
 
 HOST, PORT, DOMAIN, CAFILE, ALICE_PW, BOB_PW = sys.argv[1:7]
 PORT = int(PORT)
-WAIT = 20
+WAIT = 40
 
 # See slixmpp_im.py: slixmpp 1.8.3 would send the "y" flag under TLS 1.3.
 _process_1 = SCRAM.process_1
