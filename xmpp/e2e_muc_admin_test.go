@@ -116,6 +116,8 @@ func TestMUCOwnerAdmin(t *testing.T) {
 	}
 	c.send("<iq type='get' id='sp3' to='" + room + "/Carol'><ping xmlns='urn:xmpp:ping'/></iq>")
 	expectStanzaError(t, c, "iq", "not-acceptable", "cancel")
+	c.send("<iq type='set' id='cmam' to='" + room + "'><query xmlns='urn:xmpp:mam:2'/></iq>")
+	expectStanzaError(t, c, "iq", "forbidden", "auth")
 	a.send("<iq type='get' id='lout' to='" + room + "'><query xmlns='" + nsMUCAdmin + "'><item affiliation='outcast'/></query></iq>")
 	if e := a.expect("iq", "lout"); !strings.Contains(e.Inner, "jid='carol@example.test'") {
 		t.Fatalf("outcast list: %+v", e)

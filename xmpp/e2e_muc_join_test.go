@@ -63,6 +63,10 @@ func TestMUCJoinErrors(t *testing.T) {
 	}
 	b.send("<presence to='" + room + "'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
 	expectStanzaError(t, b, "presence", "jid-malformed", "modify")
+	b.send("<presence to='" + room + "/'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "jid-malformed", "modify")
+	b.send("<presence to='" + room + "/" + strings.Repeat("n", 1100) + "'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	expectStanzaError(t, b, "presence", "jid-malformed", "modify")
 
 	configure(t, a, room, "pw", map[string]string{"muc#roomconfig_passwordprotectedroom": "1", "muc#roomconfig_roomsecret": "s3cret ☕"})
 	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
@@ -102,8 +106,10 @@ func TestMUCJoinErrors(t *testing.T) {
 
 // TestMUCPresenceAndSubject checks a nickname change (303), a presence
 // update, subject changes by a moderator and their refusal to a
-// participant, the subject and limited history on a later join, and a
-// direct invitation (XEP-0249) passing through as an ordinary message.
+// participant, not-acceptable for a non-occupant's groupchat, the subject
+// and limited history on a later join, a direct invitation (XEP-0249)
+// passing through as an ordinary message, and a mediated invitation
+// declined (XEP-0045 §7.8.2).
 func TestMUCPresenceAndSubject(t *testing.T) {
 	ts := startServer(t, nil)
 	a := ts.login(t, ts.user(t, "alice"), "a1", true)
@@ -143,6 +149,8 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 		a.send("<message to='" + room + "' type='groupchat'><body>" + body + "</body></message>")
 		a.expect("message", body)
 	}
+	c.send("<message to='" + room + "' type='groupchat'><body>von außen</body></message>")
+	expectStanzaError(t, c, "message", "not-acceptable", "modify")
 	c.send("<presence to='" + room + "/Carol'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='1'/></x></presence>")
 	c.expect("presence", "code='110'")
 	var got []string
@@ -165,4 +173,12 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 	if e := d.expect("message", "jabber:x:conference"); !strings.HasPrefix(e.attr("from"), "alice@example.test/") || !strings.Contains(e.Inner, "komm vorbei") {
 		t.Fatalf("direct invitation: %+v", e)
 	}
+	a.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='dave@example.test'/></x></message>")
+	d.expect("message", "<invite")
+	d.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='alice@example.test'><reason>keine Zeit</reason></decline></x></message>")
+	if e := a.expect("message", "decline"); e.attr("from") != room || !strings.Contains(e.Inner, "from='dave@example.test'") || !strings.Contains(e.Inner, "keine Zeit") {
+		t.Fatalf("declined invitation: %+v", e)
+	}
+	d.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='stranger@example.test'/></x></message>")
+	expectStanzaError(t, d, "message", "item-not-found", "cancel")
 }

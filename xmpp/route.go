@@ -75,10 +75,19 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 		}
 		return
 	}
+	if s.srv.hub.IsRoomService(m.To) && muc.IsDecline(&m, st) { // XEP-0045 §7.8.2
+		if err := muc.Decline(ctx, s.srv.hub, s.addr, m.To, st); err != nil {
+			s.reply(stanzaErrorReply(st, stanzaError(err)))
+		}
+		return
+	}
 	if err := s.srv.hub.RouteMessage(ctx, &m); err != nil {
 		s.log.Debug().Err(err).Str("to", m.To.String()).Msg("message not delivered")
 		if m.Type == crosstalk.MessageError {
 			return
+		}
+		if s.srv.hub.IsRoomService(m.To) {
+			err = muc.MessageError(ctx, s.srv.hub, s.addr, m.To, err) // XEP-0045 §7.4
 		}
 		e := stanzaError(err)
 		if errors.Is(err, crosstalk.ErrForbidden) && !s.srv.hub.IsRoomService(m.To) { // XEP-0191 §3.5: do not reveal a block
@@ -93,8 +102,12 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 	p, err := xmppmap.ToPresence(st)
 	if err != nil {
+		e := feature.BadRequest(err.Error())
+		if errors.Is(err, crosstalk.ErrInvalidAddress) { // a bad JID or room nickname (XEP-0045 §7.2.2)
+			e = stanzaError(err)
+		}
 		if st.Attr("type") != "error" {
-			s.reply(stanzaErrorReply(st, feature.BadRequest(err.Error())))
+			s.reply(stanzaErrorReply(st, e))
 		}
 		return
 	}
