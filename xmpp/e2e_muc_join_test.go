@@ -174,7 +174,9 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 		t.Fatalf("direct invitation: %+v", e)
 	}
 	a.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='dave@example.test'/></x></message>")
-	d.expect("message", "<invite")
+	if e := d.expect("message", "<invite"); !strings.Contains(e.Inner, "<body>alice@example.test invites you to "+room+"</body>") {
+		t.Fatalf("mediated invitation without a body for clients without MUC: %+v", e)
+	}
 	d.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='alice@example.test'><reason>keine Zeit</reason></decline></x></message>")
 	if e := a.expect("message", "decline"); e.attr("from") != room || !strings.Contains(e.Inner, "from='dave@example.test'") || !strings.Contains(e.Inner, "keine Zeit") {
 		t.Fatalf("declined invitation: %+v", e)

@@ -11,7 +11,8 @@ import (
 // TestSlixmppMUC drives the room service (XEP-0045) with slixmpp occupants:
 // alice creates and configures a room, bob and alice talk both ways with
 // non-ASCII text, alice sets the subject, carol joins and gets history and
-// subject, self-pings (XEP-0410), is kicked; bob is banned and cannot
+// subject, self-pings (XEP-0410), is kicked, invited
+// again through the room and declines, and is invited directly (XEP-0249); bob is banned and cannot
 // rejoin; alice queries the room's archive (XEP-0313). The certificate is
 // verified against the server's CA file. A missing slixmpp fails the test.
 func TestSlixmppMUC(t *testing.T) {
@@ -26,7 +27,7 @@ func TestSlixmppMUC(t *testing.T) {
 	host, port, _ := net.SplitHostPort(s.C2S)
 	script, _ := filepath.Abs("testdata/slixmpp_muc.py")
 	out := runPeer(t, 150*time.Second, pythonPath, script, host, port, s.Domain, s.CAFile, pw)
-	for _, step := range []string{"join", "talk", "subject", "history", "selfping", "kick", "ban", "archive"} {
+	for _, step := range []string{"join", "talk", "subject", "history", "selfping", "kick", "invite", "ban", "archive"} {
 		if !strings.Contains(out, "OK "+step+"\n") {
 			t.Errorf("step %s did not pass:\n%s", step, out)
 		}

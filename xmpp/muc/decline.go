@@ -71,11 +71,12 @@ func Decline(ctx context.Context, rooms Router, from, room crosstalk.Address, st
 		b.WriteString("<reason>" + xmppmap.Escape(x.Decline.Reason) + "</reason>")
 	}
 	b.WriteString("</decline></x>")
+	body := fmt.Sprintf("%s declines your invitation to %s", from.Bare(), room)
+	b.WriteString("<body>" + xmppmap.Escape(body) + "</body>") // for clients without MUC
 	out := xmppmap.Stanza{Name: "message", Inner: b.Bytes()}
 	out.SetAttr("from", room.String())
 	out.SetAttr("to", to.String())
-	m := &crosstalk.Message{From: room, To: to, Type: crosstalk.MessageNormal,
-		Body:   fmt.Sprintf("%s declines your invitation to %s", from.Bare(), room),
+	m := &crosstalk.Message{From: room, To: to, Type: crosstalk.MessageNormal, Body: body,
 		Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: out.Bytes()}}
 	return rooms.RouteMessage(ctx, m)
 }

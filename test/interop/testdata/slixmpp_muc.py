@@ -4,7 +4,8 @@ Usage: slixmpp_muc.py HOST PORT DOMAIN CAFILE PASSWORD
 Users alice, bob and carol exist with PASSWORD. Steps, in order: join
 (alice creates and configures the room, bob joins), talk (both ways,
 non-ASCII), subject, history (carol joins and gets history and subject),
-selfping (XEP-0410), kick (carol), ban (bob, who then cannot rejoin),
+selfping (XEP-0410), kick (carol), invite (mediated, declined, and
+XEP-0249 direct), ban (bob, who then cannot rejoin),
 archive (XEP-0313 query to the room).
 Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
@@ -43,12 +44,16 @@ class Client(ClientXMPP):
         self.groupchat = asyncio.Queue()
         self.subjects = asyncio.Queue()
         self.room_presence = asyncio.Queue()
-        for p in ("xep_0030", "xep_0045", "xep_0199", "xep_0313", "xep_0297", "xep_0059", "xep_0004"):
+        self.inbox = asyncio.Queue()
+        self.direct = asyncio.Queue()
+        for p in ("xep_0030", "xep_0045", "xep_0199", "xep_0313", "xep_0297", "xep_0059", "xep_0004", "xep_0249"):
             self.register_plugin(p)
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", lambda m: self.groupchat.put_nowait(m))
         self.add_event_handler("groupchat_subject", lambda m: self.subjects.put_nowait(m))
         self.add_event_handler("groupchat_presence", lambda p: self.room_presence.put_nowait(p))
+        self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
+        self.add_event_handler("groupchat_direct_invite", lambda m: self.direct.put_nowait(m))
 
     async def on_start(self, _):
         self.send_presence()
@@ -155,6 +160,21 @@ async def main():
             raise RuntimeError(f"kick codes {codes(got)}")
         await expect(alice.room_presence, lambda p: p["from"].resource == "Carol" and p["type"] == "unavailable", "carol leaves at alice")
         print("OK kick", flush=True)
+
+        step = "invite"
+        alice.muc.invite(ROOM, f"carol@{DOMAIN}", reason="komm zurück")
+        got = await expect(carol.inbox, lambda m: m["muc"]["invite"]["from"] == f"alice@{DOMAIN}", "mediated invitation at carol")
+        if str(got["from"]) != ROOM or got["muc"]["invite"]["reason"] != "komm zurück":
+            raise RuntimeError(f"invitation {got}")
+        carol.muc.decline(ROOM, f"alice@{DOMAIN}", reason="keine Zeit")
+        got = await expect(alice.inbox, lambda m: m["muc"]["decline"]["from"] == f"carol@{DOMAIN}", "decline at alice")
+        if str(got["from"]) != ROOM or got["muc"]["decline"]["reason"] != "keine Zeit":
+            raise RuntimeError(f"decline {got}")
+        alice.plugin["xep_0249"].send_invitation(f"carol@{DOMAIN}/muc", ROOM, reason="direkt")
+        got = await expect(carol.direct, lambda m: m["groupchat_invite"]["jid"] == ROOM, "direct invitation at carol")
+        if got["from"].bare != f"alice@{DOMAIN}" or got["groupchat_invite"]["reason"] != "direkt":
+            raise RuntimeError(f"direct invitation {got}")
+        print("OK invite", flush=True)
 
         step = "ban"
         await alice.muc.set_affiliation(ROOM, "outcast", jid=f"bob@{DOMAIN}", reason="Spam", timeout=WAIT)
