@@ -527,3 +527,50 @@ func TestHubConcurrentUse(t *testing.T) {
 		t.Fatalf("%d delivered + %d stored, want the %d sent, each once", total, stored, workers*rounds)
 	}
 }
+
+// TestOfflineBacklogLargerThanQueue stores more offline messages than the
+// endpoint's queue holds: they arrive in order as the queue drains, and the
+// endpoint is not disconnected as a slow consumer.
+func TestOfflineBacklogLargerThanQueue(t *testing.T) {
+	f := newFixture(t, false, "alice", "bob")
+	_, alice := f.online("alice/pc", 0)
+	const n = 25
+	for i := range n {
+		if err := f.send(alice, addr("bob"), fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ep := newEndpoint(10)
+	b, err := f.hub.Bind(f.ctx, addr("bob/phone"), ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.hub.SetPresence(f.ctx, &crosstalk.Presence{From: b}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	deadline := time.Now().Add(20 * time.Second)
+	for len(got) < n && time.Now().Before(deadline) {
+		for _, m := range messages(ep.take()) {
+			if !m.Delayed {
+				t.Fatalf("offline message %q not marked delayed", m.Body)
+			}
+			got = append(got, m.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d of %d offline messages", len(got), n)
+	}
+	for i, body := range got {
+		if body != fmt.Sprint("m", i) {
+			t.Fatalf("offline order: %d is %q", i, body)
+		}
+	}
+	if err := ep.closedWith(); err != nil {
+		t.Fatalf("the endpoint was closed: %v", err)
+	}
+	if left, _ := f.store.CountOffline(f.ctx, addr("bob")); left != 0 {
+		t.Fatalf("%d messages left offline", left)
+	}
+}

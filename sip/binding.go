@@ -73,28 +73,85 @@ func (b *binding) setRegistration(r crosstalk.Registration) {
 // run is the binding's single writer.
 func (b *binding) run() {
 	defer close(b.exited)
-	var buf []crosstalk.Event
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-b.done:
+			cancel() // in-flight sends give up; their messages go back to the hub
+		case <-ctx.Done():
+		}
+	}()
+	var (
+		buf     []crosstalk.Event
+		sem     = make(chan struct{}, b.s.cfg.SendWindow)
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		failed  []crosstalk.Event
+		failErr error
+		failSig = make(chan struct{}, 1)
+	)
+	fail := func(ev crosstalk.Event, err error) {
+		mu.Lock()
+		failed = append(failed, ev)
+		if failErr == nil {
+			failErr = err
+		}
+		mu.Unlock()
+		select {
+		case failSig <- struct{}{}:
+		default:
+		}
+	}
+	// finish waits for what is in flight and hands everything not
+	// delivered back to the hub. A binding closed by the registrar is
+	// already forgotten; one closed by the hub (slow consumer, account
+	// gone) or found unreachable is forgotten now, so the UA's next
+	// REGISTER binds it afresh.
+	finish := func(pending []crosstalk.Event) {
+		wg.Wait()
+		mu.Lock()
+		left := append(append(failed, pending...), b.mb.Close()...)
+		err := failErr
+		mu.Unlock()
+		if err != nil {
+			b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Str("contact", b.registration().Contact).
+				Msg("binding unreachable; it is removed and its messages re-routed")
+		}
+		b.s.reg.forget(context.Background(), b)
+		b.s.hub.Unbind(context.Background(), b.addr, b, left)
+		if err != nil {
+			b.Close(err)
+		}
+	}
 	for {
 		select {
 		case <-b.done:
-			// Closed by the registrar (already forgotten), or by the hub
-			// (slow consumer, account gone): then the registrar forgets it
-			// too, so the UA's next REGISTER binds it afresh.
-			b.s.reg.forget(context.Background(), b)
-			b.s.hub.Unbind(context.Background(), b.addr, b, b.mb.Close())
+			finish(nil)
+			return
+		case <-failSig:
+			finish(nil)
 			return
 		case <-b.mb.Ready():
 			buf = b.mb.Take(buf[:0])
 			for i, ev := range buf {
-				if err := b.send(ev); err != nil {
-					b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Str("contact", b.registration().Contact).
-						Msg("binding unreachable; it is removed and its messages re-routed")
-					left := append(append([]crosstalk.Event(nil), buf[i:]...), b.mb.Close()...)
-					b.s.reg.forget(context.Background(), b)
-					b.s.hub.Unbind(context.Background(), b.addr, b, left)
-					b.Close(err)
+				select {
+				case sem <- struct{}{}:
+				case <-b.done:
+					finish(append([]crosstalk.Event(nil), buf[i:]...))
+					return
+				case <-failSig:
+					finish(append([]crosstalk.Event(nil), buf[i:]...))
 					return
 				}
+				wait := b.start(ctx, ev)
+				wg.Add(1)
+				go func(ev crosstalk.Event) {
+					defer func() { <-sem; wg.Done() }()
+					if err := wait(); err != nil {
+						fail(ev, err)
+					}
+				}(ev)
 			}
 			clear(buf)
 		}
@@ -104,45 +161,67 @@ func (b *binding) run() {
 // errUnreachable reports a contact that gave no final response.
 var errUnreachable = errors.New("contact unreachable")
 
-// send delivers one event. Only messages are sent (SIMPLE presence is not
-// built yet); an error means the contact could not be reached, not that it
-// refused the message.
-func (b *binding) send(ev crosstalk.Event) error {
+// start sends one event's first transmission and returns a function that
+// waits for its outcome. Only messages are sent (SIMPLE presence is not
+// built yet); an error from wait means the contact could not be reached,
+// not that it refused the message.
+func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
+	done := func() error { return nil }
 	m, ok := ev.(*crosstalk.Message)
 	if !ok {
-		return nil
+		return done
 	}
 	out, err := sipmap.MessageToSIP(m)
 	if err != nil {
 		b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
-		return nil
+		return done
 	}
 	req, err := b.newRequest(sipmsg.MESSAGE, out)
 	if err != nil {
 		b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Msg("building MESSAGE failed; dropped")
+		return done
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
+	tx, err := b.s.startRequest(ctx, req)
+	if err != nil {
+		cancel()
+		return func() error { return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err) }
+	}
+	return func() error {
+		defer cancel()
+		defer tx.Terminate()
+		res, err := finalResponse(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err)
+		}
+		if res.StatusCode == 408 || res.StatusCode == 430 {
+			return fmt.Errorf("MESSAGE to %s: %w: %d", req.Recipient.String(), errUnreachable, res.StatusCode)
+		}
+		if res.StatusCode >= 300 {
+			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
+				Msg("binding refused a MESSAGE")
+		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.DeliveryTimeout)
-	defer cancel()
-	go func() {
+}
+
+// finalResponse waits for a client transaction's final response.
+func finalResponse(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Response, error) {
+	for {
 		select {
-		case <-b.done:
-			cancel()
+		case res := <-tx.Responses():
+			if res != nil && !res.IsProvisional() {
+				return res, nil
+			}
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, sipmsg.ErrTransactionTerminated
 		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-	}()
-	res, err := b.s.sendRequest(ctx, req)
-	if err != nil {
-		return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err)
 	}
-	if res.StatusCode == 408 || res.StatusCode == 430 {
-		return fmt.Errorf("MESSAGE to %s: %w: %d", req.Recipient.String(), errUnreachable, res.StatusCode)
-	}
-	if res.StatusCode >= 300 {
-		b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
-			Msg("binding refused a MESSAGE")
-	}
-	return nil
 }
 
 // newRequest builds an out-of-dialog request to the binding's contact,
@@ -235,18 +314,18 @@ func behindNAT(contact, received string) bool {
 	return err == nil && r != c
 }
 
-// sendRequest sends a request on a client transaction and waits for its
-// final response. A UDP request too large for the path (sipgo refuses over
-// 1300 bytes) is sent again over TCP (RFC 3261 §18.1.1).
-func (s *Server) sendRequest(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, error) {
-	res, err := s.client.Do(ctx, req.Clone())
+// startRequest starts a client transaction for a request. A UDP request
+// too large for the path (sipgo refuses over 1300 bytes) is sent over TCP
+// instead (RFC 3261 §18.1.1).
+func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request) (sipmsg.ClientTransaction, error) {
+	tx, err := s.client.TransactionRequest(ctx, req.Clone())
 	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {
 		tcp := req.Clone()
 		tcp.SetTransport("TCP")
 		if dst := tcp.Destination(); dst != "" {
 			tcp.SetDestination(dst)
 		}
-		res, err = s.client.Do(ctx, tcp)
+		tx, err = s.client.TransactionRequest(ctx, tcp)
 	}
-	return res, err
+	return tx, err
 }

@@ -54,9 +54,15 @@ type Config struct {
 	// DeliveryTimeout bounds sending one MESSAGE to a binding. Default 32 s
 	// (Timer F).
 	DeliveryTimeout time.Duration
-	// MailboxCount and MailboxBytes bound each binding's queue. Defaults
-	// 256 and 1 MiB.
+	// MailboxCount and MailboxBytes bound each binding's queue (a binding
+	// that falls further behind is disconnected and its messages stored).
+	// Defaults 1024 and 4 MiB.
 	MailboxCount, MailboxBytes int
+	// SendWindow is how many MESSAGE transactions a binding may have in
+	// flight. They start in queue order, but a UA may handle concurrent
+	// requests in any order, so the default 1 (wait for each answer) is
+	// the only setting that keeps messages in order for every UA.
+	SendWindow int
 	// DigestAlgorithms are offered in this order, one challenge each (RFC
 	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
 	DigestAlgorithms []string
@@ -84,8 +90,9 @@ func Defaults() Config {
 		MaxBindingsPerAOR:      32,
 		SweepInterval:          5 * time.Second,
 		DeliveryTimeout:        32 * time.Second,
-		MailboxCount:           256,
-		MailboxBytes:           1 << 20,
+		MailboxCount:           1024,
+		MailboxBytes:           4 << 20,
+		SendWindow:             1,
 		UserAgent:              "Crosstalk",
 		DigestAlgorithms:       []string{"SHA-256", "MD5"},
 	}
@@ -115,6 +122,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxBindingsPerAOR, d.MaxBindingsPerAOR)
 	setInt(&c.MailboxCount, d.MailboxCount)
 	setInt(&c.MailboxBytes, d.MailboxBytes)
+	setInt(&c.SendWindow, d.SendWindow)
 	if c.RequestsPerSecond == 0 {
 		c.RequestsPerSecond = d.RequestsPerSecond
 	}
@@ -154,7 +162,7 @@ func (c Config) Validate() error {
 	if c.MaxMessageSize < 1500 {
 		errs = append(errs, fmt.Errorf("sip: max message size %d below 1500 bytes", c.MaxMessageSize))
 	}
-	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.MaxBindingsPerAOR < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 {
+	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.MaxBindingsPerAOR < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 || c.SendWindow < 1 {
 		errs = append(errs, errors.New("sip: limits must be positive"))
 	}
 	if c.MinExpires < time.Second || c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {

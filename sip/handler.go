@@ -81,7 +81,7 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 			ev = s.log.Error()
 		}
 		ev.Err(err).Str("remote", req.Source()).Str("call_id", callID(req)).Str("method", string(req.Method)).
-			Int("status", code).Msg("request refused")
+			Str("aor", toAOR(req)).Int("status", code).Msg("request refused")
 		if req.IsAck() || tx == nil {
 			return
 		}
@@ -180,6 +180,17 @@ func (s *Server) readFilter(info sipmsg.TransportReadProps, data []byte) ([]byte
 func callID(m sipmsg.Message) string {
 	if h := m.CallID(); h != nil {
 		return h.Value()
+	}
+	return ""
+}
+
+// toAOR is the To header's user@host, for logs.
+func toAOR(req *sipmsg.Request) string {
+	if to := req.To(); to != nil {
+		if to.Address.User == "" {
+			return to.Address.Host
+		}
+		return to.Address.User + "@" + to.Address.Host
 	}
 	return ""
 }

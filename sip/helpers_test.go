@@ -125,6 +125,8 @@ type testUA struct {
 	received chan *sipmsg.Request
 	status   int
 	ringOnly bool
+	// inviteStatus, when set, is the final answer to every INVITE.
+	inviteStatus int
 	// ended is told when a ringing INVITE is cancelled.
 	ended chan error
 	// tp is the transport this UA sends requests to the server on; "" UDP.
@@ -155,6 +157,10 @@ func newUA(t *testing.T, user string) *testUA {
 		switch {
 		case req.IsAck():
 		case req.IsInvite():
+			if u.inviteStatus != 0 {
+				_ = tx.Respond(sipmsg.NewResponseFromRequest(req, u.inviteStatus, "Busy Here", nil))
+				return
+			}
 			if u.ringOnly {
 				tx.OnCancel(func(*sipmsg.Request) { u.ended <- sipmsg.ErrTransactionCanceled })
 			}

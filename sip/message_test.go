@@ -223,3 +223,29 @@ func TestUnreachableBindingLosesNothing(t *testing.T) {
 		return n == 1 && len(regs) == 0 && len(e.hub.Endpoints(bob)) == 0
 	})
 }
+
+// TestSendWindow pipelines MESSAGEs to one binding: every message arrives
+// exactly once.
+func TestSendWindow(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SendWindow = 8 }, "alice", "bob")
+	b := newUA(t, "bob")
+	wantStatus(t, b.register(e, 60), 200)
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+	const n = 50
+	for i := 0; i < n; i++ {
+		m := &crosstalk.Message{ID: fmt.Sprint(i), From: crosstalk.MustParseAddress("alice@localhost"), To: bob, Type: crosstalk.MessageChat, Body: fmt.Sprint("m", i)}
+		if err := e.hub.RouteMessage(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := make(map[string]bool)
+	for len(seen) < n {
+		got := string(b.expect(5 * time.Second).Body())
+		if seen[got] {
+			t.Fatalf("%s delivered twice", got)
+		}
+		seen[got] = true
+	}
+	b.expectNothing(200 * time.Millisecond)
+}

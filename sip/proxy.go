@@ -30,6 +30,8 @@ type target struct {
 	// binding registered from); empty means resolve the URI.
 	transport, dest string
 	path            []string
+	// q is the binding's q-value in thousandths; 1000 when not a binding.
+	q int
 }
 
 type proxyKey struct{}
@@ -245,7 +247,7 @@ func (s *Server) lookup(next Handler) Handler {
 			if err := sipmsg.ParseUri(reg.Contact, &u); err != nil {
 				continue
 			}
-			t := target{uri: u, path: reg.Path}
+			t := target{uri: u, path: reg.Path, q: reg.Q}
 			t.transport, t.dest, _ = flowOf(reg)
 			st.targets = append(st.targets, t)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,11 +42,10 @@ func (s *Server) forward(ctx context.Context, req *sipmsg.Request, tx sipmsg.Ser
 	}
 	recordRoute := !st.routed && toTag(req) == "" &&
 		(req.IsInvite() || req.Method == sipmsg.SUBSCRIBE || req.Method == sipmsg.REFER || req.Method == sipmsg.NOTIFY)
-	f := &fork{s: s, req: req, tx: tx, done: make(chan struct{})}
-	for _, t := range st.targets {
-		f.start(s.branchRequest(req, t, recordRoute))
-	}
-	tx.OnCancel(func(*sipmsg.Request) {
+	groups := byQ(st.targets)
+	f := &fork{s: s, req: req, tx: tx, done: make(chan struct{}), recordRoute: recordRoute, groups: groups[1:]}
+	// Before any branch starts, so that a CANCEL can never come first.
+	if !tx.OnCancel(func(*sipmsg.Request) {
 		// sipgo has answered the CANCEL and will answer the INVITE with
 		// 487 itself: nothing more goes upstream.
 		f.mu.Lock()
@@ -53,7 +53,12 @@ func (s *Server) forward(ctx context.Context, req *sipmsg.Request, tx sipmsg.Ser
 		f.mu.Unlock()
 		f.cancelAll()
 		f.closeDone()
-	})
+	}) {
+		return nil // cancelled or ended already
+	}
+	for _, t := range groups[0] {
+		f.start(s.branchRequest(req, t, recordRoute))
+	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -159,7 +164,13 @@ type fork struct {
 	req *sipmsg.Request
 	tx  sipmsg.ServerTransaction
 
-	mu       sync.Mutex
+	recordRoute bool
+
+	mu sync.Mutex
+	// groups are the targets not tried yet, by falling q-value: the next
+	// group is forked when every branch of the current one failed without
+	// a 6xx (RFC 3261 §16.6, sequential search by q, parallel within one).
+	groups   [][]target
 	branches []*branch
 	pending  int
 	best     *sipmsg.Response
@@ -179,6 +190,10 @@ type branch struct {
 func (f *fork) start(r *sipmsg.Request) {
 	b := &branch{req: r}
 	f.mu.Lock()
+	if f.final { // cancelled or answered meanwhile
+		f.mu.Unlock()
+		return
+	}
 	f.branches = append(f.branches, b)
 	f.pending++
 	f.mu.Unlock()
@@ -282,13 +297,36 @@ func (f *fork) branchDone(b *branch, res *sipmsg.Response) {
 	}
 	last := f.pending == 0 && !f.final
 	six := res.StatusCode >= 600
+	var next []target
+	if last && !six && len(f.groups) > 0 {
+		next, f.groups = f.groups[0], f.groups[1:]
+		last = false
+	}
 	f.mu.Unlock()
 	if six && f.req.IsInvite() {
 		f.cancelAll()
 	}
+	for _, t := range next {
+		f.start(f.s.branchRequest(f.req, t, f.recordRoute))
+	}
 	if last {
 		f.finish(nil)
 	}
+}
+
+// byQ groups targets by q-value, highest first, keeping their order
+// within a group.
+func byQ(targets []target) [][]target {
+	sorted := append([]target(nil), targets...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].q > sorted[j].q })
+	var groups [][]target
+	for i, t := range sorted {
+		if i == 0 || t.q != sorted[i-1].q {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], t)
+	}
+	return groups
 }
 
 // better reports whether a is a better final response than b (RFC 3261

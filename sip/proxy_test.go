@@ -265,3 +265,34 @@ func TestProxyLoop(t *testing.T) {
 	}
 	wantStatus(t, res, 482)
 }
+
+// TestProxySequentialByQ: bob's q=1.0 contact is busy (486); only then is
+// the q=0.5 contact tried, and it answers (RFC 3261 §16.6).
+func TestProxySequentialByQ(t *testing.T) {
+	e := newEnv(t, nil, "alice", "bob")
+	a, high, low := newUA(t, "alice"), newUA(t, "bob"), newUA(t, "bob")
+	high.inviteStatus = 486
+	for _, u := range []struct {
+		ua *testUA
+		q  string
+	}{{high, "1.0"}, {low, "0.5"}} {
+		req := u.ua.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+		c := &sipmsg.ContactHeader{Address: u.ua.contact, Params: sipmsg.NewParams()}
+		c.Params.Add("q", u.q)
+		req.AppendHeader(c)
+		wantStatus(t, u.ua.doAuth(req, u.ua.password()), 200)
+	}
+	waitFor(t, func() bool { return len(e.hub.Endpoints(crosstalk.MustParseAddress("bob@localhost"))) == 2 })
+	_, tx := a.invite(e, "bob")
+	high.expect(5 * time.Second)
+	var final *sipmsg.Response
+	for final == nil {
+		if res := next(t, tx); res.StatusCode >= 200 {
+			final = res
+		}
+	}
+	wantStatus(t, final, 200)
+	if got := low.expect(5 * time.Second); !got.IsInvite() {
+		t.Fatalf("low-q contact got %s", got.StartLine())
+	}
+}

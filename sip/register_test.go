@@ -377,3 +377,35 @@ func TestOutboundFlowClosed(t *testing.T) {
 		return len(regs) == 0 && len(e.hub.Endpoints(alice)) == 0
 	})
 }
+
+// TestRegisterQueryAndRemoveOne: a REGISTER without Contact lists the
+// bindings (RFC 3261 §10.2.3); expires=0 on one contact removes only it.
+func TestRegisterQueryAndRemoveOne(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	a := newUA(t, "alice")
+	req := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	other := a.contact
+	other.Port++
+	req.AppendHeader(&sipmsg.ContactHeader{Address: a.contact, Params: sipmsg.NewParams()})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: other, Params: sipmsg.NewParams()})
+	wantStatus(t, a.doAuth(req, a.password()), 200)
+
+	query := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	res := a.doAuth(query, a.password())
+	wantStatus(t, res, 200)
+	if n := len(res.GetHeaders("Contact")); n != 2 {
+		t.Fatalf("query lists %d contacts", n)
+	}
+
+	remove := a.request(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
+	c := &sipmsg.ContactHeader{Address: other, Params: sipmsg.NewParams()}
+	c.Params.Add("expires", "0")
+	remove.AppendHeader(c)
+	res = a.doAuth(remove, a.password())
+	wantStatus(t, res, 200)
+	if cs := res.GetHeaders("Contact"); len(cs) != 1 || cs[0].(*sipmsg.ContactHeader).Address.Port != a.contact.Port {
+		t.Fatalf("after removal: %s", res.String())
+	}
+	alice := crosstalk.MustParseAddress("alice@localhost")
+	waitFor(t, func() bool { return len(e.hub.Endpoints(alice)) == 1 })
+}

@@ -213,8 +213,10 @@ func (r *registrar) sweep(ctx context.Context) {
 	}
 }
 
-// closeAll stops every writer at shutdown; the bindings stay in the store.
-func (r *registrar) closeAll() {
+// closeAll stops every writer at shutdown (the bindings stay in the
+// store) and waits, until ctx ends, for each to hand what it never
+// delivered back to the hub.
+func (r *registrar) closeAll(ctx context.Context) {
 	r.mu.Lock()
 	r.closed = true
 	var all []*binding
@@ -227,5 +229,12 @@ func (r *registrar) closeAll() {
 	r.mu.Unlock()
 	for _, b := range all {
 		b.Close(crosstalk.ErrShuttingDown)
+	}
+	for _, b := range all {
+		select {
+		case <-b.exited:
+		case <-ctx.Done():
+			return
+		}
 	}
 }

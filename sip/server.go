@@ -256,7 +256,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		cancel()
 	}
 	s.closeListeners()
-	s.reg.closeAll()
+	s.reg.closeAll(ctx)
 	err := s.ua.Close()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

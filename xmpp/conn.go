@@ -47,6 +47,7 @@ func (s *session) run(ctx context.Context) {
 	}
 	s.Close(errors.New("resumption limit reached"))
 	s.srv.forgetResumable(s)
+	s.refuseResumptions()
 	left := s.leftovers()
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

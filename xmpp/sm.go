@@ -202,18 +202,34 @@ type handover struct {
 // offer hands a resuming connection to the session; false if the session
 // has ended or another resumption is pending.
 func (s *session) offer(ho *handover) bool {
-	select {
-	case <-s.done:
+	s.connMu.Lock()
+	if s.ended {
+		s.connMu.Unlock()
 		return false
-	default:
 	}
 	select {
 	case s.resumeCh <- ho:
 	default:
+		s.connMu.Unlock()
 		return false
 	}
+	s.connMu.Unlock()
 	s.kick() // a connection still attached is the stale one
 	return true
+}
+
+// refuseResumptions marks the session ended for resumption and releases a
+// connection offered too late, so that its goroutine does not wait forever.
+func (s *session) refuseResumptions() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	s.ended = true
+	select {
+	case ho := <-s.resumeCh:
+		_ = ho.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		close(ho.released)
+	default:
+	}
 }
 
 // waitResume waits, detached, for a resuming connection; nil when the

@@ -157,20 +157,47 @@ func addr(a crosstalk.Address) string {
 	return a.String()
 }
 
-var presenceTypes = map[string]crosstalk.PresenceType{
-	"": crosstalk.PresenceAvailable, "unavailable": crosstalk.PresenceUnavailable,
-	"subscribe": crosstalk.PresenceSubscribe, "subscribed": crosstalk.PresenceSubscribed,
-	"unsubscribe": crosstalk.PresenceUnsubscribe, "unsubscribed": crosstalk.PresenceUnsubscribed,
-	"probe": crosstalk.PresenceProbe, "error": crosstalk.PresenceError,
+// presenceType parses an RFC 6121 presence type attribute.
+func presenceType(name string) (crosstalk.PresenceType, bool) {
+	switch name {
+	case "":
+		return crosstalk.PresenceAvailable, true
+	case "unavailable":
+		return crosstalk.PresenceUnavailable, true
+	case "subscribe":
+		return crosstalk.PresenceSubscribe, true
+	case "subscribed":
+		return crosstalk.PresenceSubscribed, true
+	case "unsubscribe":
+		return crosstalk.PresenceUnsubscribe, true
+	case "unsubscribed":
+		return crosstalk.PresenceUnsubscribed, true
+	case "probe":
+		return crosstalk.PresenceProbe, true
+	case "error":
+		return crosstalk.PresenceError, true
+	}
+	return 0, false
 }
 
 // PresenceTypeName returns the RFC 6121 type attribute of a presence type
 // ("" for available).
 func PresenceTypeName(t crosstalk.PresenceType) string {
-	for k, v := range presenceTypes {
-		if v == t {
-			return k
-		}
+	switch t {
+	case crosstalk.PresenceUnavailable:
+		return "unavailable"
+	case crosstalk.PresenceSubscribe:
+		return "subscribe"
+	case crosstalk.PresenceSubscribed:
+		return "subscribed"
+	case crosstalk.PresenceUnsubscribe:
+		return "unsubscribe"
+	case crosstalk.PresenceUnsubscribed:
+		return "unsubscribed"
+	case crosstalk.PresenceProbe:
+		return "probe"
+	case crosstalk.PresenceError:
+		return "error"
 	}
 	return ""
 }
@@ -185,7 +212,7 @@ func ToPresence(s *Stanza) (crosstalk.Presence, error) {
 	if err != nil {
 		return crosstalk.Presence{}, err
 	}
-	t, ok := presenceTypes[s.Attr("type")]
+	t, ok := presenceType(s.Attr("type"))
 	if !ok {
 		return crosstalk.Presence{}, fmt.Errorf("xmppmap: presence type %q unknown", s.Attr("type"))
 	}
