@@ -8,7 +8,7 @@ import (
 const nsMUCOwner = "http://jabber.org/protocol/muc#owner"
 
 // joinRoom sends a join and waits for the self-presence (status 110).
-func joinRoom(t *testing.T, c *client, roomNick, x string) el {
+func joinRoom(t testing.TB, c *client, roomNick, x string) el {
 	t.Helper()
 	c.send("<presence to='" + roomNick + "'><x xmlns='http://jabber.org/protocol/muc'>" + x + "</x></presence>")
 	e := c.expect("presence", "code='110'")
