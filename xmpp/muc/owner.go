@@ -47,13 +47,17 @@ func owner(rooms Rooms) feature.HandlerFunc {
 		case q.Form != nil && q.Form.Type == "cancel":
 			return nil, nil
 		case q.Form != nil:
-			cfg := r.Config
+			values := make([][2]string, 0, len(q.Form.Fields))
 			for _, f := range q.Form.Fields {
 				v := ""
 				if len(f.Values) > 0 {
 					v = f.Values[0]
 				}
-				applyField(&cfg, f.Var, v)
+				values = append(values, [2]string{f.Var, v})
+			}
+			cfg, err := applyForm(r.Config, values)
+			if err != nil {
+				return nil, err
 			}
 			return nil, rooms.ConfigureRoom(ctx, iq.To, iq.From, cfg)
 		}
@@ -62,6 +66,29 @@ func owner(rooms Rooms) feature.HandlerFunc {
 }
 
 func truth(v string) bool { return v == "1" || v == "true" }
+
+// applyForm applies submitted (var, value) pairs to a configuration. The
+// password switch is applied after every field, so a form that turns
+// protection off while echoing the old secret clears it, whatever the
+// order of its fields.
+func applyForm(cfg crosstalk.RoomConfig, values [][2]string) (crosstalk.RoomConfig, error) {
+	protected := ""
+	for _, kv := range values {
+		if kv[0] == "muc#roomconfig_passwordprotectedroom" {
+			protected = kv[1]
+			continue
+		}
+		applyField(&cfg, kv[0], kv[1])
+	}
+	switch {
+	case protected == "":
+	case !truth(protected):
+		cfg.Password = ""
+	case cfg.Password == "":
+		return cfg, &feature.Error{Type: "modify", Condition: "not-acceptable", Text: "a password-protected room needs muc#roomconfig_roomsecret"}
+	}
+	return cfg, nil
+}
 
 func applyField(c *crosstalk.RoomConfig, name, v string) {
 	switch name {
@@ -79,10 +106,6 @@ func applyField(c *crosstalk.RoomConfig, name, v string) {
 		c.Public = truth(v)
 	case "muc#roomconfig_roomsecret":
 		c.Password = v
-	case "muc#roomconfig_passwordprotectedroom":
-		if !truth(v) {
-			c.Password = ""
-		}
 	case "muc#roomconfig_maxusers":
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			c.MaxOccupants = n
