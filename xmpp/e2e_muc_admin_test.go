@@ -129,7 +129,7 @@ func TestMUCOwnerAdmin(t *testing.T) {
 	}
 	a.send("<iq type='set' id='destroy' to='" + room + "'><query xmlns='" + nsMUCOwner + "'><destroy><reason>Ende</reason></destroy></query></iq>")
 	a.expect("iq", "destroy")
-	if e := b.expect("presence", "unavailable"); !strings.Contains(e.Inner, "Ende") {
+	if e := b.expect("presence", "unavailable"); !strings.Contains(e.Inner, "<destroy><reason>Ende</reason></destroy>") {
 		t.Fatalf("destroyed: %+v", e)
 	}
 	b.send("<iq type='get' id='gone' to='" + room + "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")

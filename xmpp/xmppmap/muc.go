@@ -57,7 +57,8 @@ func parseHistory(j *crosstalk.RoomJoin, c *Element, now time.Time) {
 }
 
 // occupantPresence renders a room's presence of one occupant with its
-// muc#user item and status codes (XEP-0045 §7.2.3).
+// muc#user item and status codes (XEP-0045 §7.2.3), and a <destroy/> with
+// the reason when the room went away (status 332 from Hub.DestroyRoom).
 func occupantPresence(p *crosstalk.Presence, to crosstalk.Address) []byte {
 	s := Stanza{Name: "presence"}
 	s.SetAttr("from", addr(p.From))
@@ -82,12 +83,18 @@ func occupantPresence(p *crosstalk.Presence, to crosstalk.Address) []byte {
 		escape(&b, o.NewNick)
 		b.WriteByte('\'')
 	}
-	if o.Reason != "" {
+	destroyed := p.Type == crosstalk.PresenceUnavailable && o.HasCode(crosstalk.RoomStatusShutdown)
+	if o.Reason != "" && !destroyed {
 		b.WriteString("><reason>")
 		escape(&b, o.Reason)
 		b.WriteString("</reason></item>")
 	} else {
 		b.WriteString("/>")
+	}
+	if destroyed { // XEP-0045 §10.9: the reason goes in <destroy/>
+		b.WriteString("<destroy>")
+		element(&b, "reason", o.Reason)
+		b.WriteString("</destroy>")
 	}
 	for _, c := range o.Codes {
 		b.WriteString("<status code='" + strconv.Itoa(c) + "'/>")

@@ -85,4 +85,9 @@ func TestOccupantPresence(t *testing.T) {
 	if !strings.Contains(out, "type='unavailable'") || strings.Contains(out, "jid=") || !strings.Contains(out, "<reason>bye &amp; go</reason></item><status code='307'/>") {
 		t.Errorf("kick presence: %s", out)
 	}
+	p.Occupant.Codes, p.Occupant.Reason = []int{crosstalk.RoomStatusShutdown}, "closing <now>"
+	out = string(FromPresence(p, crosstalk.MustParseAddress("carol@example.com/c")))
+	if !strings.Contains(out, "<item affiliation='member' role='none'/><destroy><reason>closing &lt;now&gt;</reason></destroy><status code='332'/>") {
+		t.Errorf("destroy presence: %s", out)
+	}
 }
