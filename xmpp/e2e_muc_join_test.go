@@ -118,8 +118,15 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 	const room = "cafe@conference.example.test"
 	joinRoom(t, a, room+"/Alice", "")
 	a.expect("message", "subject")
-	joinRoom(t, b, room+"/Bob", "")
-	a.expect("presence", room+"/Bob")
+	b.send("<presence to='" + room + "/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	if e := b.expect("presence", room+"/Alice"); strings.Contains(e.Inner, "jid=") || !strings.Contains(e.Inner, "<occupant-id xmlns='urn:xmpp:occupant-id:0'") {
+		t.Fatalf("a semi-anonymous room shows a participant real JIDs, or no occupant-id: %+v", e)
+	}
+	b.expect("presence", "code='110'")
+	seen := a.expect("presence", room+"/Bob")
+	if !strings.Contains(seen.Inner, "jid='bob@example.test/b1'") {
+		t.Fatalf("a moderator does not see the real JID: %+v", seen)
+	}
 
 	b.send("<presence to='" + room + "/Robert'/>")
 	if e := a.expect("presence", "code='303'"); e.attr("from") != room+"/Bob" || e.attr("type") != "unavailable" || !strings.Contains(e.Inner, "nick='Robert'") {
