@@ -176,6 +176,7 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 	}
 
 	d := ts.login(t, ts.user(t, "dave"), "d1", true)
+	stillWorks(t, d) // a round trip: dave's initial presence is in before the invitation to his bare JID
 	a.send("<message to='dave@example.test' id='di1'><x xmlns='jabber:x:conference' jid='" + room + "' reason='komm vorbei'/></message>")
 	if e := d.expect("message", "jabber:x:conference"); !strings.HasPrefix(e.attr("from"), "alice@example.test/") || !strings.Contains(e.Inner, "komm vorbei") {
 		t.Fatalf("direct invitation: %+v", e)
