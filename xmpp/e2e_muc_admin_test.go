@@ -15,7 +15,8 @@ func adminSet(c *client, room, id, item string) el {
 }
 
 // TestMUCOwnerAdmin checks instant-room acceptance, the owner form and its
-// refusal to others, room discovery (public list, muc_* features, the
+// refusal to others, configuration change notices (104, 172, 173), room
+// discovery (public list, muc_* features, the
 // muc#roominfo form), affiliation and role lists, voice, ban by nickname,
 // promotion to admin, self-ping (XEP-0410), an unhandled IQ to a room and
 // destruction.
@@ -66,6 +67,15 @@ func TestMUCOwnerAdmin(t *testing.T) {
 		if !strings.Contains(info.Inner, v) {
 			t.Errorf("room info lacks %s: %s", v, info.Inner)
 		}
+	}
+
+	configure(t, a, room, "cfg2", map[string]string{"muc#roomconfig_whois": "moderators"})
+	if e := b.expect("message", "code='104'"); e.attr("from") != room || e.attr("type") != "groupchat" || !strings.Contains(e.Inner, "code='173'") {
+		t.Fatalf("configuration change notice: %+v", e)
+	}
+	configure(t, a, room, "cfg3", map[string]string{"muc#roomconfig_whois": "anyone"})
+	if e := b.expect("message", "code='104'"); !strings.Contains(e.Inner, "code='172'") {
+		t.Fatalf("configuration change notice: %+v", e)
 	}
 
 	if e := adminSet(a, room, "mem", "<item affiliation='member' jid='bob@example.test'/>"); e.attr("type") != "result" {

@@ -12,7 +12,8 @@
 //     moderator) and affiliation changes by JID or nickname (ban, member,
 //     admin, owner).
 //   - muc#owner (§10): the muc#roomconfig form, instant-room acceptance by
-//     an empty submit, configuration, cancel, destroy.
+//     an empty submit, configuration (announced to the occupants with
+//     status 104, 172, 173), cancel, destroy.
 //   - Self-ping (XEP-0410): a ping to one's own room/nick is answered by the
 //     room while the sender is joined, not-acceptable otherwise.
 //   - Mediated invitations and declines (§7.8.2) relayed from the room;

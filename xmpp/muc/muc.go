@@ -27,6 +27,8 @@ type Rooms interface {
 	SetRoomAffiliation(ctx context.Context, room, actor, target crosstalk.Address, aff crosstalk.Affiliation, reason string) error
 	ConfigureRoom(ctx context.Context, room, actor crosstalk.Address, cfg crosstalk.RoomConfig) error
 	DestroyRoom(ctx context.Context, room, actor crosstalk.Address, reason string) error
+	// RouteMessage sends the room's own notices (configuration changes).
+	RouteMessage(ctx context.Context, m *crosstalk.Message) error
 }
 
 // Handle returns the registrations for room services and rooms.

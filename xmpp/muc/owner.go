@@ -59,7 +59,11 @@ func owner(rooms Rooms) feature.HandlerFunc {
 			if err != nil {
 				return nil, err
 			}
-			return nil, rooms.ConfigureRoom(ctx, iq.To, iq.From, cfg)
+			if err := rooms.ConfigureRoom(ctx, iq.To, iq.From, cfg); err != nil {
+				return nil, err
+			}
+			notifyConfig(ctx, rooms, iq.To, configCodes(r.Config, cfg))
+			return nil, nil
 		}
 		return nil, feature.BadRequest("expected a form or destroy")
 	}
