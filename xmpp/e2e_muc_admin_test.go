@@ -17,7 +17,8 @@ func adminSet(c *client, room, id, item string) el {
 // TestMUCOwnerAdmin checks instant-room acceptance, the owner form and its
 // refusal to others, configuration change notices (104, 172, 173), room
 // discovery (public list, muc_* features, the
-// muc#roominfo form), affiliation and role lists, voice, ban by nickname,
+// muc#roominfo form), affiliation and role lists, voice (granted by a moderator and on request,
+// XEP-0045 §7.13), ban by nickname,
 // promotion to admin, self-ping (XEP-0410), an unhandled IQ to a room and
 // destruction.
 func TestMUCOwnerAdmin(t *testing.T) {
@@ -101,6 +102,20 @@ func TestMUCOwnerAdmin(t *testing.T) {
 	c.expect("presence", "role='visitor'")
 	c.send("<message to='" + room + "' type='groupchat'><body>darf ich?</body></message>")
 	expectStanzaError(t, c, "message", "forbidden", "auth")
+	c.send("<message to='" + room + "'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>" +
+		"<field var='muc#role' type='list-single'><value>participant</value></field></x></message>")
+	req := a.expect("message", "muc#request")
+	if req.attr("from") != room || !strings.Contains(req.Inner, "<value>Carol</value>") || !strings.Contains(req.Inner, "muc#request_allow") {
+		t.Fatalf("voice request at the moderator: %+v", req)
+	}
+	b.send("<message to='" + room + "'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>" +
+		"<field var='muc#roomnick'><value>Carol</value></field><field var='muc#request_allow'><value>true</value></field></x></message>")
+	expectStanzaError(t, b, "message", "forbidden", "auth") // bob is no moderator
+	a.send("<message to='" + room + "'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>" +
+		"<field var='muc#roomnick'><value>Carol</value></field><field var='muc#request_allow'><value>true</value></field></x></message>")
+	c.expect("presence", "role='participant'")
+	adminSet(a, room, "mute2", "<item nick='Carol' role='visitor'/>")
+	c.expect("presence", "role='visitor'")
 	adminSet(a, room, "voice", "<item nick='Carol' role='participant'/>")
 	c.expect("presence", "role='participant'")
 	c.send("<message to='" + room + "' type='groupchat'><body>jetzt ja</body></message>")

@@ -75,8 +75,8 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 		}
 		return
 	}
-	if s.srv.hub.IsRoomService(m.To) && muc.IsDecline(&m, st) { // XEP-0045 §7.8.2
-		if err := muc.Decline(ctx, s.srv.hub, s.addr, m.To, st); err != nil {
+	if s.srv.hub.IsRoomService(m.To) && muc.IsRoomRequest(&m, st) { // XEP-0045 §7.8.2 declines, §7.13 voice requests
+		if err := muc.RoomRequest(ctx, s.srv.hub, s.addr, m.To, st); err != nil {
 			s.reply(stanzaErrorReply(st, stanzaError(err)))
 		}
 		return

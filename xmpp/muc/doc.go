@@ -16,6 +16,8 @@
 //     status 104, 172, 173), cancel, destroy.
 //   - Self-ping (XEP-0410): a ping to one's own room/nick is answered by the
 //     room while the sender is joined, not-acceptable otherwise.
+//   - Voice requests (§7.13) relayed to the moderators as a form, and their
+//     approval (§8.6) applied.
 //   - Mediated invitations and declines (§7.8.2) relayed from the room;
 //     direct invitations (XEP-0249) are ordinary messages and need nothing.
 //   - JoinError and MessageError give join and groupchat refusals their
