@@ -106,7 +106,8 @@ func TestMUCJoinErrors(t *testing.T) {
 
 // TestMUCPresenceAndSubject checks a nickname change (303), a presence
 // update, subject changes by a moderator and their refusal to a
-// participant, not-acceptable for a non-occupant's groupchat, the subject
+// participant, private messages (bad-request as groupchat, item-not-found
+// to an unknown nick), not-acceptable for a non-occupant's groupchat, the subject
 // and limited history on a later join, a direct invitation (XEP-0249)
 // passing through as an ordinary message, and a mediated invitation
 // declined (XEP-0045 §7.8.2).
@@ -149,6 +150,14 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 			t.Fatalf("subject change: %+v", e)
 		}
 	}
+	b.send("<message to='" + room + "/Alice' type='groupchat'><body>psst</body></message>")
+	expectStanzaError(t, b, "message", "bad-request", "modify")
+	b.send("<message to='" + room + "/Alice' type='chat'><body>psst ☕</body></message>")
+	if e := a.expect("message", "psst ☕"); e.attr("from") != room+"/Robert" || e.attr("type") != "chat" {
+		t.Fatalf("private message: %+v", e)
+	}
+	b.send("<message to='" + room + "/Nobody' type='chat'><body>hallo?</body></message>")
+	expectStanzaError(t, b, "message", "item-not-found", "cancel")
 	b.send("<message to='" + room + "' type='groupchat'><subject>mine now</subject></message>")
 	expectStanzaError(t, b, "message", "forbidden", "auth")
 

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/feature"
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
@@ -27,18 +28,30 @@ type requestForm struct {
 }
 
 // IsRoomRequest reports whether a message to a room is one the room
-// answers itself rather than routes: a declined invitation or a voice
-// request or approval.
+// answers itself rather than routes: a declined invitation, a voice
+// request or approval, or a groupchat message to one occupant (refused).
 func IsRoomRequest(m *crosstalk.Message, st *xmppmap.Stanza) bool {
-	return IsDecline(m, st) || isVoiceRequest(m, st)
+	return isGroupchatToOccupant(m) || IsDecline(m, st) || isVoiceRequest(m, st)
 }
 
 // RoomRequest handles what IsRoomRequest accepted.
 func RoomRequest(ctx context.Context, rooms Requests, from, room crosstalk.Address, st *xmppmap.Stanza) error {
-	if isVoiceRequest(&crosstalk.Message{To: room}, st) {
+	m, err := xmppmap.ToMessage(st)
+	if err != nil {
+		return feature.BadRequest(err.Error())
+	}
+	m.To = room
+	switch {
+	case isGroupchatToOccupant(&m): // XEP-0045 §7.5: the recipient would take it for a room message
+		return feature.BadRequest("a private message is not of type groupchat")
+	case isVoiceRequest(&m, st):
 		return voiceRequest(ctx, rooms, from, room, st)
 	}
 	return Decline(ctx, rooms, from, room, st)
+}
+
+func isGroupchatToOccupant(m *crosstalk.Message) bool {
+	return m.Type == crosstalk.MessageGroupchat && !m.To.IsBare()
 }
 
 func isVoiceRequest(m *crosstalk.Message, st *xmppmap.Stanza) bool {
