@@ -35,9 +35,13 @@ STEP=5            # seconds per ladder step
 CHAT_RATES="1000 2000 5000 10000 15000 20000 25000 30000 40000 50000"
 REG_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
 MSG_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
+PRES20_ACCOUNTS=189  # 9 groups of 21, accounts user1001…
+PRES20_RATES="100 250 500 1000 1500 2000 3000"  # status changes/s (×20 deliveries)
+PRES150_N=1000       # status changes to rosters of 150, accounts user2001…user2151
 if [ "$QUICK" = 1 ]; then
   LOGIN_N=200 IDLE_N=200 STEP=2 ACCOUNTS=100 PAIRS=10 SIP_PAIRS=8
   CHAT_RATES="1000 5000" REG_RATES="1000 5000" MSG_RATES="1000 5000"
+  PRES20_ACCOUNTS=42 PRES20_RATES="100 250" PRES150_N=100
 fi
 
 # Loopback addresses of the servers (ctload refuses anything else).
@@ -45,7 +49,7 @@ PROSODY_IP=127.0.0.21 KAMAILIO_IP=127.0.0.22 CROSSTALK_IP=127.0.0.23
 XMPP_PORT=15222 SIP_PORT=15060
 
 WORK=$(mktemp -d /tmp/ctload-bench.XXXXXX)
-RES=$WORK/results
+RES=${RESULTS:-$(mktemp -d /tmp/ctload-results.XXXXXX)} # kept: the JSON of every run
 mkdir -p "$RES"
 SERVER_PIDS=()
 cleanup() {
@@ -67,6 +71,28 @@ wait_listen() {
     sleep 0.1
   done
   return 1
+}
+
+# cpu_ticks PID: utime+stime of a process and its children, in ticks.
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    [ -r "/proc/$p/stat" ] || continue
+    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$t"
+}
+
+# settle PID…: wait (up to 30 s) until each server uses under 5% of a core,
+# so that one server's backlog does not slow the next measurement.
+settle() {
+  local p a b
+  for p in "$@"; do
+    for _ in $(seq 1 30); do
+      a=$(cpu_ticks "$p"); sleep 1; b=$(cpu_ticks "$p")
+      [ $((b - a)) -le 5 ] && break
+    done
+  done
 }
 
 # fill TEMPLATE KEY=VALUE…: print a bench/ template with @KEY@ replaced.
@@ -93,10 +119,32 @@ start_prosody() {
   fill prosody.cfg.lua.in DIR="$d" ADDR=$PROSODY_IP PORT=$XMPP_PORT DOMAIN=$DOMAIN \
     CERT="$WORK/cert.pem" KEY="$WORK/key.pem" > "$d/prosody.cfg.lua"
   log "prosody: registering $ACCOUNTS accounts"
-  seq 1 "$ACCOUNTS" | xargs -P 4 -I{} prosodyctl --config "$d/prosody.cfg.lua" register "user{}" $DOMAIN $PASSWORD >/dev/null 2>&1
+  { seq 1 "$ACCOUNTS"; seq 1001 $((1000 + PRES20_ACCOUNTS)); seq 2001 2151; } | xargs -P 4 -I{} prosodyctl --config "$d/prosody.cfg.lua" register "user{}" $DOMAIN $PASSWORD >/dev/null 2>&1
+  prosody_rosters "$d" 1001 "$PRES20_ACCOUNTS" 20
+  prosody_rosters "$d" 2001 151 150
   (ulimit -n 20000; exec prosody --config "$d/prosody.cfg.lua" -F >"$d/out.log" 2>&1) &
   PROSODY_PID=$!; SERVER_PIDS+=("$PROSODY_PID")
   wait_listen tcp $PROSODY_IP $XMPP_PORT || { cat "$d/out.log"; exit 1; }
+}
+
+# prosody_rosters DIR FIRST SESSIONS CONTACTS: write full-mesh rosters
+# (subscription both) for groups of CONTACTS+1 accounts userFIRST… into
+# Prosody's storage, as an operator's existing rosters would be.
+prosody_rosters() {
+  local dir=$1/data/$DOMAIN/roster first=$2 n=$3 k=$4 i j g
+  mkdir -p "$dir"
+  for ((i = 0; i < n; i++)); do
+    g=$((i / (k + 1) * (k + 1)))
+    {
+      echo 'return {'
+      echo '	[false] = { ["version"] = 1; ["pending"] = {}; };'
+      for ((j = g; j <= g + k; j++)); do
+        [ "$j" = "$i" ] && continue
+        echo "	[\"user$((first + j))@$DOMAIN\"] = { [\"subscription\"] = \"both\"; [\"groups\"] = {}; };"
+      done
+      echo '};'
+    } > "$dir/user$((first + i)).dat"
+  done
 }
 
 start_kamailio() {
@@ -141,7 +189,7 @@ EOF
     # The command line writes the store directly; the running server sees
     # an account at its first login.
     log "crosstalk: creating $ACCOUNTS accounts"
-    for i in $(seq 1 "$ACCOUNTS"); do
+    for i in $(seq 1 "$ACCOUNTS") $(seq 1001 $((1000 + PRES20_ACCOUNTS))) $(seq 2001 2151); do
       echo "$PASSWORD" | "$WORK/bin/crosstalk" user add "user$i@$DOMAIN" --config "$d/crosstalk.toml" >/dev/null || log "crosstalk: user add user$i failed"
     done
   fi
@@ -157,12 +205,14 @@ ct() {
   "$CTLOAD" -q -json "$RES/$name.json" "$@" 2>>"$WORK/ctload.log" || true
 }
 
-# ladder NAME RATES ARGS…: the highest offered rate with zero failures.
+# ladder NAME RATES FACTOR ARGS…: the highest offered rate with zero
+# failures; FACTOR is how many counted operations one offered operation
+# makes (presence deliveries per status change).
 # Keeps the best step as NAME.json (and the failing one as NAME.fail.json).
 # A failing step is tried once more after a pause (the machine is shared),
 # and the ladder stops when it fails twice.
 ladder() {
-  local name=$1 rates=$2; shift 2
+  local name=$1 rates=$2 factor=$3; shift 3
   rm -f "$RES/$name.json" "$RES/$name.fail.json"
   for r in $rates; do
     local f=$RES/$name.step.json ok=0
@@ -170,10 +220,10 @@ ladder() {
       echo "ctload -rate $r -n $((r * STEP)) -d ${STEP}s $*" >> "$RES/$name.cmd"
       "$CTLOAD" -q -json "$f" -rate "$r" -n $((r * STEP)) -d "${STEP}s" "$@" 2>>"$WORK/ctload.log" || true
       [ -s "$f" ] || break
-      if jq -e --argjson r "$r" '([.phases[].failed] | add) == 0 and .phases[-1].per_second >= 0.95 * $r' "$f" >/dev/null; then
+      if jq -e --argjson r "$((r * factor))" '([.phases[].failed] | add) == 0 and .phases[-1].per_second >= 0.95 * $r' "$f" >/dev/null; then
         ok=1; break
       fi
-      [ "$try" = 1 ] && sleep 3
+      [ "$try" = 1 ] && settle "${SERVER_PIDS[@]}"
     done
     if [ "$ok" = 1 ]; then
       mv "$f" "$RES/$name.json"
@@ -181,30 +231,42 @@ ladder() {
       [ -s "$f" ] && mv "$f" "$RES/$name.fail.json"
       break
     fi
-    sleep 1
+    settle "${SERVER_PIDS[@]}"
   done
 }
 
 xmpp_suite() { # PREFIX ADDR CA PID
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
-  log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; sleep 2
-  log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; sleep 2
+  log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; settle "${SERVER_PIDS[@]}"
+  log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" 1 "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; settle "${SERVER_PIDS[@]}"
+}
+
+presence_suite() { # PREFIX ADDR CA PID — rosters of 20 (a ladder) and of 150 (one unpaced run)
+  local p=$1 addr=$2 ca=$3 pid=$4
+  local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -pid "$pid")
+  log "$p xmpp-presence, 20 contacts"
+  ladder "$p.presence20" "$PRES20_RATES" 20 "${c[@]}" -subscribe=$SUBSCRIBE -first 1001 -accounts "$PRES20_ACCOUNTS" -contacts 20 -c 8 -timeout 10s xmpp-presence
+  settle "${SERVER_PIDS[@]}"
+  log "$p xmpp-presence, 150 contacts"
+  ct "$p.presence150" "${c[@]}" -subscribe=$SUBSCRIBE -first 2001 -accounts 151 -contacts 150 -c 8 -n "$PRES150_N" -d 90s -timeout 10s xmpp-presence
+  settle "${SERVER_PIDS[@]}"
 }
 
 idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keeps a server busy
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
-  log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; sleep 5
+  log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; settle "${SERVER_PIDS[@]}"
 }
 
 sip_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
-  log "$p sip-register"; ladder "$p.register" "$REG_RATES" "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; sleep 2
-  log "$p sip-message";  ladder "$p.message" "$MSG_RATES" "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; sleep 2
+  log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
+  log "$p sip-message";  ladder "$p.message" "$MSG_RATES" 1 "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; settle "${SERVER_PIDS[@]}"
 }
 
+LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 start_prosody
 start_kamailio
 start_crosstalk
@@ -216,7 +278,11 @@ sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
 [ "$CT_SIP" = 1 ] && sip_suite crosstalk "$CROSSTALK_IP:$SIP_PORT" "$CROSSTALK_PID"
 idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+# Prosody's rosters are provisioned on disk; Crosstalk's, until it has a
+# way to provision them, are built by ctload's subscriptions.
+SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+[ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 
 log "writing $OUT"
 . bench/report.sh > "$OUT"
-log "done"
+log "done; JSON results in $RES"

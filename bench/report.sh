@@ -44,6 +44,13 @@ collapse() {
   jq -r '"failed at \(.rate)/s offered: \(.phases[-1].per_second | floor)/s achieved, \([.phases[].failed] | add) failures, p99 \(.phases[-1].latency.p99_ms) ms"' "$f"
 }
 
+# outcome NAME: a one-line account of a single run, failures included.
+outcome() {
+  local f=$RES/$1.json
+  [ -s "$f" ] || { echo "no result"; return; }
+  jq -r '[.phases[] | "\(.name) \(.ok) ok / \(.failed) failed" + (if .errors then " (" + ([.errors[] | "\(.error) ×\(.count)"] | join("; ")) + ")" else "" end)] | join(", ")' "$f"
+}
+
 cpu_model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 pv=$(dpkg-query -W -f '${Version}' prosody 2>/dev/null || echo "?")
@@ -115,6 +122,16 @@ row "chat p99 ms at that rate" low "%.2f" "< 10 ms at 25,000/s" \
   "p=$(fig p $P prosody.chat '.phases[-1].latency.p99_ms')" "c=$(fig c $CX crosstalk.chat '.phases[-1].latency.p99_ms')"
 row "server CPU µs per message" low "%.1f" "≤ 20 µs" \
   "p=$(fig p $P prosody.chat '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.chat '.phases[-1].server_cpu_us_per_op')"
+row "presence deliveries/s, roster of 20, zero failures" high "%.0f" "" \
+  "p=$(fig p $P prosody.presence20 '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.presence20 '.phases[-1].per_second')"
+row "presence p99 ms at that rate, roster of 20" low "%.2f" "" \
+  "p=$(fig p $P prosody.presence20 '.phases[-1].latency.p99_ms')" "c=$(fig c $CX crosstalk.presence20 '.phases[-1].latency.p99_ms')"
+row "server CPU µs per delivery, roster of 20" low "%.1f" "" \
+  "p=$(fig p $P prosody.presence20 '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.presence20 '.phases[-1].server_cpu_us_per_op')"
+row "presence deliveries/s, roster of 150, unpaced" high "%.0f" "" \
+  "p=$(fig p $P prosody.presence150 'if ([.phases[].failed] | add) == 0 and .phases[-1].name == "presence" then .phases[-1].per_second else empty end')" "c=$(fig c $CX crosstalk.presence150 'if ([.phases[].failed] | add) == 0 and .phases[-1].name == "presence" then .phases[-1].per_second else empty end')"
+row "server CPU µs per delivery, roster of 150" low "%.1f" "" \
+  "p=$(fig p $P prosody.presence150 'if ([.phases[].failed] | add) == 0 and .phases[-1].name == "presence" then .phases[-1].server_cpu_us_per_op else empty end')" "c=$(fig c $CX crosstalk.presence150 'if ([.phases[].failed] | add) == 0 and .phases[-1].name == "presence" then .phases[-1].server_cpu_us_per_op else empty end')"
 row "idle TLS sessions held" high "%.0f" "5,000" \
   "p=$(fig p $P prosody.idle '.sessions')" "c=$(fig c $CX crosstalk.idle '.sessions')"
 row "RSS KiB per idle TLS session" low "%.1f" "≤ 24 KB" \
@@ -123,6 +140,13 @@ row "RSS KiB per idle TLS session" low "%.1f" "≤ 24 KB" \
 cat <<EOF
 
 Where the chat ladder stopped — Prosody: $(collapse prosody.chat)$([ "$CX" = 1 ] && echo "; Crosstalk: $(collapse crosstalk.chat)").
+Where the presence ladder (roster of 20) stopped — Prosody: $(collapse prosody.presence20)$([ "$CX" = 1 ] && echo "; Crosstalk: $(collapse crosstalk.presence20)").
+Login and idle runs (not ladders; failures listed) — Prosody login: $(outcome prosody.login); idle: $(outcome prosody.idle)$([ "$CX" = 1 ] && echo "; Crosstalk login: $(outcome crosstalk.login); idle: $(outcome crosstalk.idle)").
+Roster of 150 — Prosody: $(outcome prosody.presence150)$([ "$CX" = 1 ] && echo "; Crosstalk: $(outcome crosstalk.presence150)").
+
+Presence: sessions form full-mesh groups of contacts+1 that subscribe to each other first (not
+timed in the figures); a status change is counted once per contact that receives it. The
+roster-of-150 run is unpaced, 8 changes in flight at a time.
 
 ## SIP
 

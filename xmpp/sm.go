@@ -197,6 +197,9 @@ type handover struct {
 	h uint32
 	// released is closed when the session no longer uses t.
 	released chan struct{}
+	// refused is set, before released is closed, when the session ended
+	// before taking t: the connection may go on negotiating.
+	refused bool
 }
 
 // offer hands a resuming connection to the session; false if the session
@@ -226,7 +229,7 @@ func (s *session) refuseResumptions() {
 	s.ended = true
 	select {
 	case ho := <-s.resumeCh:
-		_ = ho.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		ho.refused = true
 		close(ho.released)
 	default:
 	}

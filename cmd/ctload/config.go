@@ -15,16 +15,17 @@ import (
 
 // Scenario names.
 const (
-	scXMPPLogin   = "xmpp-login"
-	scXMPPChat    = "xmpp-chat"
-	scXMPPIdle    = "xmpp-idle"
-	scSIPRegister = "sip-register"
-	scSIPMessage  = "sip-message"
-	scCross       = "cross"
+	scXMPPLogin    = "xmpp-login"
+	scXMPPChat     = "xmpp-chat"
+	scXMPPIdle     = "xmpp-idle"
+	scXMPPPresence = "xmpp-presence"
+	scSIPRegister  = "sip-register"
+	scSIPMessage   = "sip-message"
+	scCross        = "cross"
 )
 
 // scenarios lists every scenario name in usage order.
-var scenarios = []string{scXMPPLogin, scXMPPChat, scXMPPIdle, scSIPRegister, scSIPMessage, scCross}
+var scenarios = []string{scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence, scSIPRegister, scSIPMessage, scCross}
 
 // errUsage marks a command line error (exit status 2).
 var errUsage = errors.New("usage")
@@ -52,6 +53,8 @@ type config struct {
 	Timeout    time.Duration
 	Hold       time.Duration
 	BodySize   int
+	Contacts   int
+	Subscribe  bool
 	SourceSpec string
 	sources    []netip.Addr
 	PID        int
@@ -97,6 +100,8 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "time bound of one operation")
 	fs.DurationVar(&c.Hold, "hold", 5*time.Second, "xmpp-idle: how long to hold the sessions once all are up")
 	fs.IntVar(&c.BodySize, "size", 100, "message body size in bytes")
+	fs.BoolVar(&c.Subscribe, "subscribe", true, "xmpp-presence: subscribe within each group first (false: the rosters are provisioned already)")
+	fs.IntVar(&c.Contacts, "contacts", 20, "xmpp-presence: contacts per roster (sessions form full-mesh groups of contacts+1)")
 	fs.StringVar(&c.SourceSpec, "src", "", "source `addresses` to spread connections over: list or range, e.g. 127.0.0.2-127.0.0.200")
 	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU time per operation and RSS (from /proc)")
 	fs.StringVar(&c.JSONFile, "json", "", "write the result as JSON to `file`")
@@ -175,6 +180,8 @@ func (c *config) check() error {
 		return fmt.Errorf("-first %d: want 0 or more", c.First)
 	case c.BodySize < 1 || c.BodySize > 60_000:
 		return fmt.Errorf("-size %d: want 1..60000", c.BodySize)
+	case c.Contacts < 1 || c.Contacts > 1000:
+		return fmt.Errorf("-contacts %d: want 1..1000", c.Contacts)
 	case c.PID < 0:
 		return fmt.Errorf("-pid %d", c.PID)
 	case c.CAFile != "" && c.Insecure:
@@ -182,6 +189,9 @@ func (c *config) check() error {
 	}
 	if (c.Scenario == scXMPPChat || c.Scenario == scSIPMessage) && c.Accounts < 2*c.Concurrent {
 		return fmt.Errorf("%s uses two accounts per pair: -accounts %d is fewer than 2 × -c %d", c.Scenario, c.Accounts, c.Concurrent)
+	}
+	if c.Scenario == scXMPPPresence && c.Accounts < c.Contacts+1 {
+		return fmt.Errorf("%s needs groups of -contacts+1 accounts: -accounts %d is fewer than %d", c.Scenario, c.Accounts, c.Contacts+1)
 	}
 	return nil
 }

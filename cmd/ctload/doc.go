@@ -18,6 +18,9 @@
 //	              msgs/s and latency matched by stanza id
 //	xmpp-idle     hold -n authenticated TLS sessions for -hold; with -pid the
 //	              server's RSS per session (VmRSS before vs after)
+//	xmpp-presence sessions in full-mesh groups of -contacts+1 subscribe to each
+//	              other, then change status -n times; deliveries/s and fan-out
+//	              latency matched by status text
 //	sip-register  REGISTER, 401, REGISTER with digest (SHA-256 or MD5, as
 //	              challenged), 200; rate and p50/p99
 //	sip-message   -c pairs register, then MESSAGE through the server to the
@@ -36,6 +39,7 @@
 //
 //	ctload -xmpp 127.0.0.5:5222 -ca cert.pem -accounts 100 -n 2000 -c 50 xmpp-login
 //	ctload -xmpp 127.0.0.5:5222 -insecure -accounts 100 -c 50 -n 200000 -rate 20000 xmpp-chat
+//	ctload -xmpp 127.0.0.5:5222 -insecure -first 1001 -accounts 189 -contacts 20 -n 5000 xmpp-presence
 //	ctload -xmpp 127.0.0.5:5222 -insecure -n 5000 -c 50 -src 127.0.0.10-127.0.0.40 -pid $(pidof lua5.4) xmpp-idle
 //	ctload -sip 127.0.0.6:5060 -n 50000 -c 32 -pid $KAMAILIO_PID sip-register
 //	ctload -sip 127.0.0.6:5060 -accounts 32 -c 16 -n 50000 -json out.json sip-message

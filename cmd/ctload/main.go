@@ -81,7 +81,7 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 	m := meter{pid: cfg.PID, proc: "/proc"}
 	var err error
 	switch cfg.Scenario {
-	case scXMPPLogin, scXMPPChat, scXMPPIdle:
+	case scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence:
 		res.Target = cfg.xmpp.String()
 		x, xerr := newXMPPClient(cfg, log)
 		if xerr != nil {
@@ -92,6 +92,8 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 			err = x.runLogin(ctx, m, res)
 		case scXMPPChat:
 			err = x.runChat(ctx, m, res)
+		case scXMPPPresence:
+			err = x.runPresence(ctx, m, res)
 		default:
 			err = x.runIdle(ctx, m, res)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,11 +52,29 @@ type xmppSession struct {
 // id and type attributes.
 type inbound func(id, typ string, at time.Time)
 
+// presenceEvent is a presence stanza a session received.
+type presenceEvent struct {
+	// From is the sender's bare JID; Type the type attribute ("" for
+	// available); Status the <status/> text.
+	From, Type, Status string
+	At                 time.Time
+}
+
+// handlers say what a session does with what it receives; nil fields
+// ignore the stanza.
+type handlers struct {
+	message  inbound
+	presence func(presenceEvent)
+	// acceptSubscriptions answers every subscription request with
+	// "subscribed".
+	acceptSubscriptions bool
+}
+
 // login dials the server from the i-th source address and runs the whole
 // client login: TCP, STARTTLS, SCRAM (SHA-256 preferred, else SHA-1),
 // resource binding, roster get and, when presence is set, initial
-// presence. Messages received later go to onMessage (which may be nil).
-func (x *xmppClient) login(ctx context.Context, i int, presence bool, onMessage inbound) (*xmppSession, error) {
+// presence. What the session receives later goes to h.
+func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers) (*xmppSession, error) {
 	acct := x.cfg.account(i)
 	origin, err := jid.New(acct.Local, acct.Domain, "")
 	if err != nil {
@@ -75,7 +94,7 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, onMessage 
 		return nil, fmt.Errorf("negotiate: %w", err)
 	}
 	sess := &xmppSession{s: s, conn: conn, jid: s.LocalAddr(), served: make(chan error, 1)}
-	go func() { sess.served <- s.Serve(messageHandler(onMessage)) }()
+	go func() { sess.served <- s.Serve(stanzaHandler(h)) }()
 
 	iter := roster.Fetch(ctx, s)
 	for n := 0; n < maxRosterItems && iter.Next(); n++ {
@@ -99,25 +118,71 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, onMessage 
 	return sess, nil
 }
 
-// messageHandler passes message stanzas to f and ignores everything else
-// (Serve answers unhandled IQs itself).
-func messageHandler(f inbound) mxmpp.Handler {
-	return mxmpp.HandlerFunc(func(_ xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-		if f == nil || start.Name.Local != "message" {
-			return nil
-		}
-		var id, typ string
+// maxStanzaTokens bounds the tokens read from one received presence.
+const maxStanzaTokens = 1000
+
+// stanzaHandler passes messages and presence to h and ignores everything
+// else (Serve answers unhandled IQs itself).
+func stanzaHandler(h handlers) mxmpp.Handler {
+	return mxmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		at := time.Now()
+		var id, typ, from string
 		for _, a := range start.Attr {
 			switch a.Name.Local {
 			case "id":
 				id = a.Value
 			case "type":
 				typ = a.Value
+			case "from":
+				from = a.Value
 			}
 		}
-		f(id, typ, time.Now())
+		switch start.Name.Local {
+		case "message":
+			if h.message != nil {
+				h.message(id, typ, at)
+			}
+		case "presence":
+			if typ == string(stanza.SubscribePresence) && h.acceptSubscriptions {
+				to, err := jid.Parse(from)
+				if err != nil {
+					return nil
+				}
+				_, err = xmlstream.Copy(t, stanza.Presence{To: to.Bare(), Type: stanza.SubscribedPresence}.Wrap(nil))
+				return err
+			}
+			if h.presence != nil {
+				bare, _, _ := strings.Cut(from, "/")
+				h.presence(presenceEvent{From: bare, Type: typ, Status: statusText(t), At: at})
+			}
+		}
 		return nil
 	})
+}
+
+// statusText reads a presence's children and returns its <status/> text.
+func statusText(r xml.TokenReader) string {
+	var status strings.Builder
+	depth, inStatus := 0, false
+	for range maxStanzaTokens {
+		tok, err := r.Token()
+		if err != nil {
+			break
+		}
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			depth++
+			inStatus = depth == 1 && tk.Name.Local == "status"
+		case xml.EndElement:
+			depth--
+			inStatus = false
+		case xml.CharData:
+			if inStatus && status.Len() < 1024 {
+				status.Write(tk)
+			}
+		}
+	}
+	return status.String()
 }
 
 // close ends the stream, waits a little for the server to end its own,
@@ -143,7 +208,7 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, true, nil)
+			s, err := x.login(octx, i, true, handlers{})
 			if err != nil {
 				rec.failure(err)
 				return

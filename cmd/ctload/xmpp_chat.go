@@ -113,7 +113,7 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, true, pend.arrived)
+			s, err := x.login(octx, i, true, handlers{message: pend.arrived})
 			if err != nil {
 				rec.failure(err)
 				return

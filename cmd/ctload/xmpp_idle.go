@@ -37,7 +37,7 @@ func (x *xmppClient) runIdle(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, false, nil)
+			s, err := x.login(octx, i, false, handlers{})
 			if err != nil {
 				rec.failure(err)
 				return

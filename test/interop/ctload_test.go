@@ -284,6 +284,13 @@ func TestCtloadProsody(t *testing.T) {
 			t.Errorf("phases %+v", r.Phases)
 		}
 	})
+	t.Run("xmpp-presence", func(t *testing.T) {
+		// Two full-mesh groups of four: three contacts each.
+		r := smoke(t, "xmpp-presence", append(common, "-contacts", "3")...)
+		if len(r.Phases) != 3 || r.Phases[2].Name != "presence" || r.Phases[2].OK%3 != 0 {
+			t.Errorf("phases %+v", r.Phases)
+		}
+	})
 	t.Run("xmpp-idle", func(t *testing.T) {
 		r := smoke(t, "xmpp-idle", append(common, "-src", "127.0.0.2-127.0.0.5")...)
 		if r.Sessions == 0 || r.ServerRSSAfterKB <= 0 {
