@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,8 @@ func adminSet(c *client, room, id, item string) el {
 // discovery (public list, muc_* features, the
 // muc#roominfo form), affiliation and role lists, voice (granted by a moderator and on request,
 // XEP-0045 §7.13), ban by nickname,
-// promotion to admin, self-ping (XEP-0410), an unhandled IQ to a room and
+// promotion to admin, self-ping (XEP-0410), an IQ relayed between occupants
+// and its answer (§17.4), an unhandled IQ to a room and
 // destruction.
 func TestMUCOwnerAdmin(t *testing.T) {
 	ts := startServer(t, nil)
@@ -132,6 +134,17 @@ func TestMUCOwnerAdmin(t *testing.T) {
 	expectStanzaError(t, c, "iq", "item-not-found", "cancel")
 	c.send("<iq type='get' id='vc' to='" + room + "'><vCard xmlns='vcard-temp'/></iq>")
 	expectStanzaError(t, c, "iq", "service-unavailable", "cancel")
+	c.send("<iq type='get' id='ver' to='" + room + "/Bob'><query xmlns='jabber:iq:version'/></iq>")
+	relayed := b.expect("iq", "jabber:iq:version")
+	if relayed.attr("from") != room+"/Carol" || relayed.attr("to") != "bob@example.test/b1" || relayed.attr("id") != "ver" {
+		t.Fatalf("IQ relayed to the occupant: %+v", relayed)
+	}
+	b.send("<iq type='result' id='ver' to='" + room + "/Carol'><query xmlns='jabber:iq:version'><name>raw-test</name></query></iq>")
+	if e := c.expect("iq", "ver"); e.attr("from") != room+"/Bob" || e.attr("type") != "result" || !strings.Contains(e.Inner, "raw-test") || strings.Contains(fmt.Sprint(e.Attrs), "bob@") {
+		t.Fatalf("answer relayed from the occupant: %+v", e)
+	}
+	c.send("<iq type='get' id='ver2' to='" + room + "/Nobody'><query xmlns='jabber:iq:version'/></iq>")
+	expectStanzaError(t, c, "iq", "item-not-found", "cancel")
 
 	if e := adminSet(a, room, "ban", "<item nick='Carol' affiliation='outcast'><reason>genug</reason></item>"); e.attr("type") != "result" {
 		t.Fatalf("ban by nick: %+v", e)

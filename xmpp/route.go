@@ -145,6 +145,12 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	switch typ {
 	case "result", "error":
+		if !to.IsZero() && !to.IsBare() && s.srv.hub.IsRoomService(to) { // XEP-0045 §17.4: an answer to an occupant
+			if err := muc.ProxyIQ(ctx, s.srv.hub, s.addr, to, st); err != nil {
+				s.log.Debug().Err(err).Msg("IQ response to an occupant not delivered")
+			}
+			return
+		}
 		if !to.IsZero() && !to.IsBare() {
 			q := &crosstalk.Query{ID: id, From: s.addr, To: to, Type: queryType(typ),
 				Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: st.Bytes()}}
@@ -198,6 +204,12 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	child := children[0]
 	h, ok := s.srv.mux.Lookup(child.XMLName.Space, child.XMLName.Local, typ, target)
+	if !ok && target == feature.Occupant { // XEP-0045 §17.4: relayed to the occupant
+		if err := muc.ProxyIQ(ctx, s.srv.hub, s.addr, to, st); err != nil {
+			s.reply(iqError(st, st.Attr("to"), stanzaError(err)))
+		}
+		return
+	}
 	if !ok {
 		s.reply(iqError(st, st.Attr("to"), feature.ServiceUnavailable()))
 		return

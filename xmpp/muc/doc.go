@@ -14,6 +14,8 @@
 //   - muc#owner (§10): the muc#roomconfig form, instant-room acceptance by
 //     an empty submit, configuration (announced to the occupants with
 //     status 104, 172, 173), cancel, destroy.
+//   - IQs between occupants (§17.4) relayed with room/nick addresses both
+//     ways (ProxyIQ).
 //   - Self-ping (XEP-0410): a ping to one's own room/nick is answered by the
 //     room while the sender is joined, not-acceptable otherwise.
 //   - Voice requests (§7.13) relayed to the moderators as a form, and their
