@@ -2,6 +2,7 @@ package interop
 
 import (
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 // non-ASCII text, alice sets the subject, carol joins and gets history and
 // subject, self-pings (XEP-0410), is kicked, invited
 // again through the room and declines, and is invited directly (XEP-0249); bob is banned and cannot
-// rejoin; alice queries the room's archive (XEP-0313). The certificate is
+// rejoin; alice queries the room's archive (XEP-0313); after a restart the
+// persistent room keeps its name, subject, history, owner and ban. The certificate is
 // verified against the server's CA file. A missing slixmpp fails the test.
 func TestSlixmppMUC(t *testing.T) {
 	requirePeer(t, pythonPath)
@@ -32,4 +34,26 @@ func TestSlixmppMUC(t *testing.T) {
 			t.Errorf("step %s did not pass:\n%s", step, out)
 		}
 	}
+	if t.Failed() {
+		return
+	}
+	restart(t, s)
+	if out := runPeer(t, 60*time.Second, pythonPath, script, host, port, s.Domain, s.CAFile, pw, "restart"); !strings.Contains(out, "OK restart\n") {
+		t.Errorf("the room did not survive a restart:\n%s", out)
+	}
+}
+
+// restart stops the server and starts it again on the same configuration,
+// data directory and ports; the test's cleanup stops the new process.
+func restart(t *testing.T, s *server) {
+	t.Helper()
+	s.stop(t)
+	s.cmd = exec.Command(binary, "serve", "--config", s.Config)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.done = make(chan error, 1)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("restarting crosstalk: %v", err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	s.waitHealthy(t)
 }

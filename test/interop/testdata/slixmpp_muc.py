@@ -1,12 +1,13 @@
 """Drive Crosstalk's multi-user chat (XEP-0045) with slixmpp (Debian python3-slixmpp).
 
-Usage: slixmpp_muc.py HOST PORT DOMAIN CAFILE PASSWORD
+Usage: slixmpp_muc.py HOST PORT DOMAIN CAFILE PASSWORD [restart]
 Users alice, bob and carol exist with PASSWORD. Steps, in order: join
 (alice creates and configures the room, bob joins), talk (both ways,
 non-ASCII), subject, history (carol joins and gets history and subject),
 selfping (XEP-0410), kick (carol), invite (mediated, declined, and
 XEP-0249 direct), ban (bob, who then cannot rejoin),
-archive (XEP-0313 query to the room).
+archive (XEP-0313 query to the room). With "restart", run after the server
+restarted: the persistent room keeps its name, subject, history, owner and ban.
 Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
 """
@@ -31,6 +32,7 @@ def _without_channel_binding(self, challenge):
 SCRAM.process_1 = _without_channel_binding
 
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
+PHASE = sys.argv[6] if len(sys.argv) > 6 else "live"
 PORT = int(PORT)
 WAIT = 10
 ROOM = f"treff@conference.{DOMAIN}"
@@ -84,7 +86,40 @@ def codes(pres):
     return {int(c) for c in pres["muc"]["status_codes"]}
 
 
+async def after_restart():
+    """The room as the first run left it: name, subject, history, owner, ban."""
+    step = "restart"
+    alice = Client("alice")
+    try:
+        await alice.start()
+        self_pres, subject, _, history = await alice.muc.join_muc_wait(ROOM, "Alice", maxstanzas=10, timeout=WAIT)
+        if self_pres["muc"]["affiliation"] != "owner" or 201 in codes(self_pres):
+            raise RuntimeError(f"self-presence after restart {self_pres}")
+        if subject["subject"] != "Thema: Tee oder Kaffee? 🍵":
+            raise RuntimeError(f"subject after restart {subject['subject']!r}")
+        bodies = [m["body"] for m in history]
+        if "Grüße aus Köln ☕ 你好" not in bodies or "Привет, Алиса 🎉" not in bodies:
+            raise RuntimeError(f"history after restart {bodies}")
+        info = await alice.plugin["xep_0030"].get_info(jid=ROOM, timeout=WAIT)
+        names = [i[3] for i in info["disco_info"]["identities"]]
+        if names != ["Treffpunkt ☕"]:
+            raise RuntimeError(f"room name after restart {names}")
+        outcasts = await alice.muc.get_affiliation_list(ROOM, "outcast", timeout=WAIT)
+        if [str(j) for j in outcasts] != [f"bob@{DOMAIN}"]:
+            raise RuntimeError(f"outcasts after restart {outcasts}")
+        print("OK restart", flush=True)
+    except Exception as e:
+        print(f"FAIL {step}: {type(e).__name__}: {e}", flush=True)
+        return 1
+    finally:
+        alice.disconnect()
+        await asyncio.sleep(0.2)
+    return 0
+
+
 async def main():
+    if PHASE == "restart":
+        return await after_restart()
     step = "login"
     clients = []
     try:
