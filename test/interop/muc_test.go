@@ -12,11 +12,12 @@ import (
 // TestSlixmppMUC drives the room service (XEP-0045) with slixmpp occupants:
 // alice creates and configures a room, bob and alice talk both ways with
 // non-ASCII text, alice sets the subject, carol joins and gets history and
-// subject, self-pings (XEP-0410), is kicked, invited
-// again through the room and declines, and is invited directly (XEP-0249); bob is banned and cannot
-// rejoin; alice queries the room's archive (XEP-0313); after a restart the
-// persistent room keeps its name, subject, history, owner and ban. The certificate is
-// verified against the server's CA file. A missing slixmpp fails the test.
+// subject, self-pings (XEP-0410), is kicked, invited again through the room
+// and declines, and is invited directly (XEP-0249); bob is banned and
+// cannot rejoin; alice queries the room's archive (XEP-0313). After a
+// restart the persistent room keeps its name, subject, history, owner and
+// ban. The certificate is verified against the server's CA file. A missing
+// slixmpp fails the test.
 func TestSlixmppMUC(t *testing.T) {
 	requirePeer(t, pythonPath)
 	if out, err := runPeerErr(t, 30*time.Second, pythonPath, "-c", "import slixmpp"); err != nil {
