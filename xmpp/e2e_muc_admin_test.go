@@ -134,6 +134,8 @@ func TestMUCOwnerAdmin(t *testing.T) {
 	expectStanzaError(t, c, "iq", "item-not-found", "cancel")
 	c.send("<iq type='get' id='vc' to='" + room + "'><vCard xmlns='vcard-temp'/></iq>")
 	expectStanzaError(t, c, "iq", "service-unavailable", "cancel")
+	c.send("<iq type='get' id='reg' to='conference.example.test'><query xmlns='jabber:iq:register'/></iq>")
+	expectStanzaError(t, c, "iq", "service-unavailable", "cancel")
 	c.send("<iq type='get' id='ver' to='" + room + "/Bob'><query xmlns='jabber:iq:version'/></iq>")
 	relayed := b.expect("iq", "jabber:iq:version")
 	if relayed.attr("from") != room+"/Carol" || relayed.attr("to") != "bob@example.test/b1" || relayed.attr("id") != "ver" {
@@ -164,6 +166,11 @@ func TestMUCOwnerAdmin(t *testing.T) {
 	adminSet(a, room, "adm", "<item affiliation='admin' jid='bob@example.test'/>")
 	if e := b.expect("presence", "affiliation='admin'"); !strings.Contains(e.Inner, "role='moderator'") {
 		t.Fatalf("admin is a moderator: %+v", e)
+	}
+	configure(t, a, room, "hide", map[string]string{"muc#roomconfig_publicroom": "0"})
+	b.send("<iq type='get' id='items2' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")
+	if e := b.expect("iq", "items2"); strings.Contains(e.Inner, room) {
+		t.Fatalf("a hidden room is listed: %+v", e)
 	}
 	a.send("<iq type='set' id='destroy' to='" + room + "'><query xmlns='" + nsMUCOwner + "'><destroy><reason>Ende</reason></destroy></query></iq>")
 	a.expect("iq", "destroy")
