@@ -201,3 +201,27 @@ func TestMUCPresenceAndSubject(t *testing.T) {
 	d.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='stranger@example.test'/></x></message>")
 	expectStanzaError(t, d, "message", "item-not-found", "cancel")
 }
+
+// TestMUCPrivateNoCarbons checks that private messages to and from a room
+// occupant are not carbon-copied to the account's resources outside the
+// room (XEP-0280 §6), while ordinary chat still is.
+func TestMUCPrivateNoCarbons(t *testing.T) {
+	ts := startServer(t, nil)
+	alice := ts.user(t, "alice")
+	a1 := ts.login(t, alice, "a1", true)
+	a2 := ts.login(t, alice, "a2", true)
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	a2.send("<iq type='set' id='cb'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+	a2.expect("iq", "cb")
+	const room = "pm@conference.example.test"
+	joinRoom(t, a1, room+"/Alice", "")
+	joinRoom(t, b, room+"/Bob", "")
+	b.send("<message to='" + room + "/Alice' type='chat'><body>nur für dich</body></message>")
+	a1.expect("message", "nur für dich")
+	a1.send("<message to='" + room + "/Bob' type='chat'><body>danke</body></message>")
+	b.expect("message", "danke")
+	b.send("<message to='alice@example.test/a1' type='chat'><body>direkt</body></message>")
+	if e := a2.expect("message", "urn:xmpp:carbons:2"); !strings.Contains(e.Inner, "direkt") {
+		t.Fatalf("a room private message was carbon-copied: %+v", e)
+	}
+}
