@@ -260,3 +260,25 @@ func TestShutdownDeactivates(t *testing.T) {
 	}
 	bob.notifyWith(5*time.Second, "terminated;reason=deactivated")
 }
+
+// TestXMPPPresenceNotified: presence set by an endpoint of another
+// protocol (an XMPP resource) reaches SIP watchers as PIDF with RPID.
+func TestXMPPPresenceNotified(t *testing.T) {
+	e := newEnv(t, presenceTweak, "alice", "bob")
+	befriend(t, e, "alice", "bob")
+	bob := newWatcher(t, "bob")
+	wantStatus(t, bob.subscribe(e, "alice", "presence", 60), 200)
+	bob.notifyWith(5*time.Second, "active", "<basic>closed</basic>")
+	ctx := context.Background()
+	ep := &chanEndpoint{events: make(chan crosstalk.Event, 64)}
+	xa, err := e.hub.Bind(ctx, crosstalk.MustParseAddress("alice@localhost/laptop"), ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hub.SetPresence(ctx, &crosstalk.Presence{From: xa, Show: crosstalk.ShowXA, Status: "gone fishing"}); err != nil {
+		t.Fatal(err)
+	}
+	bob.notifyWith(5*time.Second, "active", "<basic>open</basic>", "gone fishing", "<rpid:")
+	e.hub.Unbind(ctx, xa, ep, nil) // the session ends: unavailable
+	bob.notifyWith(5*time.Second, "active", "<basic>closed</basic>")
+}
