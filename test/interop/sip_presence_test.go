@@ -1,6 +1,10 @@
 package interop
 
 import (
+	"context"
+	"net"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +108,46 @@ func subscribeSippTCP(t *testing.T, s *server, watcher, presentity, pkg string, 
 	p.wait()
 	msgs := p.logs("messages")
 	for _, w := range want {
+		if !strings.Contains(msgs, w) {
+			t.Fatalf("sipp trace lacks %q:\n%s", w, msgs)
+		}
+	}
+}
+
+// TestSIPSubscribeApprovedOnXMPP is the SIP presence point of Crosstalk:
+// bob's SIP SUBSCRIBE to alice is a subscription request alice sees on
+// XMPP (slixmpp); she approves it there, and bob's subscription becomes
+// active with a NOTIFY showing her XMPP presence (dnd → RPID busy).
+func TestSIPSubscribeApprovedOnXMPP(t *testing.T) {
+	requirePeer(t, pythonPath)
+	s := startSIPServer(t)
+	host, port, _ := net.SplitHostPort(s.C2S)
+	script, _ := filepath.Abs("testdata/slixmpp_presence.py")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alice := exec.CommandContext(ctx, pythonPath, script, host, port, s.Domain, s.CAFile, sipUsers["alice@localhost"])
+	alice.WaitDelay = 2 * time.Second
+	out := &syncBuffer{}
+	alice.Stdout, alice.Stderr = out, out
+	if err := alice.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- alice.Wait() }()
+	for i := 0; !strings.Contains(out.String(), "READY"); i++ {
+		if i > 400 {
+			t.Fatalf("alice did not log in over XMPP:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p := startSipp(t, "subscribe_approve.xml", freePort(t), 30*time.Second, []string{"bob;alice;localhost;presence"},
+		"-au", "bob", "-ap", "bob-password", "-m", "1", "-trace_logs", s.SIP)
+	p.wait()
+	if err := <-done; err != nil || !strings.Contains(out.String(), "OK") {
+		t.Fatalf("alice on XMPP: %v\n%s", err, out.String())
+	}
+	msgs := p.logs("messages")
+	for _, w := range []string{"Subscription-State: pending", "Subscription-State: active", "<basic>open</basic>", "busy on xmpp", "<rpid:busy/>"} {
 		if !strings.Contains(msgs, w) {
 			t.Fatalf("sipp trace lacks %q:\n%s", w, msgs)
 		}
