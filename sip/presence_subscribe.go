@@ -297,7 +297,7 @@ func parseEvent(v string) (pkg, id string) {
 	pkg = strings.ToLower(strings.TrimSpace(parts[0]))
 	for _, prm := range parts[1:] {
 		if k, val, ok := strings.Cut(strings.TrimSpace(prm), "="); ok && strings.EqualFold(k, "id") {
-			id = sipmap.CleanXMLText(strings.Trim(val, `"`))
+			id = sipToken(strings.Trim(val, `"`))
 		}
 	}
 	return pkg, id
@@ -355,4 +355,19 @@ func checkAccept(req *sipmsg.Request, kind subKind) error {
 		}
 	}
 	return statusErr(406, "Not Acceptable", sipmsg.NewHeader("Accept", strings.Join(want, ", ")))
+}
+
+// sipToken keeps the RFC 3261 token characters of s, at most 64: an Event
+// id is echoed in our NOTIFYs and must not carry anything else.
+func sipToken(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= 64 {
+			break
+		}
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.!%*_+`'~", r)) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
