@@ -1,0 +1,318 @@
+package xmpp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"mellium.im/sasl"
+)
+
+// startWebSocket serves the server's WebSocket and host-meta handlers on
+// a loopback HTTPS server and returns its wss:// URL.
+func startWebSocket(t *testing.T, ts *testServer) (string, *tls.Config) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	mux.Handle("GET "+WebSocketPath, ts.srv.WebSocket(ctx))
+	hs := httptest.NewTLSServer(mux)
+	t.Cleanup(func() { cancel(); hs.Close() })
+	return "wss://" + hs.Listener.Addr().String() + WebSocketPath, hs.Client().Transport.(*http.Transport).TLSClientConfig
+}
+
+// wsClient is a raw RFC 7395 test client: one element per message.
+type wsClient struct {
+	t    *testing.T
+	conn net.Conn
+	rw   io.ReadWriter
+}
+
+func dialWS(t *testing.T, url string, tc *tls.Config) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	d := ws.Dialer{Protocols: []string{"xmpp"}, TLSConfig: tc}
+	conn, br, hs, err := d.Dial(ctx, url)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if hs.Protocol != "xmpp" {
+		t.Fatalf("subprotocol %q", hs.Protocol)
+	}
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	_ = conn.SetDeadline(time.Now().Add(opTimeout))
+	return &wsClient{t: t, conn: conn, rw: struct {
+		io.Reader
+		io.Writer
+	}{r, conn}}
+}
+
+func (c *wsClient) send(s string) {
+	c.t.Helper()
+	if err := wsutil.WriteClientText(c.conn, []byte(s)); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// next reads one message as an element; a closed WebSocket gives an
+// element named "</ws>".
+func (c *wsClient) next() el {
+	c.t.Helper()
+	msg, op, err := wsutil.ReadServerData(c.rw)
+	if err != nil {
+		return el{XMLName: xml.Name{Local: "</ws>"}}
+	}
+	if op != ws.OpText {
+		c.t.Fatalf("opcode %v", op)
+	}
+	var e el
+	if err := xml.Unmarshal(msg, &e); err != nil {
+		c.t.Fatalf("message %q is not one element: %v", msg, err)
+	}
+	return e
+}
+
+// expect reads messages until one named local containing contains.
+func (c *wsClient) expect(local, contains string) el {
+	c.t.Helper()
+	for range 50 {
+		e := c.next()
+		if e.XMLName.Local == local && strings.Contains(e.Inner+xmlAttrs(e), contains) {
+			return e
+		}
+		if e.XMLName.Local == "</ws>" {
+			c.t.Fatalf("websocket closed while waiting for <%s/> with %q", local, contains)
+		}
+	}
+	c.t.Fatalf("no <%s/> with %q", local, contains)
+	return el{}
+}
+
+func xmlAttrs(e el) string {
+	var b strings.Builder
+	for _, a := range e.Attrs {
+		b.WriteString(a.Name.Local + "=" + a.Value + " ")
+	}
+	return b.String()
+}
+
+// open opens (or restarts) the stream and returns the features.
+func (c *wsClient) open() el {
+	c.t.Helper()
+	c.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="` + testDomain + `" version="1.0"/>`)
+	o := c.next()
+	if o.XMLName.Space != nsFraming || o.XMLName.Local != "open" || o.attr("from") != testDomain || o.attr("version") != "1.0" || o.attr("id") == "" {
+		c.t.Fatalf("open: %+v", o)
+	}
+	f := c.next()
+	if f.XMLName.Space != nsStream || f.XMLName.Local != "features" {
+		c.t.Fatalf("features: %+v", f)
+	}
+	return f
+}
+
+// auth runs SCRAM-SHA-256 without channel binding.
+func (c *wsClient) auth(user, password string, mechs []string) el {
+	c.t.Helper()
+	neg := sasl.NewClient(sasl.ScramSha256, sasl.RemoteMechanisms(mechs...),
+		sasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(password), nil }))
+	_, resp, err := neg.Step(nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.send("<auth xmlns='" + nsSASL + "' mechanism='SCRAM-SHA-256'>" + base64.StdEncoding.EncodeToString(resp) + "</auth>")
+	for range 4 {
+		e := c.next()
+		data, _ := base64.StdEncoding.DecodeString(e.Inner)
+		switch e.XMLName.Local {
+		case "challenge":
+			_, resp, err := neg.Step(data)
+			if err != nil {
+				c.t.Fatalf("sasl step: %v", err)
+			}
+			c.send("<response xmlns='" + nsSASL + "'>" + base64.StdEncoding.EncodeToString(resp) + "</response>")
+		case "success":
+			if _, _, err := neg.Step(data); err != nil {
+				c.t.Fatalf("server signature: %v", err)
+			}
+			return e
+		default:
+			return e
+		}
+	}
+	c.t.Fatal("sasl did not finish")
+	return el{}
+}
+
+// streamError reads until the stream error and the <close/> after it and
+// returns the condition.
+func (c *wsClient) streamError() string {
+	c.t.Helper()
+	e := c.expect("error", "")
+	if e.XMLName.Space != nsStream {
+		c.t.Fatalf("stream error: %+v", e)
+	}
+	if cl := c.next(); cl.XMLName.Local != "close" || cl.XMLName.Space != nsFraming {
+		c.t.Fatalf("after the stream error: %+v", cl)
+	}
+	i := strings.Index(e.Inner, "<")
+	j := strings.IndexAny(e.Inner[i+1:], " />")
+	return e.Inner[i+1 : i+1+j]
+}
+
+func TestWebSocketSession(t *testing.T) {
+	ts := startServer(t, nil)
+	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
+	url, tc := startWebSocket(t, ts)
+	bobTCP := ts.login(t, bob, "tcp", true)
+
+	c := dialWS(t, url, tc)
+	f := c.open()
+	if strings.Contains(f.Inner, "starttls") {
+		t.Fatalf("STARTTLS offered over WebSocket: %s", f.Inner)
+	}
+	mechs := mechanisms(f)
+	if !contains(mechs, "SCRAM-SHA-256") || !contains(mechs, "SCRAM-SHA-256-PLUS") || !contains(mechs, "PLAIN") {
+		t.Fatalf("mechanisms over a TLS 1.3 WebSocket: %v", mechs)
+	}
+	if e := c.auth(alice.Local(), ts.password, mechs); e.XMLName.Local != "success" {
+		t.Fatalf("auth: %+v", e)
+	}
+	if f := c.open(); !strings.Contains(f.Inner, nsBind) {
+		t.Fatalf("no bind after restart: %s", f.Inner)
+	}
+	c.send("<iq type='set' id='b1' xmlns='jabber:client'><bind xmlns='" + nsBind + "'><resource>web</resource></bind></iq>")
+	if e := c.expect("iq", "b1"); e.XMLName.Space != nsClient || !strings.Contains(e.Inner, alice.String()+"/web") {
+		t.Fatalf("bind: %+v", e)
+	}
+	c.send("<presence xmlns='jabber:client'/>")
+
+	c.send("<message xmlns='jabber:client' to='" + bobTCP.jid + "' type='chat' id='m1'><body>over websocket</body></message>")
+	if m := bobTCP.expect("message", "over websocket"); !strings.HasPrefix(m.attr("from"), alice.String()+"/web") {
+		t.Fatalf("from: %+v", m)
+	}
+	bobTCP.send("<message to='" + alice.String() + "/web' type='chat' id='m2'><body>back over tcp</body></message>")
+	if m := c.expect("message", "back over tcp"); m.XMLName.Space != nsClient || m.attr("from") != bobTCP.jid {
+		t.Fatalf("reply: %+v", m)
+	}
+
+	c.send(`<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>`)
+	if e := c.expect("close", ""); e.XMLName.Space != nsFraming {
+		t.Fatalf("close: %+v", e)
+	}
+	if e := c.next(); e.XMLName.Local != "</ws>" {
+		t.Fatalf("after close: %+v", e)
+	}
+	stillWorks(t, bobTCP)
+}
+
+func TestWebSocketLimits(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.StanzaSize = 16 << 10; c.MailboxBytes = 16 << 10 })
+	url, tc := startWebSocket(t, ts)
+
+	t.Run("oversized frame", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		big := "<message><body>" + strings.Repeat("x", 20<<10) + "</body></message>"
+		// The server refuses the frame from its header and may close
+		// before the payload is written: the write may fail.
+		go func() { _ = wsutil.WriteClientText(c.conn, []byte(big)) }()
+		if cond := c.streamError(); cond != condPolicyViolation {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("two elements in one frame", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		c.send("<presence/><presence/>")
+		if cond := c.streamError(); cond != condNotWellFormed {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("half an element", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		c.send("<message><body>")
+		if cond := c.streamError(); cond != condNotWellFormed {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("unknown domain", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="elsewhere.test" version="1.0"/>`)
+		if o := c.next(); o.XMLName.Local != "open" {
+			t.Fatalf("open: %+v", o)
+		}
+		if cond := c.streamError(); cond != condHostUnknown {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("no subprotocol", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		_, _, _, err := ws.Dialer{TLSConfig: tc}.Dial(ctx, url)
+		if err == nil || !strings.Contains(err.Error(), "400") {
+			t.Fatalf("upgrade without xmpp: %v", err)
+		}
+	})
+}
+
+func TestHostMeta(t *testing.T) {
+	ts := startServer(t, nil)
+	h := ts.srv.HostMeta()
+	for _, tc := range []struct{ host, want string }{
+		{testDomain, "wss://" + testDomain + WebSocketPath},
+		{testDomain + ":5443", "wss://" + testDomain + ":5443" + WebSocketPath},
+		{"evil.test<'>", "wss://" + testDomain + WebSocketPath},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "https://x/.well-known/host-meta", nil)
+		req.Host = tc.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var xrd struct {
+			XMLName xml.Name
+			Links   []struct {
+				Rel  string `xml:"rel,attr"`
+				Href string `xml:"href,attr"`
+			} `xml:"Link"`
+		}
+		if err := xml.NewDecoder(bufio.NewReader(rec.Body)).Decode(&xrd); err != nil {
+			t.Fatal(err)
+		}
+		if xrd.XMLName.Space != "http://docs.oasis-open.org/ns/xri/xrd-1.0" || len(xrd.Links) != 1 ||
+			xrd.Links[0].Rel != relWebSocket || xrd.Links[0].Href != tc.want ||
+			rec.Header().Get("Content-Type") != "application/xrd+xml" || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("%s: %+v %v", tc.host, xrd, rec.Header())
+		}
+
+		req = httptest.NewRequest(http.MethodGet, "https://x/.well-known/host-meta.json", nil)
+		req.Host = tc.host
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var jrd struct {
+			Links []struct{ Rel, Href string } `json:"links"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &jrd); err != nil {
+			t.Fatal(err)
+		}
+		if len(jrd.Links) != 1 || jrd.Links[0].Rel != relWebSocket || jrd.Links[0].Href != tc.want {
+			t.Fatalf("%s json: %+v", tc.host, jrd)
+		}
+	}
+}
