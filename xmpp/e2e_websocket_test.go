@@ -316,3 +316,21 @@ func TestHostMeta(t *testing.T) {
 		}
 	}
 }
+
+func TestWebSocketConnectionsPerIP(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.ConnectionsPerIP = 1 })
+	url, tc := startWebSocket(t, ts)
+	first := dialWS(t, url, tc)
+	first.open()
+	second := dialWS(t, url, tc)
+	if o := second.next(); o.XMLName.Local != "open" || o.XMLName.Space != nsFraming {
+		t.Fatalf("open: %+v", o)
+	}
+	if cond := second.streamError(); cond != condPolicyViolation {
+		t.Fatalf("condition %q", cond)
+	}
+	first.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if e := first.next(); e.XMLName.Local == "</ws>" {
+		t.Fatal("first connection closed")
+	}
+}
