@@ -334,3 +334,35 @@ func TestWebSocketConnectionsPerIP(t *testing.T) {
 		t.Fatal("first connection closed")
 	}
 }
+
+// TestWebSocketResumeOverTCP checks that a session begun over WebSocket is
+// the same hub endpoint as a TCP one: XEP-0198 resumes it over TCP.
+func TestWebSocketResumeOverTCP(t *testing.T) {
+	ts := startServer(t, nil)
+	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
+	url, tc := startWebSocket(t, ts)
+	b := ts.login(t, bob, "b1", true)
+	a := dialWS(t, url, tc)
+	f := a.open()
+	if e := a.auth(alice.Local(), ts.password, mechanisms(f)); e.XMLName.Local != "success" {
+		t.Fatalf("auth: %+v", e)
+	}
+	a.open()
+	a.send("<iq type='set' id='b1'><bind xmlns='" + nsBind + "'><resource>web</resource></bind></iq>")
+	a.expect("iq", "b1")
+	a.send("<presence/>")
+	a.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	id := a.expect("enabled", "").attr("id")
+	b.send("<message to='" + alice.String() + "/web' type='chat'><body>one</body></message>")
+	a.expect("message", "one")
+	_ = a.conn.Close() // no <close/>: the session waits for resumption
+	stillWorks(t, b)
+	b.send("<message to='" + alice.String() + "/web' type='chat'><body>two</body></message>")
+
+	c := ts.reauth(t, alice)
+	c.send("<resume xmlns='urn:xmpp:sm:3' h='1' previd='" + id + "'/>")
+	if e := c.expect("resumed", ""); e.attr("previd") != id {
+		t.Fatalf("resumed: %+v", e)
+	}
+	c.expect("message", "two")
+}
