@@ -130,13 +130,23 @@ func (c *wsClient) open() el {
 // auth runs SCRAM-SHA-256 without channel binding.
 func (c *wsClient) auth(user, password string, mechs []string) el {
 	c.t.Helper()
-	neg := sasl.NewClient(sasl.ScramSha256, sasl.RemoteMechanisms(mechs...),
-		sasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(password), nil }))
+	return c.authWith(sasl.ScramSha256, user, password, mechs)
+}
+
+// authWith runs a SASL mechanism, with the TLS state for -PLUS ones.
+func (c *wsClient) authWith(mech sasl.Mechanism, user, password string, mechs []string) el {
+	c.t.Helper()
+	opts := []sasl.Option{sasl.RemoteMechanisms(mechs...),
+		sasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(password), nil })}
+	if tc, ok := c.conn.(*tls.Conn); ok && strings.HasSuffix(mech.Name, "-PLUS") {
+		opts = append(opts, sasl.TLSState(tc.ConnectionState()))
+	}
+	neg := sasl.NewClient(mech, opts...)
 	_, resp, err := neg.Step(nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	c.send("<auth xmlns='" + nsSASL + "' mechanism='SCRAM-SHA-256'>" + base64.StdEncoding.EncodeToString(resp) + "</auth>")
+	c.send("<auth xmlns='" + nsSASL + "' mechanism='" + mech.Name + "'>" + base64.StdEncoding.EncodeToString(resp) + "</auth>")
 	for range 4 {
 		e := c.next()
 		data, _ := base64.StdEncoding.DecodeString(e.Inner)
@@ -365,4 +375,52 @@ func TestWebSocketResumeOverTCP(t *testing.T) {
 		t.Fatalf("resumed: %+v", e)
 	}
 	c.expect("message", "two")
+}
+
+// TestWebSocketChannelBinding checks SCRAM-SHA-256-PLUS over WebSocket:
+// tls-exporter from the HTTPS request's TLS state (TLS 1.3).
+func TestWebSocketChannelBinding(t *testing.T) {
+	ts := startServer(t, nil)
+	alice := ts.user(t, "alice")
+	url, tc := startWebSocket(t, ts)
+	c := dialWS(t, url, tc)
+	if _, ok := c.conn.(*tls.Conn); !ok {
+		t.Fatalf("dialer returned %T", c.conn)
+	}
+	f := c.open()
+	if !strings.Contains(f.Inner, "tls-exporter") || strings.Contains(f.Inner, "tls-server-end-point") {
+		t.Fatalf("channel-binding types: %s", f.Inner)
+	}
+	if e := c.authWith(sasl.ScramSha256Plus, alice.Local(), ts.password, mechanisms(f)); e.XMLName.Local != "success" {
+		t.Fatalf("auth: %+v", e)
+	}
+}
+
+// TestTCPResumeOverWebSocket is the reverse: a TCP session resumed over
+// WebSocket.
+func TestTCPResumeOverWebSocket(t *testing.T) {
+	ts := startServer(t, nil)
+	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
+	url, tc := startWebSocket(t, ts)
+	b := ts.login(t, bob, "b1", true)
+	a := ts.login(t, alice, "a1", true)
+	a.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	id := a.expect("enabled", "").attr("id")
+	_ = a.conn.Close()
+	stillWorks(t, b)
+	b.send("<message to='" + a.jid + "' type='chat'><body>while away</body></message>")
+
+	c := dialWS(t, url, tc)
+	f := c.open()
+	if e := c.auth(alice.Local(), ts.password, mechanisms(f)); e.XMLName.Local != "success" {
+		t.Fatalf("auth: %+v", e)
+	}
+	c.open()
+	c.send("<resume xmlns='urn:xmpp:sm:3' h='0' previd='" + id + "'/>")
+	if e := c.expect("resumed", ""); e.attr("previd") != id {
+		t.Fatalf("resumed: %+v", e)
+	}
+	if m := c.expect("message", "while away"); m.XMLName.Space != nsClient {
+		t.Fatalf("message: %+v", m)
+	}
 }

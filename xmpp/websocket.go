@@ -46,11 +46,16 @@ func (s *Server) WebSocket(ctx context.Context) http.Handler {
 			return
 		}
 		conn := newWSConn(raw, rw.Reader, int64(s.cfg.StanzaSize), s.cfg.WriteTimeout)
-		if !s.track(conn) {
+		// Counted under mu, so that Shutdown's Wait never races this Add.
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
 			_ = conn.Close()
 			return
 		}
+		s.active[conn] = true
 		s.wg.Add(1)
+		s.mu.Unlock()
 		defer s.wg.Done()
 		defer s.untrack(conn)
 		s.handle(ctx, conn, func(_ context.Context, n *negotiation) error {
