@@ -263,6 +263,33 @@ func TestWebSocketLimits(t *testing.T) {
 			t.Fatalf("condition %q", cond)
 		}
 	})
+	t.Run("too deep", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		c.send("<message>" + strings.Repeat("<x>", 40) + strings.Repeat("</x>", 40) + "</message>")
+		if cond := c.streamError(); cond != condPolicyViolation {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("comment", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		c.send("<message><!-- x --></message>")
+		if cond := c.streamError(); cond != condRestrictedXML {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("ping frame", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		if err := wsutil.WriteClientMessage(c.conn, ws.OpPing, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		f, err := ws.ReadFrame(c.rw)
+		if err != nil || f.Header.OpCode != ws.OpPong || string(f.Payload) != "hi" {
+			t.Fatalf("pong: %+v %v", f.Header, err)
+		}
+		c.open()
+	})
 	t.Run("unknown domain", func(t *testing.T) {
 		c := dialWS(t, url, tc)
 		c.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="elsewhere.test" version="1.0"/>`)
@@ -422,5 +449,33 @@ func TestTCPResumeOverWebSocket(t *testing.T) {
 	}
 	if m := c.expect("message", "while away"); m.XMLName.Space != nsClient {
 		t.Fatalf("message: %+v", m)
+	}
+}
+
+// TestWebSocketTimeouts checks that deadlines reach the WebSocket: the
+// authentication timeout and, once bound, the idle timeout each end the
+// stream with <connection-timeout/> and <close/>.
+func TestWebSocketTimeouts(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.AuthTimeout = 300 * time.Millisecond })
+	url, tc := startWebSocket(t, ts)
+	c := dialWS(t, url, tc)
+	c.open()
+	if cond := c.streamError(); cond != condConnectionTimeout {
+		t.Fatalf("auth timeout: %q", cond)
+	}
+
+	ts = startServer(t, func(c *Config) { c.IdleTimeout = 400 * time.Millisecond })
+	alice := ts.user(t, "alice")
+	url, tc = startWebSocket(t, ts)
+	c = dialWS(t, url, tc)
+	f := c.open()
+	if e := c.auth(alice.Local(), ts.password, mechanisms(f)); e.XMLName.Local != "success" {
+		t.Fatalf("auth: %+v", e)
+	}
+	c.open()
+	c.send("<iq type='set' id='b1'><bind xmlns='" + nsBind + "'/></iq>")
+	c.expect("iq", "b1")
+	if cond := c.streamError(); cond != condConnectionTimeout { // the keepalive ping goes unanswered
+		t.Fatalf("idle timeout: %q", cond)
 	}
 }
