@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -243,6 +244,15 @@ func TestWebSocketLimits(t *testing.T) {
 		// The server refuses the frame from its header and may close
 		// before the payload is written: the write may fail.
 		go func() { _ = wsutil.WriteClientText(c.conn, []byte(big)) }()
+		if cond := c.streamError(); cond != condPolicyViolation {
+			t.Fatalf("condition %q", cond)
+		}
+	})
+	t.Run("length overflow", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		_ = ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewFrame(ws.OpText, false, []byte("<a>"))))
+		_ = ws.WriteHeader(c.conn, ws.Header{OpCode: ws.OpContinuation, Fin: true, Masked: true, Length: math.MaxInt64 - 1})
 		if cond := c.streamError(); cond != condPolicyViolation {
 			t.Fatalf("condition %q", cond)
 		}

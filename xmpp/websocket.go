@@ -160,7 +160,7 @@ func (c *wsConn) readMessage() ([]byte, error) {
 			return nil, newStreamError(condBadFormat, "broken websocket fragmentation")
 		case h.OpCode != ws.OpText && h.OpCode != ws.OpContinuation:
 			return nil, newStreamError(condBadFormat, "websocket messages must be text")
-		case int64(len(c.msg))+h.Length > c.maxMsg:
+		case h.Length > c.maxMsg-int64(len(c.msg)): // not len+Length: that may overflow
 			return nil, errMessageTooLarge
 		}
 		inMsg = true

@@ -74,3 +74,26 @@ func FuzzScanUnit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFraming checks that neither direction panics and that a message
+// inFrame accepts is one unit of the stream.
+func FuzzFraming(f *testing.F) {
+	f.Add([]byte(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="a" version="1.0"/>`))
+	f.Add([]byte("<message to='x'><body>y</body></message>"))
+	f.Add([]byte("<stream:error><x/></stream:error></stream:stream>"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if out, err := inFrame(b); err == nil && len(out) > 0 {
+			if _, n, ok := scanUnit(out); !ok || (n != len(out) && string(out) != "</stream:stream>") {
+				if !strings.HasPrefix(string(out), "<stream:stream ") {
+					t.Fatalf("%q gave %q", b, out)
+				}
+			}
+		}
+		var o outFramer
+		for _, m := range o.frames(b) {
+			if len(m) == 0 {
+				t.Fatalf("empty message from %q", b)
+			}
+		}
+	})
+}
