@@ -300,6 +300,26 @@ func TestWebSocketLimits(t *testing.T) {
 		}
 		c.open()
 	})
+	t.Run("fragmented", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		open := `<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="` + testDomain + `" version="1.0"/>`
+		for _, f := range []ws.Frame{
+			ws.NewFrame(ws.OpText, false, []byte(open[:10])),
+			ws.NewPingFrame([]byte("between")), // control frames may come between fragments
+			ws.NewFrame(ws.OpContinuation, false, []byte(open[10:30])),
+			ws.NewFrame(ws.OpContinuation, true, []byte(open[30:])),
+		} {
+			if err := ws.WriteFrame(c.conn, ws.MaskFrame(f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if e := c.next(); e.XMLName.Local != "open" {
+			t.Fatalf("open: %+v", e)
+		}
+		if e := c.next(); e.XMLName.Local != "features" {
+			t.Fatalf("features: %+v", e)
+		}
+	})
 	t.Run("unknown domain", func(t *testing.T) {
 		c := dialWS(t, url, tc)
 		c.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="elsewhere.test" version="1.0"/>`)

@@ -129,8 +129,14 @@ func (c *wsConn) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
+	if len(c.pending) == 0 && cap(c.msg) > keptMessageBuffer {
+		c.msg, c.pending = nil, nil // an idle session keeps no large buffer
+	}
 	return n, nil
 }
+
+// keptMessageBuffer is the largest message buffer kept between messages.
+const keptMessageBuffer = 8 << 10
 
 // errMessageTooLarge is a WebSocket message over the stanza size.
 var errMessageTooLarge = newStreamError(condPolicyViolation, "websocket message over the stanza size")
