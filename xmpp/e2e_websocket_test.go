@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -507,5 +509,46 @@ func TestWebSocketTimeouts(t *testing.T) {
 	c.expect("iq", "b1")
 	if cond := c.streamError(); cond != condConnectionTimeout { // the keepalive ping goes unanswered
 		t.Fatalf("idle timeout: %q", cond)
+	}
+}
+
+// TestWebSocketIdleCost logs what an idle bound WebSocket session costs
+// (server and test client together) and checks that it runs on two
+// goroutines, as a TCP session does: the HTTP connection's goroutine is
+// the reader, plus the writer.
+func TestWebSocketIdleCost(t *testing.T) {
+	const n = 50
+	ts := startServer(t, func(c *Config) { c.ConnectionsPerIP = n + 10 })
+	alice := ts.user(t, "alice")
+	url, tc := startWebSocket(t, ts)
+	settle := func() (uint64, int) {
+		var m runtime.MemStats
+		for range 3 {
+			runtime.GC()
+		}
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse, runtime.NumGoroutine()
+	}
+	login := func(i int) *wsClient {
+		c := dialWS(t, url, tc)
+		f := c.open()
+		if e := c.auth(alice.Local(), ts.password, mechanisms(f)); e.XMLName.Local != "success" {
+			t.Fatalf("auth: %+v", e)
+		}
+		c.open()
+		c.send("<iq type='set' id='b'><bind xmlns='" + nsBind + "'><resource>w" + strconv.Itoa(i) + "</resource></bind></iq>")
+		c.expect("iq", "jid")
+		return c
+	}
+	login(-1) // warm up the handler, TLS and store caches
+	heap0, g0 := settle()
+	for i := range n {
+		login(i)
+	}
+	heap1, g1 := settle()
+	goroutines := float64(g1-g0) / n
+	t.Logf("%d idle WebSocket sessions: %.1f KiB heap and %.2f goroutines each", n, float64(heap1-heap0)/n/1024, goroutines)
+	if goroutines > 2.1 {
+		t.Errorf("%.2f goroutines per idle session, want 2 (reader and writer)", goroutines)
 	}
 }
