@@ -64,7 +64,8 @@ func (s *Server) WebSocket(ctx context.Context) http.Handler {
 				st := *r.TLS
 				n.tlsState = &st // tls-exporter only: the certificate served is not known here
 			}
-			n.t.log = n.log.With().Str("transport", "websocket").Logger()
+			n.log = n.log.With().Str("transport", "websocket").Logger()
+			n.t.log = n.log
 			return nil
 		})
 	})
