@@ -322,6 +322,17 @@ func TestWebSocketLimits(t *testing.T) {
 			t.Fatalf("features: %+v", e)
 		}
 	})
+	t.Run("close during negotiation", func(t *testing.T) {
+		c := dialWS(t, url, tc)
+		c.open()
+		c.send(`<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>`)
+		if e := c.next(); e.XMLName.Local != "close" || e.XMLName.Space != nsFraming {
+			t.Fatalf("close: %+v", e)
+		}
+		if e := c.next(); e.XMLName.Local != "</ws>" {
+			t.Fatalf("after close: %+v", e)
+		}
+	})
 	t.Run("unknown domain", func(t *testing.T) {
 		c := dialWS(t, url, tc)
 		c.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="elsewhere.test" version="1.0"/>`)

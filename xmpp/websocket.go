@@ -225,13 +225,17 @@ func (c *wsConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Close sends a WebSocket close frame, unless a write is stuck, and
-// closes the connection.
+// Close ends the stream with <close/> if the server has not (a client's
+// <close/> during negotiation), sends a WebSocket close frame, unless a
+// write is stuck, and closes the connection.
 func (c *wsConn) Close() error {
 	if c.wmu.TryLock() {
 		if !c.closed {
 			c.closed = true
 			_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+			if c.out.open {
+				_ = ws.WriteFrame(c.Conn, ws.NewTextFrame([]byte(closeMessage)))
+			}
 			_ = ws.WriteFrame(c.Conn, ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
 		}
 		c.wmu.Unlock()

@@ -11,6 +11,9 @@ import (
 // nsFraming is the namespace of RFC 7395's <open/> and <close/>.
 const nsFraming = "urn:ietf:params:xml:ns:xmpp-framing"
 
+// closeMessage ends a stream over WebSocket (RFC 7395 §3.6).
+const closeMessage = `<close xmlns="` + nsFraming + `"/>`
+
 // unitKind classifies one top-level piece of an XML byte stream.
 type unitKind int
 
@@ -188,6 +191,8 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // unit until the next write completes it.
 type outFramer struct {
 	pending []byte
+	// open is true between the server's <open/> and its <close/>.
+	open bool
 }
 
 // frames appends b and returns the complete messages it yields.
@@ -203,8 +208,10 @@ func (f *outFramer) frames(b []byte) [][]byte {
 		switch kind {
 		case unitStreamOpen:
 			out = append(out, openFromHeader(unit))
+			f.open = true
 		case unitStreamClose:
-			out = append(out, []byte(`<close xmlns="`+nsFraming+`"/>`))
+			out = append(out, []byte(closeMessage))
+			f.open = false
 		case unitElement:
 			out = append(out, withNamespace(unit))
 		}
