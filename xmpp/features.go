@@ -32,6 +32,7 @@ func (s *Server) features() *feature.Mux {
 		last.Handle(s.now(), s.now),        // XEP-0012 (server uptime)
 		offlineFeature(),                   // XEP-0160, delivered by the hub at initial presence
 		muc.Handle(s.hub),                  // XEP-0045 IQs (rooms are the hub's)
+		s.pep.Handle(),                     // XEP-0163 with XEP-0223 publish-options
 	)
 	mux.Add(disco.Handle(mux, s.store, s.cfg.SoftwareName, s.services)...) // XEP-0030
 	return mux

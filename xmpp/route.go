@@ -109,6 +109,9 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 		if p.To == s.addr.Bare() || p.To == s.addr {
 			p.To = crosstalk.Address{} // presence to oneself is a broadcast
 		}
+		if p.To.IsZero() && p.Type == crosstalk.PresenceAvailable {
+			s.srv.pep.OnPresence(ctx, s, st) // XEP-0163 §4: +notify from XEP-0115 caps
+		}
 	}
 	if err := s.srv.hub.SetPresence(ctx, &p); err != nil {
 		s.log.Debug().Err(err).Msg("presence not handled")
@@ -129,6 +132,9 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	switch typ {
 	case "result", "error":
+		if (to.IsZero() || to == s.addr.Bare()) && s.srv.pep.OnResult(ctx, s, st) {
+			return
+		}
 		if !to.IsZero() && !to.IsBare() {
 			q := &crosstalk.Query{ID: id, From: s.addr, To: to, Type: queryType(typ),
 				Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: st.Bytes()}}
