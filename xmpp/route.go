@@ -8,6 +8,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/last"
 	"github.com/crosstalk-im/crosstalk/xmpp/muc"
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
@@ -111,6 +112,9 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 		}
 		if p.To.IsZero() && p.Type == crosstalk.PresenceAvailable {
 			s.srv.pep.OnPresence(ctx, s, st) // XEP-0163 §4: +notify from XEP-0115 caps
+		}
+		if p.To.IsZero() && p.Type == crosstalk.PresenceUnavailable {
+			last.Unavailable(s, p.Status) // XEP-0012 §4
 		}
 	}
 	if err := s.srv.hub.SetPresence(ctx, &p); err != nil {
