@@ -147,6 +147,30 @@ func TestPEP(t *testing.T) {
 		t.Fatalf("publish to another's node: %+v", e)
 	}
 
+	// Reconfiguring a node (what OMEMO clients do after precondition-not-met).
+	a.send("<iq type='get' id='c1'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='" + nsAvatar + "'/></pubsub></iq>")
+	if e := a.expect("iq", "c1"); e.attr("type") != "result" || !strings.Contains(e.Inner, "<value>presence</value></field>") {
+		t.Fatalf("configure get: %+v", e)
+	}
+	a.send("<iq type='set' id='c2'>" + publishOpts(nsAvatar, "h2", "<metadata xmlns='urn:xmpp:avatar:metadata'><info id='h2'/></metadata>", "open") + "</iq>")
+	if e := a.expect("iq", "c2"); e.attr("type") != "error" || !strings.Contains(e.Inner, "precondition-not-met") {
+		t.Fatalf("precondition on avatar: %+v", e)
+	}
+	a.send("<iq type='set' id='c3'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='" + nsAvatar + "'><x xmlns='jabber:x:data' type='submit'>" +
+		"<field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#node_config</value></field>" +
+		"<field var='pubsub#access_model'><value>open</value></field></x></configure></pubsub></iq>")
+	if e := a.expect("iq", "c3"); e.attr("type") != "result" {
+		t.Fatalf("configure set: %+v", e)
+	}
+	a.send("<iq type='set' id='c4'>" + publishOpts(nsAvatar, "h2", "<metadata xmlns='urn:xmpp:avatar:metadata'><info id='h2'/></metadata>", "open") + "</iq>")
+	if e := a.expect("iq", "c4"); e.attr("type") != "result" {
+		t.Fatalf("publish after configure: %+v", e)
+	}
+	cl.send("<iq type='get' id='c5' to='alice@example.test'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='" + nsAvatar + "'/></pubsub></iq>")
+	if e := cl.expect("iq", "c5"); e.attr("type") != "result" || !strings.Contains(e.Inner, "h2") {
+		t.Fatalf("open avatar at carol: %+v", e)
+	}
+
 	// Retract with notify, then delete the node.
 	a.send("<iq type='set' id='r1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><retract node='" + nsAvatar + "' notify='true'><item id='h2'/></retract></pubsub></iq>")
 	a.expect("iq", "r1")

@@ -1,6 +1,7 @@
 // Package pep implements XEP-0163 Personal Eventing Protocol with XEP-0223
 // publish-options on every account: publish (auto-creating the node),
-// retract, items (all, by id, max_items), node deletion, and +notify
+// retract, items (all, by id, max_items), node deletion and configuration
+// (access model and max_items), and +notify
 // delivery as XEP-0115 entity capabilities filter it.
 //
 // The server learns a session's capabilities from its presence: an unknown

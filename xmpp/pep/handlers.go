@@ -44,6 +44,13 @@ type request struct {
 	Delete *struct {
 		Node string `xml:"node,attr"`
 	} `xml:"delete"`
+	Configure *struct {
+		Node string `xml:"node,attr"`
+		Form *struct {
+			Type   string  `xml:"type,attr"`
+			Fields []field `xml:"field"`
+		} `xml:"jabber:x:data x"`
+	} `xml:"configure"`
 }
 
 // pubsub answers <pubsub xmlns='http://jabber.org/protocol/pubsub'/>.
@@ -79,7 +86,10 @@ func (s *Service) owner(ctx context.Context, iq feature.IQ) ([]byte, error) {
 	if err := iq.Decode(&req); err != nil {
 		return nil, err
 	}
-	if req.Delete == nil {
+	if req.Configure != nil {
+		return s.configure(ctx, iq, req)
+	}
+	if req.Delete == nil || iq.Type != "set" {
 		return nil, &feature.Error{Type: "cancel", Condition: "feature-not-implemented"}
 	}
 	if req.Delete.Node == "" {
@@ -104,15 +114,20 @@ func (s *Service) options(req request) (access string, maxItems int, err error) 
 	if req.Options == nil {
 		return "", 0, nil
 	}
-	for _, f := range req.Options.Fields {
+	return s.parseForm(req.Options.Fields, NSPublishOptions)
+}
+
+// parseForm reads node configuration fields of a form of formType.
+func (s *Service) parseForm(fields []field, formType string) (access string, maxItems int, err error) {
+	for _, f := range fields {
 		v := ""
 		if len(f.Values) > 0 {
 			v = strings.TrimSpace(f.Values[0])
 		}
 		switch f.Var {
 		case "FORM_TYPE":
-			if v != NSPublishOptions {
-				return "", 0, feature.BadRequest("publish-options FORM_TYPE must be " + NSPublishOptions)
+			if v != formType {
+				return "", 0, feature.BadRequest("the form's FORM_TYPE must be " + formType)
 			}
 		case "pubsub#access_model":
 			if v != AccessOpen && v != AccessPresence && v != AccessWhitelist {

@@ -103,8 +103,8 @@ func (s *Service) Handle() []feature.Registration {
 				NS + "#filtered-notifications", NS + "#item-ids", NS + "#last-published", NS + "#persistent-items",
 				NS + "#publish", NSPublishOptions, NS + "#retract-items", NS + "#retrieve-items",
 			}},
-		{Space: NSOwner, Local: "pubsub", Types: feature.Set, Target: feature.Own, Handle: s.owner,
-			Features: []string{NS + "#delete-nodes"}},
+		{Space: NSOwner, Local: "pubsub", Types: feature.Get | feature.Set, Target: feature.Own, Handle: s.owner,
+			Features: []string{NS + "#config-node", NS + "#delete-nodes"}},
 	}
 }
 
