@@ -122,6 +122,8 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 		if !p.To.IsZero() && p.Type != crosstalk.PresenceError {
 			s.reply(stanzaErrorReply(st, stanzaError(err)))
 		}
+	} else if p.Type == crosstalk.PresenceSubscribed {
+		s.srv.pep.OnSubscribed(ctx, s.addr.Bare(), p.To) // XEP-0163: a new subscriber gets the last items
 	}
 }
 

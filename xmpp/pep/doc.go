@@ -9,7 +9,8 @@
 // address and cached; known ones are used at once. When a session's
 // +notify set becomes known, it receives the last item of each node it is
 // interested in from its own account and from every contact whose presence
-// it sees.
+// it sees; a contact whose subscription the owner approves gets them too
+// (OnSubscribed).
 //
 // Access models: "presence" (the default: the owner and contacts with a
 // from or both subscription), "open" (anyone may retrieve items) and

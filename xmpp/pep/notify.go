@@ -177,20 +177,44 @@ func (s *Service) learned(ctx context.Context, sess feature.Session, set map[str
 		}
 	}
 	for _, owner := range owners {
-		nodes, err := s.store.ListPEPNodes(ctx, owner)
-		if err != nil {
-			s.log.Warn().Err(err).Str("owner", owner.String()).Msg("no PEP nodes")
+		s.sendLast(ctx, owner, sess.Addr(), set, func(b []byte) error { return sess.Send(b) })
+	}
+}
+
+// sendLast sends to one session the last item of each node of owner the
+// session wants and may see.
+func (s *Service) sendLast(ctx context.Context, owner, to crosstalk.Address, set map[string]bool, send func([]byte) error) {
+	nodes, err := s.store.ListPEPNodes(ctx, owner)
+	if err != nil {
+		s.log.Warn().Err(err).Str("owner", owner.String()).Msg("no PEP nodes")
+		return
+	}
+	for _, n := range nodes {
+		if !set[n.Node] || (n.Access == AccessWhitelist && owner != to.Bare()) {
 			continue
 		}
-		for _, n := range nodes {
-			if !set[n.Node] || (n.Access == AccessWhitelist && owner != me) {
-				continue
-			}
-			items, err := s.store.PEPItems(ctx, owner, n.Node, nil, 1)
-			if err != nil || len(items) == 0 {
-				continue
-			}
-			_ = sess.Send(s.message(owner, sess.Addr(), itemsEvent(n.Node, items)))
+		items, err := s.store.PEPItems(ctx, owner, n.Node, nil, 1)
+		if err != nil || len(items) == 0 {
+			continue
+		}
+		if err := send(s.message(owner, to, itemsEvent(n.Node, items))); err != nil {
+			s.log.Debug().Err(err).Str("to", to.String()).Msg("last item dropped")
+		}
+	}
+}
+
+// OnSubscribed sends the last items of owner's nodes to the live sessions
+// of contact that want them, after owner approved contact's subscription
+// (XEP-0060 §7.1.2.2 via XEP-0163: a new subscriber gets the last item).
+func (s *Service) OnSubscribed(ctx context.Context, owner, contact crosstalk.Address) {
+	it, err := s.store.GetRosterItem(ctx, owner, contact.Bare())
+	if err != nil || !it.SeesOwner() {
+		return
+	}
+	for _, p := range s.peers.Peers(contact.Bare()) {
+		set, _ := p.Get(notifyKey).(map[string]bool)
+		if len(set) > 0 {
+			s.sendLast(ctx, owner, p.Addr(), set, p.TrySend)
 		}
 	}
 }
