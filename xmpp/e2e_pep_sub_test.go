@@ -56,4 +56,9 @@ func TestPEPSubscriptionAndWhitelist(t *testing.T) {
 	a.send("<iq type='set' id='p3'>" + publishOpts(bookmarks, "other@conference.example.test", "<conference xmlns='urn:xmpp:bookmarks:1'/>", "whitelist") + "</iq>")
 	a.expect("iq", "p3")
 	noEventBefore(t, c, "ping3")
+
+	a.send("<iq type='set' id='p4'>" + publishOpts(strings.Repeat("n", 1025), "x", "<x xmlns='urn:example'/>", "") + "</iq>")
+	if e := a.expect("iq", "p4"); e.attr("type") != "error" || !strings.Contains(e.Inner, "not-acceptable") {
+		t.Fatalf("long node name: %+v", e)
+	}
 }

@@ -13,6 +13,10 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
+// maxName bounds node names and item ids, in bytes (they are keys of the
+// store's indexes).
+const maxName = 1024
+
 type itemEl struct {
 	ID    string `xml:"id,attr"`
 	Inner []byte `xml:",innerxml"`
@@ -165,6 +169,9 @@ func (s *Service) publish(ctx context.Context, owner crosstalk.Address, req requ
 	}
 	if len(p.Items) != 1 {
 		return nil, pubsubError("modify", "bad-request", "invalid-payload")
+	}
+	if len(p.Node) > maxName || len(p.Items[0].ID) > maxName {
+		return nil, &feature.Error{Type: "modify", Condition: "not-acceptable", Text: "node names and item ids are at most " + strconv.Itoa(maxName) + " bytes"}
 	}
 	payload := bytes.TrimSpace(p.Items[0].Inner)
 	if len(payload) == 0 {
