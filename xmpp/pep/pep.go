@@ -148,7 +148,7 @@ func (s *Service) mayRead(ctx context.Context, n crosstalk.PEPNode, who crosstal
 	}
 }
 
-// wrapStore turns store errors into stanza errors where they mean one.
+// wrapStore wraps a store error with what PEP was doing.
 func wrapStore(what string, err error) error {
 	return fmt.Errorf("pep: %s: %w", what, err)
 }
