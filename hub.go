@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -64,6 +65,10 @@ type Hub struct {
 	accounts map[Address]*online
 	closed   bool
 
+	// rosterLocks serialise changes of roster items per owner (hub_roster.go).
+	rosterLocks [64]sync.Mutex
+	rosterSeed  maphash.Seed
+
 	// The room service (hub_rooms.go).
 	roomDomains map[string]bool
 	occupantKey []byte
@@ -114,6 +119,7 @@ func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 		h.roomDomains[d] = true
 	}
 	h.rooms, h.occupying = map[Address]*liveRoom{}, map[Address]map[Address]bool{}
+	h.rosterSeed = maphash.MakeSeed()
 	h.occupantKey = cfg.OccupantIDKey
 	if h.occupantKey == nil {
 		h.occupantKey = make([]byte, 32)

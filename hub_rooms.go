@@ -281,15 +281,26 @@ func (h *Hub) join(ctx context.Context, lr *liveRoom, created bool, nick string,
 		return fmt.Errorf("join %s as %s: %w: nickname in use", lr.room.Address, nick, ErrConflict)
 	}
 	occ := &occupant{nick: nick, real: p.From, role: lr.roleFor(aff), presence: *p, id: h.occupantID(lr.room.Address, p.From)}
-	for _, other := range lr.occupants { // the newcomer learns who is there
-		h.send(occ.real, h.presenceOf(lr, other, occ, false), failed)
-	}
 	lr.occupants[nick] = occ
 	lr.byReal[occ.real] = occ
 	h.indexOccupant(occ.real, lr.room.Address, true)
 	var codes []int
 	if created {
 		codes = append(codes, RoomStatusCreated)
+	}
+	h.welcome(lr, occ, opts, failed, codes...)
+	h.log.Debug().Str("room", lr.room.Address.String()).Str("nick", nick).Str("jid", occ.real.String()).Msg("joined room")
+	return nil
+}
+
+// welcome sends what a joining occupant receives, in the XEP-0045 §7.2
+// order: the others' presence, its own presence (to everyone), the history
+// it asked for, the subject.
+func (h *Hub) welcome(lr *liveRoom, occ *occupant, opts RoomJoin, failed *[]failedDelivery, codes ...int) {
+	for _, other := range lr.sortedOccupants() {
+		if other != occ {
+			h.send(occ.real, h.presenceOf(lr, other, occ, false), failed)
+		}
 	}
 	h.broadcastOccupant(lr, occ, false, nil, failed, codes...)
 	for _, m := range lr.historyFor(opts) {
@@ -298,8 +309,6 @@ func (h *Hub) join(ctx context.Context, lr *liveRoom, created bool, nick string,
 		h.send(occ.real, &hm, failed)
 	}
 	h.send(occ.real, &Message{From: lr.room.Address, To: occ.real, Type: MessageGroupchat, Subject: lr.room.Subject, Time: h.now()}, failed)
-	h.log.Debug().Str("room", lr.room.Address.String()).Str("nick", nick).Str("jid", occ.real.String()).Msg("joined room")
-	return nil
 }
 
 // historyFor returns the history a joining occupant asked for.
@@ -323,6 +332,10 @@ func (lr *liveRoom) historyFor(o RoomJoin) []*Message {
 func (h *Hub) updateOccupant(lr *liveRoom, occ *occupant, nick string, p *Presence, failed *[]failedDelivery) error {
 	if nick == occ.nick {
 		occ.presence = *p
+		if p.Join != nil { // a join from an occupant (a client that lost its state): join again, XEP-0045 §7.2
+			h.welcome(lr, occ, *p.Join, failed)
+			return nil
+		}
 		h.broadcastOccupant(lr, occ, false, nil, failed)
 		return nil
 	}

@@ -142,6 +142,21 @@ func TestRoomJoinTalkHistoryLeave(t *testing.T) {
 		t.Fatalf("history on join: %+v", history)
 	}
 
+	// A join from an occupant under its own nick (a client that lost its
+	// state) gets the whole welcome again.
+	if err := f.join(carol, "lobby", "Carol", &crosstalk.RoomJoin{MaxStanzas: 1}); err != nil {
+		t.Fatal(err)
+	}
+	again := carolEP.take()
+	if ps := presences(again, crosstalk.PresenceAvailable); len(ps) != 3 || selfPresence(t, again).From != occ("lobby", "Carol") {
+		t.Fatalf("rejoin: %d presences", len(ps))
+	}
+	if ms := messages(again); len(ms) != 2 || ms[0].Body != "three" || !ms[0].Delayed || ms[1].Body != "" {
+		t.Fatalf("rejoin: history and subject %+v", ms)
+	}
+	aliceEP.take()
+	bobEP.take()
+
 	if err := f.join(carol, "lobby", "Bob", nil); !errors.Is(err, crosstalk.ErrConflict) {
 		t.Fatalf("nickname taken: %v", err)
 	}

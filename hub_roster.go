@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 )
 
 var (
@@ -79,6 +80,7 @@ func (h *Hub) afterApproval(ctx context.Context, owner, contact Address, t Prese
 // when missing (§3.1.2, §3.4); so does an inbound subscribe, kept as a
 // pending request.
 func (h *Hub) applySubscription(ctx context.Context, owner, contact Address, ev SubscriptionEvent, outbound bool) (RosterItem, SubscriptionEffect, error) {
+	defer h.lockRoster(owner)()
 	item, err := h.store.GetRosterItem(ctx, owner, contact)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -95,6 +97,16 @@ func (h *Hub) applySubscription(ctx context.Context, owner, contact Address, ev 
 		return RosterItem{}, SubscriptionEffect{}, err
 	}
 	return item, eff, nil
+}
+
+// lockRoster serialises the read-modify-write changes of one owner's
+// roster items (subscription events arriving from both parties at once,
+// roster sets) and returns the unlock. Lock order: a roster stripe before
+// Hub.mu; never two stripes at once.
+func (h *Hub) lockRoster(owner Address) func() {
+	m := &h.rosterLocks[maphash.String(h.rosterSeed, owner.String())%uint64(len(h.rosterLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // putItem stores a roster item and pushes it to the owner's endpoints.
@@ -129,6 +141,7 @@ func (h *Hub) SetRosterItem(ctx context.Context, owner Address, item RosterItem)
 	if item.Contact.IsZero() || item.Contact == owner {
 		return fmt.Errorf("roster item %s: %w", item.Contact, ErrInvalidAddress)
 	}
+	defer h.lockRoster(owner)()
 	old, err := h.store.GetRosterItem(ctx, owner, item.Contact)
 	switch {
 	case err == nil:
@@ -159,7 +172,9 @@ func (h *Hub) RemoveRosterItem(ctx context.Context, owner, contact Address) erro
 			h.log.Debug().Err(err).Msg("unsubscribed on roster removal")
 		}
 	}
+	unlock := h.lockRoster(owner)
 	v, err := h.store.DeleteRosterItem(ctx, owner, contact)
+	unlock()
 	if err != nil {
 		return fmt.Errorf("roster of %s: %w", owner, err)
 	}

@@ -620,3 +620,38 @@ func TestOfflinePushRacesLogin(t *testing.T) {
 		t.Fatalf("%d messages left offline", n)
 	}
 }
+
+// TestMutualSubscriptionsConcurrent has both parties of many pairs ask and
+// approve at the same moment: every item must end as both, with no update
+// lost between the two sides' events on the same roster item.
+func TestMutualSubscriptionsConcurrent(t *testing.T) {
+	const pairs = 12
+	var users []string
+	for i := range pairs {
+		users = append(users, fmt.Sprint("a", i), fmt.Sprint("b", i))
+	}
+	f := newFixture(t, false, users...)
+	var wg sync.WaitGroup
+	for i := range pairs {
+		a, b := fmt.Sprint("a", i), fmt.Sprint("b", i)
+		for _, side := range [][2]string{{a, b}, {b, a}} {
+			wg.Go(func() {
+				for _, typ := range []crosstalk.PresenceType{crosstalk.PresenceSubscribe, crosstalk.PresenceSubscribed} {
+					if err := f.hub.SetPresence(f.ctx, &crosstalk.Presence{From: addr(side[0]), To: addr(side[1]), Type: typ}); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i := range pairs {
+		a, b := addr(fmt.Sprint("a", i)), addr(fmt.Sprint("b", i))
+		for _, side := range [][2]crosstalk.Address{{a, b}, {b, a}} {
+			it, err := f.store.GetRosterItem(f.ctx, side[0], side[1])
+			if err != nil || it.Subscription != crosstalk.SubscriptionBoth || it.PendingIn || it.PendingOut {
+				t.Errorf("%s's item for %s: %+v %v", side[0], side[1], it.SubscriptionState, err)
+			}
+		}
+	}
+}

@@ -172,6 +172,10 @@ https = "$CROSSTALK_IP:18443"
 [limits]
 connections_per_ip = 100000
 login_failures_per_minute = 100000
+[sip]
+# Kamailio runs without a per-source limit (no pike): so does Crosstalk here.
+requests_per_second = 1000000
+request_burst = 1000000
 [log]
 level = "warn"
 format = "json"

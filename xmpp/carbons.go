@@ -8,7 +8,7 @@ import (
 // carbonsSent copies a message a session sent to the account's other
 // sessions that enabled carbons (XEP-0280 §7).
 func (srv *Server) carbonsSent(from *session, m *crosstalk.Message) {
-	if !carbons.Eligible(m) {
+	if !carbons.Eligible(m) || srv.occupantPM(m) {
 		return
 	}
 	bare := from.addr.Bare()
@@ -29,7 +29,7 @@ func (srv *Server) carbonsSent(from *session, m *crosstalk.Message) {
 // so the others get the copy — sent once, by the first recipient in
 // address order.
 func (srv *Server) carbonsReceived(to *session, m *crosstalk.Message) {
-	if !carbons.Eligible(m) || (m.To != to.addr && m.To != to.addr.Bare()) {
+	if !carbons.Eligible(m) || srv.occupantPM(m) || (m.To != to.addr && m.To != to.addr.Bare()) {
 		return
 	}
 	bare := to.addr.Bare()
@@ -68,4 +68,11 @@ func (srv *Server) bareRecipients(bare crosstalk.Address) map[crosstalk.Address]
 		}
 	}
 	return out
+}
+
+// occupantPM reports a private message to or from a room occupant
+// (room@service/nick), which is not copied: the account's other resources
+// are not in the room and could not answer it (XEP-0280 §6, XEP-0045 §7.5).
+func (srv *Server) occupantPM(m *crosstalk.Message) bool {
+	return !m.From.IsBare() && srv.hub.IsRoomService(m.From) || !m.To.IsBare() && srv.hub.IsRoomService(m.To)
 }

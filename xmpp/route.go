@@ -76,10 +76,19 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 		}
 		return
 	}
+	if s.srv.hub.IsRoomService(m.To) && muc.IsRoomRequest(&m, st) { // XEP-0045 §7.8.2 declines, §7.13 voice requests
+		if err := muc.RoomRequest(ctx, s.srv.hub, s.addr, m.To, st); err != nil {
+			s.reply(stanzaErrorReply(st, stanzaError(err)))
+		}
+		return
+	}
 	if err := s.srv.hub.RouteMessage(ctx, &m); err != nil {
 		s.log.Debug().Err(err).Str("to", m.To.String()).Msg("message not delivered")
 		if m.Type == crosstalk.MessageError {
 			return
+		}
+		if s.srv.hub.IsRoomService(m.To) {
+			err = muc.MessageError(ctx, s.srv.hub, s.addr, m.To, err) // XEP-0045 §7.4
 		}
 		e := stanzaError(err)
 		if errors.Is(err, crosstalk.ErrForbidden) && !s.srv.hub.IsRoomService(m.To) { // XEP-0191 §3.5: do not reveal a block
@@ -94,8 +103,12 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 	p, err := xmppmap.ToPresence(st)
 	if err != nil {
+		e := feature.BadRequest(err.Error())
+		if errors.Is(err, crosstalk.ErrInvalidAddress) { // a bad JID or room nickname (XEP-0045 §7.2.2)
+			e = stanzaError(err)
+		}
 		if st.Attr("type") != "error" {
-			s.reply(stanzaErrorReply(st, feature.BadRequest(err.Error())))
+			s.reply(stanzaErrorReply(st, e))
 		}
 		return
 	}
@@ -119,7 +132,10 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	if err := s.srv.hub.SetPresence(ctx, &p); err != nil {
 		s.log.Debug().Err(err).Msg("presence not handled")
-		if !p.To.IsZero() && p.Type != crosstalk.PresenceError {
+		switch {
+		case p.Join != nil && s.srv.hub.IsRoomService(p.To): // XEP-0045 §7.2: a join error names the muc namespace
+			s.reply(muc.JoinError(st, stanzaError(err)))
+		case !p.To.IsZero() && p.Type != crosstalk.PresenceError:
 			s.reply(stanzaErrorReply(st, stanzaError(err)))
 		}
 	} else if p.Type == crosstalk.PresenceSubscribed {
@@ -139,6 +155,12 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	switch typ {
 	case "result", "error":
 		if (to.IsZero() || to == s.addr.Bare()) && s.srv.pep.OnResult(ctx, s, st) {
+			return
+		}
+		if !to.IsZero() && !to.IsBare() && s.srv.hub.IsRoomService(to) { // XEP-0045 §17.4: an answer to an occupant
+			if err := muc.ProxyIQ(ctx, s.srv.hub, s.addr, to, st); err != nil {
+				s.log.Debug().Err(err).Msg("IQ response to an occupant not delivered")
+			}
 			return
 		}
 		if !to.IsZero() && !to.IsBare() {
@@ -194,6 +216,12 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	child := children[0]
 	h, ok := s.srv.mux.Lookup(child.XMLName.Space, child.XMLName.Local, typ, target)
+	if !ok && target == feature.Occupant { // XEP-0045 §17.4: relayed to the occupant
+		if err := muc.ProxyIQ(ctx, s.srv.hub, s.addr, to, st); err != nil {
+			s.reply(iqError(st, st.Attr("to"), stanzaError(err)))
+		}
+		return
+	}
 	if !ok {
 		s.reply(iqError(st, st.Attr("to"), feature.ServiceUnavailable()))
 		return

@@ -126,7 +126,12 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, direct bool) error 
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(conn)
-			s.handle(ctx, conn, direct)
+			s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
+				if direct {
+					return n.startTLS(ctx, true)
+				}
+				return nil
+			})
 		}()
 	}
 }
@@ -184,8 +189,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// handle runs one connection from accept to close.
-func (s *Server) handle(ctx context.Context, conn net.Conn, direct bool) {
+// handle runs one connection from accept to close; prepare sets the
+// negotiation up for the transport (direct TLS, WebSocket).
+func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context.Context, *negotiation) error) {
 	remote := remoteAddr(conn)
 	sid := newID()
 	log := s.log.With().Str("sid", sid).Str("remote", conn.RemoteAddr().String()).Logger()
@@ -202,11 +208,9 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, direct bool) {
 	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
 	n.t = newTransport(conn, lim, s.cfg.WriteTimeout)
 	n.t.log = log
-	if direct {
-		if err := n.startTLS(ctx, true); err != nil {
-			log.Debug().Err(err).Msg("direct TLS handshake failed")
-			return
-		}
+	if err := prepare(ctx, n); err != nil {
+		log.Debug().Err(err).Msg("connection setup failed")
+		return
 	}
 	sess, err := n.run(ctx)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 )
 
 // cli runs one command line in-process.
@@ -209,6 +214,28 @@ func TestServeReadyHealthyAndStops(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz %d", resp.StatusCode)
 	}
+	// XEP-0156 host-meta and RFC 7395 are mounted on the HTTPS listener.
+	resp, err = client.Get("https://" + ready.HTTPS + "/.well-known/host-meta.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_, port, _ := net.SplitHostPort(ready.HTTPS)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "wss://localhost:"+port+"/xmpp-websocket") {
+		t.Fatalf("host-meta %d: %s", resp.StatusCode, body)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	wconn, _, hs, err := ws.Dialer{Protocols: []string{"xmpp"}, TLSConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}.Dial(wctx, "wss://"+ready.HTTPS+"/xmpp-websocket")
+	wcancel()
+	if err != nil || hs.Protocol != "xmpp" {
+		t.Fatalf("websocket: %v %+v", err, hs)
+	}
+	_ = wsutil.WriteClientText(wconn, []byte(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="localhost" version="1.0"/>`))
+	if msg, err := wsutil.ReadServerText(wconn); err != nil || !strings.HasPrefix(string(msg), "<open ") {
+		t.Fatalf("websocket open: %q %v", msg, err)
+	}
+	wconn.Close()
 
 	cancel()
 	select {

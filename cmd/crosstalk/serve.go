@@ -21,6 +21,7 @@ import (
 	"github.com/crosstalk-im/crosstalk/internal/tlscert"
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
 	"github.com/crosstalk-im/crosstalk/sip/xcap"
+	"github.com/crosstalk-im/crosstalk/xmpp"
 )
 
 // shutdownGrace bounds a graceful stop.
@@ -98,7 +99,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 
 	// XMPP c2s (RFC 6120, RFC 6121): STARTTLS on xmpp_c2s, direct TLS (XEP-0368) on xmpp_tls.
-	stopXMPP, err := startXMPP(ctx, &c, tlsConfig, hub, st, log)
+	xmppSrv, stopXMPP, err := startXMPP(ctx, &c, tlsConfig, hub, st, log)
 	if err != nil {
 		return err
 	}
@@ -127,6 +128,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	handler := api.New(api.Config{OperatorAllow: allow}, st, reg, log)
 
 	handler.Handle(xcapCfg.Root+"/", xcapHandler) // XCAP (RFC 4825): sip/xcap/README.md
+	// XMPP over WebSocket (RFC 7395) and its discovery (XEP-0156, public by design): xmpp/README.md.
+	handler.Handle("GET "+xmpp.WebSocketPath, xmppSrv.WebSocket(ctx))
+	handler.Handle("GET /.well-known/host-meta", xmppSrv.HostMeta())
+	handler.Handle("GET /.well-known/host-meta.json", xmppSrv.HostMeta())
 	withSIPWebSocket := sipSrv.WebSocket(handler) // SIP over WebSocket (RFC 7118): sip/README.md
 	var srv *http.Server
 	serveErr := make(chan error, 1)

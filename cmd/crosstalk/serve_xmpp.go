@@ -14,8 +14,9 @@ import (
 
 // startXMPP starts the c2s listeners that are configured (listen.xmpp_c2s
 // with STARTTLS, listen.xmpp_tls with direct TLS) and returns the function
-// that stops them within its context.
-func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *crosstalk.Hub, st crosstalk.Store, log zerolog.Logger) (func(context.Context) error, error) {
+// that stops them within its context, and the server for the handlers it
+// serves on the HTTPS listener.
+func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *crosstalk.Hub, st crosstalk.Store, log zerolog.Logger) (*xmpp.Server, func(context.Context) error, error) {
 	cfg := xmpp.Defaults()
 	cfg.Domains = c.Domains
 	cfg.TLS = tlsConfig
@@ -26,7 +27,7 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 	cfg.SoftwareVersion = version
 	srv, err := xmpp.New(cfg, hub, st, log)
 	if err != nil {
-		return nil, fmt.Errorf("xmpp: %w", err)
+		return nil, nil, fmt.Errorf("xmpp: %w", err)
 	}
 	var lns []net.Listener
 	closeAll := func() {
@@ -47,7 +48,7 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("%s listener: %w", l.name, err)
+			return nil, nil, fmt.Errorf("%s listener: %w", l.name, err)
 		}
 		lns = append(lns, ln)
 		log.Info().Str("component", "xmpp").Str("listener", l.name).Str("addr", ln.Addr().String()).Msg("listening")
@@ -57,5 +58,5 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 			}
 		}()
 	}
-	return srv.Shutdown, nil
+	return srv, srv.Shutdown, nil
 }

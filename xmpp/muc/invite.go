@@ -84,10 +84,12 @@ func Invite(ctx context.Context, rooms Router, from crosstalk.Address, room cros
 			b.WriteString("<password>" + xmppmap.Escape(r.Config.Password) + "</password>")
 		}
 		b.WriteString("</x>")
+		body := fmt.Sprintf("%s invites you to %s", from.Bare(), room)
+		b.WriteString("<body>" + xmppmap.Escape(body) + "</body>") // for clients without MUC
 		out := xmppmap.Stanza{Name: "message", Inner: b.Bytes()}
 		out.SetAttr("from", room.String())
 		out.SetAttr("to", to.String())
-		m := &crosstalk.Message{From: room, To: to, Type: crosstalk.MessageNormal, Body: fmt.Sprintf("%s invites you to %s", from.Bare(), room),
+		m := &crosstalk.Message{From: room, To: to, Type: crosstalk.MessageNormal, Body: body,
 			Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: out.Bytes()}}
 		if err := rooms.RouteMessage(ctx, m); err != nil {
 			return err

@@ -27,12 +27,14 @@ type Rooms interface {
 	SetRoomAffiliation(ctx context.Context, room, actor, target crosstalk.Address, aff crosstalk.Affiliation, reason string) error
 	ConfigureRoom(ctx context.Context, room, actor crosstalk.Address, cfg crosstalk.RoomConfig) error
 	DestroyRoom(ctx context.Context, room, actor crosstalk.Address, reason string) error
+	// RouteMessage sends the room's own notices (configuration changes).
+	RouteMessage(ctx context.Context, m *crosstalk.Message) error
 }
 
 // Handle returns the registrations for room services and rooms.
 func Handle(rooms Rooms) []feature.Registration {
 	return []feature.Registration{
-		{Space: nsInfo, Local: "query", Types: feature.Get, Target: feature.RoomService, Features: []string{NS}, Handle: serviceInfo},
+		{Space: nsInfo, Local: "query", Types: feature.Get, Target: feature.RoomService, Features: []string{NS, nsOccupantID, nsMAM}, Handle: serviceInfo},
 		{Space: nsItems, Local: "query", Types: feature.Get, Target: feature.RoomService, Handle: serviceItems(rooms)},
 		{Space: nsInfo, Local: "query", Types: feature.Get, Target: feature.Room, Handle: roomInfo(rooms)},
 		{Space: nsItems, Local: "query", Types: feature.Get, Target: feature.Room,
@@ -40,13 +42,16 @@ func Handle(rooms Rooms) []feature.Registration {
 				return []byte("<query xmlns='" + nsItems + "'/>"), nil
 			}},
 		{Space: NSAdmin, Local: "query", Types: feature.Set, Target: feature.Room, Handle: admin(rooms)},
+		{Space: NSAdmin, Local: "query", Types: feature.Get, Target: feature.Room, Handle: adminList(rooms)},
+		{Space: nsPing, Local: "ping", Types: feature.Get, Target: feature.Occupant, Handle: selfPing(rooms)}, // XEP-0410
 		{Space: NSOwner, Local: "query", Types: feature.Get | feature.Set, Target: feature.Room, Handle: owner(rooms)},
 	}
 }
 
 func serviceInfo(context.Context, feature.IQ) ([]byte, error) {
 	return []byte("<query xmlns='" + nsInfo + "'><identity category='conference' type='text' name='Chatrooms'/>" +
-		"<feature var='" + NS + "'/><feature var='" + nsInfo + "'/><feature var='" + nsItems + "'/></query>"), nil
+		"<feature var='" + NS + "'/><feature var='" + nsInfo + "'/><feature var='" + nsItems + "'/>" +
+		"<feature var='" + nsOccupantID + "'/><feature var='" + nsMAM + "'/></query>"), nil
 }
 
 func serviceItems(rooms Rooms) feature.HandlerFunc {
@@ -71,7 +76,7 @@ func serviceItems(rooms Rooms) feature.HandlerFunc {
 
 func roomInfo(rooms Rooms) feature.HandlerFunc {
 	return func(ctx context.Context, iq feature.IQ) ([]byte, error) {
-		r, _, err := rooms.RoomState(ctx, iq.To)
+		r, occupants, err := rooms.RoomState(ctx, iq.To)
 		if err != nil {
 			if errors.Is(err, crosstalk.ErrNotFound) {
 				return nil, feature.ItemNotFound()
@@ -86,13 +91,14 @@ func roomInfo(rooms Rooms) feature.HandlerFunc {
 			return no
 		}
 		var b bytes.Buffer
-		b.WriteString("<query xmlns='" + nsInfo + "'><identity category='conference' type='text' name='" + xmppmap.Escape(c.Name) + "'/>")
+		b.WriteString("<query xmlns='" + nsInfo + "'><identity category='conference' type='text' name='" + xmppmap.Escape(roomName(r)) + "'/>")
 		for _, f := range []string{NS, pick(c.Persistent, "muc_persistent", "muc_temporary"), pick(c.MembersOnly, "muc_membersonly", "muc_open"),
 			pick(c.Moderated, "muc_moderated", "muc_unmoderated"), pick(c.Public, "muc_public", "muc_hidden"),
 			pick(c.Password != "", "muc_passwordprotected", "muc_unsecured"),
-			pick(c.WhoIs == crosstalk.WhoIsAnyone, "muc_nonanonymous", "muc_semianonymous"), "urn:xmpp:occupant-id:0", "urn:xmpp:mam:2"} {
+			pick(c.WhoIs == crosstalk.WhoIsAnyone, "muc_nonanonymous", "muc_semianonymous"), nsOccupantID, nsMAM, nsSelfPing} {
 			b.WriteString("<feature var='" + f + "'/>")
 		}
+		b.Write(roomInfoForm(r, len(occupants)))
 		b.WriteString("</query>")
 		return b.Bytes(), nil
 	}
@@ -128,6 +134,14 @@ func admin(rooms Rooms) feature.HandlerFunc {
 				target, err := crosstalk.ParseAddress(it.JID)
 				if err != nil {
 					return nil, &feature.Error{Type: "modify", Condition: "jid-malformed"}
+				}
+				if err := rooms.SetRoomAffiliation(ctx, iq.To, iq.From, target, crosstalk.ParseAffiliation(it.Affiliation), it.Reason); err != nil {
+					return nil, err
+				}
+			case it.Affiliation != "" && it.Nick != "": // by nickname (§9.1)
+				target, err := realOf(ctx, rooms, iq.To, it.Nick)
+				if err != nil {
+					return nil, err
 				}
 				if err := rooms.SetRoomAffiliation(ctx, iq.To, iq.From, target, crosstalk.ParseAffiliation(it.Affiliation), it.Reason); err != nil {
 					return nil, err

@@ -47,21 +47,52 @@ func owner(rooms Rooms) feature.HandlerFunc {
 		case q.Form != nil && q.Form.Type == "cancel":
 			return nil, nil
 		case q.Form != nil:
-			cfg := r.Config
+			values := make([][2]string, 0, len(q.Form.Fields))
 			for _, f := range q.Form.Fields {
 				v := ""
 				if len(f.Values) > 0 {
 					v = f.Values[0]
 				}
-				applyField(&cfg, f.Var, v)
+				values = append(values, [2]string{f.Var, v})
 			}
-			return nil, rooms.ConfigureRoom(ctx, iq.To, iq.From, cfg)
+			cfg, err := applyForm(r.Config, values)
+			if err != nil {
+				return nil, err
+			}
+			if err := rooms.ConfigureRoom(ctx, iq.To, iq.From, cfg); err != nil {
+				return nil, err
+			}
+			notifyConfig(ctx, rooms, iq.To, configCodes(r.Config, cfg))
+			return nil, nil
 		}
 		return nil, feature.BadRequest("expected a form or destroy")
 	}
 }
 
 func truth(v string) bool { return v == "1" || v == "true" }
+
+// applyForm applies submitted (var, value) pairs to a configuration. The
+// password switch is applied after every field, so a form that turns
+// protection off while echoing the old secret clears it, whatever the
+// order of its fields.
+func applyForm(cfg crosstalk.RoomConfig, values [][2]string) (crosstalk.RoomConfig, error) {
+	protected := ""
+	for _, kv := range values {
+		if kv[0] == "muc#roomconfig_passwordprotectedroom" {
+			protected = kv[1]
+			continue
+		}
+		applyField(&cfg, kv[0], kv[1])
+	}
+	switch {
+	case protected == "":
+	case !truth(protected):
+		cfg.Password = ""
+	case cfg.Password == "":
+		return cfg, &feature.Error{Type: "modify", Condition: "not-acceptable", Text: "a password-protected room needs muc#roomconfig_roomsecret"}
+	}
+	return cfg, nil
+}
 
 func applyField(c *crosstalk.RoomConfig, name, v string) {
 	switch name {
@@ -79,10 +110,6 @@ func applyField(c *crosstalk.RoomConfig, name, v string) {
 		c.Public = truth(v)
 	case "muc#roomconfig_roomsecret":
 		c.Password = v
-	case "muc#roomconfig_passwordprotectedroom":
-		if !truth(v) {
-			c.Password = ""
-		}
 	case "muc#roomconfig_maxusers":
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			c.MaxOccupants = n
@@ -128,7 +155,8 @@ func configForm(c crosstalk.RoomConfig) []byte {
 	field("muc#roomconfig_roomsecret", "text-private", c.Password)
 	field("muc#roomconfig_maxusers", "text-single", strconv.Itoa(c.MaxOccupants))
 	field("muc#roomconfig_historylength", "text-single", strconv.Itoa(c.HistoryLength))
-	field("muc#roomconfig_whois", "list-single", whois)
+	b.WriteString("<field var='muc#roomconfig_whois' type='list-single' label='Who may discover real JIDs'><value>" + whois + "</value>" +
+		"<option label='Moderators only'><value>moderators</value></option><option label='Anyone'><value>anyone</value></option></field>")
 	field("muc#roomconfig_changesubject", "boolean", bit(c.OccupantsChangeSubject))
 	b.WriteString("</x></query>")
 	return b.Bytes()

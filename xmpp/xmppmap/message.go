@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/crosstalk-im/crosstalk"
 )
@@ -225,7 +226,7 @@ func ToPresence(s *Stanza) (crosstalk.Presence, error) {
 	for i := range children {
 		c := &children[i]
 		if c.XMLName.Space == NSMUC && c.XMLName.Local == "x" {
-			p.Join = parseJoin(c)
+			p.Join = parseJoin(c, time.Now())
 			continue
 		}
 		if c.XMLName.Space != NSClient {

@@ -15,8 +15,9 @@ const (
 )
 
 // parseJoin reads the <x xmlns='…muc'/> of a join: the room password and
-// the history wanted (XEP-0045 §7.2.6, §7.2.15).
-func parseJoin(x *Element) *crosstalk.RoomJoin {
+// the history wanted (XEP-0045 §7.2.6, §7.2.15), seconds counted back
+// from now.
+func parseJoin(x *Element, now time.Time) *crosstalk.RoomJoin {
 	j := &crosstalk.RoomJoin{MaxStanzas: -1}
 	st := Stanza{Name: "x", Inner: x.Inner}
 	children, err := st.Children()
@@ -29,19 +30,35 @@ func parseJoin(x *Element) *crosstalk.RoomJoin {
 		case "password":
 			j.Password = c.Text()
 		case "history":
-			if v, err := strconv.Atoi(c.Attr("maxstanzas")); err == nil && v >= 0 {
-				j.MaxStanzas = v
-			}
-			if v, err := time.Parse(time.RFC3339, c.Attr("since")); err == nil {
-				j.Since = v
-			}
+			parseHistory(j, c, now)
 		}
 	}
 	return j
 }
 
+// parseHistory reads <history/>: maxstanzas, since and seconds (the later
+// of the two bounds applies); maxchars='0' asks for no history, other
+// character budgets are not enforced (the core counts stanzas).
+func parseHistory(j *crosstalk.RoomJoin, c *Element, now time.Time) {
+	if v, err := strconv.Atoi(c.Attr("maxstanzas")); err == nil && v >= 0 {
+		j.MaxStanzas = v
+	}
+	if c.Attr("maxchars") == "0" {
+		j.MaxStanzas = 0
+	}
+	if v, err := time.Parse(time.RFC3339, c.Attr("since")); err == nil {
+		j.Since = v
+	}
+	if v, err := strconv.ParseInt(c.Attr("seconds"), 10, 64); err == nil && v >= 0 && v < 1<<31 {
+		if since := now.Add(-time.Duration(v) * time.Second); since.After(j.Since) {
+			j.Since = since
+		}
+	}
+}
+
 // occupantPresence renders a room's presence of one occupant with its
-// muc#user item and status codes (XEP-0045 §7.2.3).
+// muc#user item and status codes (XEP-0045 §7.2.3), and a <destroy/> with
+// the reason when the room went away (status 332 from Hub.DestroyRoom).
 func occupantPresence(p *crosstalk.Presence, to crosstalk.Address) []byte {
 	s := Stanza{Name: "presence"}
 	s.SetAttr("from", addr(p.From))
@@ -66,12 +83,18 @@ func occupantPresence(p *crosstalk.Presence, to crosstalk.Address) []byte {
 		escape(&b, o.NewNick)
 		b.WriteByte('\'')
 	}
-	if o.Reason != "" {
+	destroyed := p.Type == crosstalk.PresenceUnavailable && o.HasCode(crosstalk.RoomStatusShutdown)
+	if o.Reason != "" && !destroyed {
 		b.WriteString("><reason>")
 		escape(&b, o.Reason)
 		b.WriteString("</reason></item>")
 	} else {
 		b.WriteString("/>")
+	}
+	if destroyed { // XEP-0045 §10.9: the reason goes in <destroy/>
+		b.WriteString("<destroy>")
+		element(&b, "reason", o.Reason)
+		b.WriteString("</destroy>")
 	}
 	for _, c := range o.Codes {
 		b.WriteString("<status code='" + strconv.Itoa(c) + "'/>")

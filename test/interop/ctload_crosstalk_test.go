@@ -1,0 +1,42 @@
+package interop
+
+import (
+	"strconv"
+	"testing"
+)
+
+// TestCtloadCrosstalk runs every ctload scenario in smoke mode against
+// Crosstalk itself (issue 8: the tool keeps working against the server it
+// exists to measure), with the same checks as against Prosody and Kamailio.
+func TestCtloadCrosstalk(t *testing.T) {
+	users := map[string]string{}
+	for i := 1; i <= ctloadAccounts; i++ {
+		users["user"+strconv.Itoa(i)+"@localhost"] = "secret"
+	}
+	s := startServer(t, serverOptions{Users: users, Extra: "[sip]\nrequests_per_second = 100000\nrequest_burst = 100000\n"})
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	xmpp := []string{"-xmpp", s.C2S, "-ca", s.CAFile, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
+	sip := []string{"-sip", s.SIP, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
+	t.Run("xmpp-login", func(t *testing.T) { smoke(t, "xmpp-login", xmpp...) })
+	t.Run("xmpp-chat", func(t *testing.T) {
+		if r := smoke(t, "xmpp-chat", xmpp...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
+			t.Errorf("phases %+v", r.Phases)
+		}
+	})
+	t.Run("xmpp-presence", func(t *testing.T) {
+		if r := smoke(t, "xmpp-presence", append(xmpp, "-contacts", "3")...); len(r.Phases) != 3 || r.Phases[2].OK%3 != 0 {
+			t.Errorf("phases %+v", r.Phases)
+		}
+	})
+	t.Run("xmpp-idle", func(t *testing.T) {
+		if r := smoke(t, "xmpp-idle", append(xmpp, "-src", "127.0.0.2-127.0.0.5")...); r.Sessions == 0 || r.ServerRSSAfterKB <= 0 {
+			t.Errorf("sessions %d, server RSS %d KiB", r.Sessions, r.ServerRSSAfterKB)
+		}
+	})
+	t.Run("sip-register", func(t *testing.T) { smoke(t, "sip-register", append(sip, "-src", "127.0.0.2-127.0.0.3")...) })
+	t.Run("sip-message", func(t *testing.T) {
+		if r := smoke(t, "sip-message", sip...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
+			t.Errorf("phases %+v", r.Phases)
+		}
+	})
+}
