@@ -15,6 +15,9 @@ type Store interface {
 	Archive
 	Rooms
 	Registrations
+	PEP
+	VCards
+	LastActivities
 	// InTransaction runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back otherwise.
 	InTransaction(ctx context.Context, fn func(tx Store) error) error
@@ -169,4 +172,69 @@ type Registrations interface {
 	// DeleteExpiredRegistrations removes bindings expired at now and returns
 	// how many.
 	DeleteExpiredRegistrations(ctx context.Context, now time.Time) (int, error)
+}
+
+// PEPNode is one personal eventing node of an account (XEP-0163): its name,
+// access model and how many items it keeps. The core does not interpret
+// the access model; the XMPP frontend uses "presence" and "open".
+type PEPNode struct {
+	Owner    Address
+	Node     string
+	Access   string
+	MaxItems int
+}
+
+// PEPItem is one published item: its id, its payload (opaque bytes, the
+// serialised child of <item/>) and when it was published.
+type PEPItem struct {
+	ID        string
+	Payload   []byte
+	Published time.Time
+}
+
+// PEP keeps each account's personal eventing nodes and their items.
+type PEP interface {
+	// PutPEPNode creates a node or replaces its configuration, removing the
+	// oldest items beyond the new MaxItems (≤ 0 counts as 1).
+	PutPEPNode(ctx context.Context, n PEPNode) error
+	// GetPEPNode returns a node; ErrNotFound if there is none.
+	GetPEPNode(ctx context.Context, owner Address, node string) (PEPNode, error)
+	// ListPEPNodes returns the owner's nodes sorted by name.
+	ListPEPNodes(ctx context.Context, owner Address) ([]PEPNode, error)
+	// DeletePEPNode removes a node and its items; ErrNotFound if there was none.
+	DeletePEPNode(ctx context.Context, owner Address, node string) error
+	// PublishPEPItem stores an item in an existing node as its newest,
+	// replacing an item with the same id, and removes the oldest items
+	// beyond the node's MaxItems; ErrNotFound if there is no node.
+	PublishPEPItem(ctx context.Context, owner Address, node string, it PEPItem) error
+	// PEPItems returns a node's items, newest first: only those with the
+	// given ids when ids is not empty, and at most max of them (≤ 0: all);
+	// ErrNotFound if there is no node.
+	PEPItems(ctx context.Context, owner Address, node string, ids []string, max int) ([]PEPItem, error)
+	// RetractPEPItem removes one item; ErrNotFound if there was none.
+	RetractPEPItem(ctx context.Context, owner Address, node, id string) error
+}
+
+// VCards keeps each account's vCard (XEP-0054) as opaque bytes.
+type VCards interface {
+	// PutVCard creates or replaces the owner's vCard.
+	PutVCard(ctx context.Context, owner Address, vcard []byte) error
+	// GetVCard returns the owner's vCard; ErrNotFound if there is none.
+	GetVCard(ctx context.Context, owner Address) ([]byte, error)
+}
+
+// LastActivity is when an account's last session ended and the status
+// text of its last unavailable presence (XEP-0012).
+type LastActivity struct {
+	At     time.Time
+	Status string
+}
+
+// LastActivities keeps the last activity of each account.
+type LastActivities interface {
+	// PutLastActivity creates or replaces the owner's last activity.
+	PutLastActivity(ctx context.Context, owner Address, la LastActivity) error
+	// GetLastActivity returns the owner's last activity; ErrNotFound if
+	// none was ever recorded.
+	GetLastActivity(ctx context.Context, owner Address) (LastActivity, error)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/last"
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
@@ -52,6 +53,9 @@ func (s *session) run(ctx context.Context) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unbindTimeout)
 	defer cancel()
 	s.srv.hub.Unbind(uctx, s.addr, s, left)
+	if err := last.Ended(uctx, s.srv.store, s, s.srv.now()); err != nil { // XEP-0012 §4
+		s.log.Warn().Err(err).Msg("last activity not recorded")
+	}
 	ev := s.log.Info()
 	if c := streamCondition(s.reason); c != "" {
 		ev = ev.Str("condition", c)

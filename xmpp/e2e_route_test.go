@@ -29,7 +29,7 @@ func TestIQRouting(t *testing.T) {
 	if e := a.expect("iq", "v2"); e.attr("type") != "error" || !strings.Contains(e.Inner, "service-unavailable") {
 		t.Fatalf("to an unbound resource: %+v", e)
 	}
-	a.send("<iq type='get' id='v3' to='bob@example.test'><vCard xmlns='vcard-temp'/></iq>")
+	a.send("<iq type='get' id='v3' to='bob@example.test'><query xmlns='urn:example:unhandled'/></iq>")
 	if e := a.expect("iq", "v3"); e.attr("type") != "error" || !strings.Contains(e.Inner, "service-unavailable") {
 		t.Fatalf("unhandled IQ to an account: %+v", e)
 	}

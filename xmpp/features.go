@@ -13,6 +13,7 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/muc"
 	"github.com/crosstalk-im/crosstalk/xmpp/ping"
 	"github.com/crosstalk-im/crosstalk/xmpp/roster"
+	"github.com/crosstalk-im/crosstalk/xmpp/vcard"
 	"github.com/crosstalk-im/crosstalk/xmpp/version"
 	"github.com/crosstalk-im/crosstalk/xmpp/xtime"
 )
@@ -32,6 +33,10 @@ func (s *Server) features() *feature.Mux {
 		last.Handle(s.now(), s.now),        // XEP-0012 (server uptime)
 		offlineFeature(),                   // XEP-0160, delivered by the hub at initial presence
 		muc.Handle(s.hub),                  // XEP-0045 IQs (rooms are the hub's)
+
+		s.pep.Handle(), // XEP-0163 with XEP-0223 publish-options
+		vcard.Handle(s.store, vcard.DefaultMaxSize), // XEP-0054
+		last.HandleAccounts(s.store, s.hub, s.now),  // XEP-0012 (accounts)
 	)
 	mux.Add(disco.Handle(mux, s.store, s.cfg.SoftwareName, s.services)...) // XEP-0030
 	return mux

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/last"
 	"github.com/crosstalk-im/crosstalk/xmpp/muc"
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
@@ -122,6 +123,12 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 		if p.To == s.addr.Bare() || p.To == s.addr {
 			p.To = crosstalk.Address{} // presence to oneself is a broadcast
 		}
+		if p.To.IsZero() && p.Type == crosstalk.PresenceAvailable {
+			s.srv.pep.OnPresence(ctx, s, st) // XEP-0163 §4: +notify from XEP-0115 caps
+		}
+		if p.To.IsZero() && p.Type == crosstalk.PresenceUnavailable {
+			last.Unavailable(s, p.Status) // XEP-0012 §4
+		}
 	}
 	if err := s.srv.hub.SetPresence(ctx, &p); err != nil {
 		s.log.Debug().Err(err).Msg("presence not handled")
@@ -131,6 +138,8 @@ func (s *session) onPresence(ctx context.Context, st *xmppmap.Stanza) {
 		case !p.To.IsZero() && p.Type != crosstalk.PresenceError:
 			s.reply(stanzaErrorReply(st, stanzaError(err)))
 		}
+	} else if p.Type == crosstalk.PresenceSubscribed {
+		s.srv.pep.OnSubscribed(ctx, s.addr.Bare(), p.To) // XEP-0163: a new subscriber gets the last items
 	}
 }
 
@@ -145,6 +154,9 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 	}
 	switch typ {
 	case "result", "error":
+		if (to.IsZero() || to == s.addr.Bare()) && s.srv.pep.OnResult(ctx, s, st) {
+			return
+		}
 		if !to.IsZero() && !to.IsBare() && s.srv.hub.IsRoomService(to) { // XEP-0045 §17.4: an answer to an occupant
 			if err := muc.ProxyIQ(ctx, s.srv.hub, s.addr, to, st); err != nil {
 				s.log.Debug().Err(err).Msg("IQ response to an occupant not delivered")

@@ -19,6 +19,7 @@ import (
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
 	"github.com/crosstalk-im/crosstalk/xmpp/disco"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/pep"
 )
 
 // Server serves XMPP clients (RFC 6120 c2s) on any number of listeners:
@@ -32,6 +33,7 @@ type Server struct {
 	store crosstalk.Store
 	log   zerolog.Logger
 	mux   *feature.Mux
+	pep   *pep.Service
 	// caps is the XEP-0115 element of the stream features.
 	caps string
 	now  func() time.Time
@@ -69,6 +71,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		active:    make(map[net.Conn]bool),
 	}
 	s.fails = newFailureLimiter(cfg.LoginFailuresPerMinute, func() time.Time { return s.now() })
+	s.pep = pep.New(store, s, func() time.Time { return s.now() }, s.log, pep.DefaultLimits())
 	s.mux = s.features()
 	s.caps = "<c xmlns='" + disco.NSCaps + "' hash='sha-1' node='" + disco.CapsNode + "' ver='" + disco.ServerVer(s.mux, cfg.SoftwareName) + "'/>"
 	return s, nil

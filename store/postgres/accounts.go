@@ -89,7 +89,8 @@ func (s *Store) SetCredentials(ctx context.Context, addr crosstalk.Address, c cr
 }
 
 // DeleteAccount removes an account and everything it owns: roster and its
-// version, blocklist, offline queue, archive and registrations;
+// version, blocklist, offline queue, archive, registrations, PEP
+// nodes, vCard and last activity;
 // crosstalk.ErrNoSuchAccount if there is none.
 func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error {
 	a := addr.String()
@@ -108,6 +109,10 @@ func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error
 			`DELETE FROM offline WHERE owner = $1`,
 			`DELETE FROM archive WHERE owner = $1`,
 			`DELETE FROM registrations WHERE aor = $1`,
+			`DELETE FROM pep_nodes WHERE owner = $1`,
+			`DELETE FROM pep_items WHERE owner = $1`,
+			`DELETE FROM vcards WHERE owner = $1`,
+			`DELETE FROM last_activity WHERE owner = $1`,
 		} {
 			if _, err := q.Exec(ctx, stmt, a); err != nil {
 				return err

@@ -91,7 +91,8 @@ func (s *Store) SetCredentials(ctx context.Context, addr crosstalk.Address, c cr
 }
 
 // DeleteAccount removes an account and everything it owns: roster and its
-// version, blocklist, offline queue, archive and registrations;
+// version, blocklist, offline queue, archive, registrations, PEP
+// nodes, vCard and last activity;
 // crosstalk.ErrNoSuchAccount if there is none.
 func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error {
 	a := addr.String()
@@ -112,6 +113,10 @@ func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error
 			`DELETE FROM offline WHERE owner = ?`,
 			`DELETE FROM archive WHERE owner = ?`,
 			`DELETE FROM registrations WHERE aor = ?`,
+			`DELETE FROM pep_nodes WHERE owner = ?`,
+			`DELETE FROM pep_items WHERE owner = ?`,
+			`DELETE FROM vcards WHERE owner = ?`,
+			`DELETE FROM last_activity WHERE owner = ?`,
 		} {
 			if _, err := q.ExecContext(ctx, stmt, a); err != nil {
 				return err

@@ -37,8 +37,9 @@ func TestPragmas(t *testing.T) {
 	if _, err := st.rdb.ExecContext(t.Context(), `DELETE FROM accounts`); err == nil {
 		t.Error("the read pool can write")
 	}
+	ms, _ := loadMigrations()
 	var n int
-	if err := st.rdb.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+	if err := st.rdb.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
 		t.Errorf("schema_migrations: %d rows, %v", n, err)
 	}
 }
@@ -61,8 +62,9 @@ func TestMigrationsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	bad := append(ms, migration{version: 2, name: "0002_ok.sql", sql: `CREATE TABLE t2 (x INTEGER)`},
-		migration{version: 3, name: "0003_bad.sql", sql: `CREATE TABLE t3 (x INTEGER); SELECT * FROM nowhere`})
+	v := len(ms)
+	bad := append(ms, migration{version: v + 1, name: "ok.sql", sql: `CREATE TABLE t2 (x INTEGER)`},
+		migration{version: v + 2, name: "bad.sql", sql: `CREATE TABLE t3 (x INTEGER); SELECT * FROM nowhere`})
 	if err := st.migrate(t.Context(), bad); err == nil {
 		t.Fatal("a failing migration succeeded")
 	} else {
@@ -72,11 +74,11 @@ func TestMigrationsAtomic(t *testing.T) {
 	if err := st.wdb.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('t2', 't3')`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("half-applied migrations: %d tables, %v", n, err)
 	}
-	if err := st.wdb.QueryRowContext(t.Context(), `SELECT MAX(version) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("schema version %d after a failed run, want 1 (%v)", n, err)
+	if err := st.wdb.QueryRowContext(t.Context(), `SELECT MAX(version) FROM schema_migrations`).Scan(&n); err != nil || n != v {
+		t.Errorf("schema version %d after a failed run, want %d (%v)", n, v, err)
 	}
 	// A database newer than the program is refused.
-	if err := st.migrate(t.Context(), bad[:2]); err != nil {
+	if err := st.migrate(t.Context(), bad[:v+1]); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.migrate(t.Context(), ms); err == nil {

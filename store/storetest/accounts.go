@@ -136,6 +136,10 @@ func testAccountDeleteCascades(t *testing.T, s crosstalk.Store) {
 		must(t, err)
 		must(t, s.PutRegistration(ctx, crosstalk.Registration{AOR: owner, Contact: "sip:" + owner.Local() + "@192.0.2.1",
 			Q: 1000, Expires: base.Add(time.Hour)}))
+		must(t, s.PutPEPNode(ctx, crosstalk.PEPNode{Owner: owner, Node: "n", Access: "open", MaxItems: 1}))
+		must(t, s.PublishPEPItem(ctx, owner, "n", crosstalk.PEPItem{ID: "i", Payload: []byte("<x/>"), Published: base}))
+		must(t, s.PutVCard(ctx, owner, []byte("<vCard xmlns='vcard-temp'/>")))
+		must(t, s.PutLastActivity(ctx, owner, crosstalk.LastActivity{At: base}))
 	}
 	fill(alice)
 	fill(bob)
@@ -174,6 +178,17 @@ func testAccountDeleteCascades(t *testing.T, s crosstalk.Store) {
 		must(t, err)
 		if len(regs) != n {
 			t.Errorf("%v: %d registrations, want %d", owner, len(regs), n)
+		}
+		nodes, err := s.ListPEPNodes(ctx, owner)
+		must(t, err)
+		if len(nodes) != n {
+			t.Errorf("%v: %d PEP nodes, want %d", owner, len(nodes), n)
+		}
+		if _, err := s.GetVCard(ctx, owner); (err == nil) != present {
+			t.Errorf("%v: vCard error %v, want present %v", owner, err, present)
+		}
+		if _, err := s.GetLastActivity(ctx, owner); (err == nil) != present {
+			t.Errorf("%v: last activity error %v, want present %v", owner, err, present)
 		}
 	}
 	check(alice, false)

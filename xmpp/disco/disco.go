@@ -66,7 +66,11 @@ func Handle(mux *feature.Mux, accounts Store, software string, services func(dom
 			if iq.To == iq.From.Bare() {
 				target |= feature.Own // and what the server does for the account itself
 			}
-			writeFeatures(&b, mux.Features(target))
+			features := mux.Features(target)
+			if slices.Contains(features, "http://jabber.org/protocol/pubsub#publish") { // XEP-0163 §3
+				b.WriteString("<identity category='pubsub' type='pep'/>")
+			}
+			writeFeatures(&b, features)
 		}
 		b.WriteString("</query>")
 		return []byte(b.String()), nil
