@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/rs/zerolog"
@@ -24,6 +25,14 @@ type SIPConfig struct {
 	// address (503 with Retry-After beyond). Defaults 50 and 100.
 	RequestsPerSecond float64 `toml:"requests_per_second"`
 	RequestBurst      int     `toml:"request_burst"`
+	// PresenceNotifySeconds is the shortest time between two NOTIFYs of one
+	// presence subscription (RFC 3856 §6.6). Default 5; -1 disables it.
+	PresenceNotifySeconds int `toml:"presence_notify_seconds"`
+	// PresenceSubscriptionsPerAccount and PresencePublicationsPerAccount
+	// bound what one account holds as a watcher and as a publisher.
+	// Defaults 64 and 16.
+	PresenceSubscriptionsPerAccount int `toml:"presence_subscriptions_per_account"`
+	PresencePublicationsPerAccount  int `toml:"presence_publications_per_account"`
 }
 
 // startSIP starts the SIP frontend on listen.sip_udp, listen.sip_tcp and
@@ -47,6 +56,14 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
 	}
+	switch n := c.SIP.PresenceNotifySeconds; {
+	case n < 0:
+		cfg.Presence.MinNotifyInterval = -1
+	case n > 0:
+		cfg.Presence.MinNotifyInterval = time.Duration(n) * time.Second
+	}
+	cfg.Presence.MaxSubscriptionsPerAccount = c.SIP.PresenceSubscriptionsPerAccount
+	cfg.Presence.MaxPublicationsPerAccount = c.SIP.PresencePublicationsPerAccount
 	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" && !cfg.WebSocket {
 		return nil, nil
 	}
