@@ -161,6 +161,7 @@ start_crosstalk() {
   cat > "$d/crosstalk.toml" <<EOF
 domains = ["$DOMAIN"]
 data_dir = "$d"
+archive = false   # the Prosody set-up keeps no archive either
 [listen]
 xmpp_c2s = "$CROSSTALK_IP:$XMPP_PORT"
 xmpp_tls = "$CROSSTALK_IP:15223"
@@ -172,6 +173,9 @@ https = "$CROSSTALK_IP:18443"
 [limits]
 connections_per_ip = 100000
 login_failures_per_minute = 100000
+[sip]
+requests_per_second = 1000000   # the load comes from one address
+request_burst = 1000000
 [log]
 level = "warn"
 format = "json"
@@ -245,11 +249,19 @@ xmpp_suite() { # PREFIX ADDR CA PID
 presence_suite() { # PREFIX ADDR CA PID — rosters of 20 (a ladder) and of 150 (one unpaced run)
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -pid "$pid")
+  local g20=(-first 1001 -accounts "$PRES20_ACCOUNTS" -contacts 20) g150=(-first 2001 -accounts 151 -contacts 150)
+  if [ "$SUBSCRIBE" = true ]; then
+    # No provisioned rosters: one unmeasured run makes the subscriptions.
+    log "$p xmpp-presence set-up: subscriptions"
+    ct "$p.presence20-setup" "${c[@]}" "${g20[@]}" -n 1 -c 1 -d 60s -timeout 10s xmpp-presence
+    ct "$p.presence150-setup" "${c[@]}" "${g150[@]}" -n 1 -c 1 -d 90s -timeout 10s xmpp-presence
+    settle "${SERVER_PIDS[@]}"
+  fi
   log "$p xmpp-presence, 20 contacts"
-  ladder "$p.presence20" "$PRES20_RATES" 20 "${c[@]}" -subscribe=$SUBSCRIBE -first 1001 -accounts "$PRES20_ACCOUNTS" -contacts 20 -c 8 -timeout 10s xmpp-presence
+  ladder "$p.presence20" "$PRES20_RATES" 20 "${c[@]}" "${g20[@]}" -subscribe=false -c 8 -timeout 10s xmpp-presence
   settle "${SERVER_PIDS[@]}"
   log "$p xmpp-presence, 150 contacts"
-  ct "$p.presence150" "${c[@]}" -subscribe=$SUBSCRIBE -first 2001 -accounts 151 -contacts 150 -c 8 -n "$PRES150_N" -d 90s -timeout 10s xmpp-presence
+  ct "$p.presence150" "${c[@]}" "${g150[@]}" -subscribe=false -c 8 -n "$PRES150_N" -d 90s -timeout 10s xmpp-presence
   settle "${SERVER_PIDS[@]}"
 }
 
@@ -262,7 +274,7 @@ idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keep
 sip_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
-  log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
+  log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
   log "$p sip-message";  ladder "$p.message" "$MSG_RATES" 1 "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; settle "${SERVER_PIDS[@]}"
 }
 
@@ -279,7 +291,7 @@ sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
 idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 # Prosody's rosters are provisioned on disk; Crosstalk's, until it has a
-# way to provision them, are built by ctload's subscriptions.
+# way to provision them, by one unmeasured ctload run that subscribes.
 SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 

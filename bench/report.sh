@@ -98,6 +98,8 @@ loaded by \`cmd/ctload\` running on the same cores.
   Chat latency is send → arrival at the peer session, matched by stanza id. SIP MESSAGE latency
   is MESSAGE → 2xx from the peer user agent through the proxy (digest answered pre-emptively
   with the cached nonce). REGISTER is the full REGISTER / 401 / REGISTER / 200 exchange.
+- Crosstalk runs with \`archive = false\` (Prosody's set-up has no MAM either) and its per-source
+  SIP request limit raised (all load comes from one address).
 - Kamailio's script checks one shared password without a database (\`pv_www_authenticate\`),
   which flatters it a little against a server that looks accounts up.
 
@@ -144,8 +146,9 @@ Where the presence ladder (roster of 20) stopped — Prosody: $(collapse prosody
 Login and idle runs (not ladders; failures listed) — Prosody login: $(outcome prosody.login); idle: $(outcome prosody.idle)$([ "$CX" = 1 ] && echo "; Crosstalk login: $(outcome crosstalk.login); idle: $(outcome crosstalk.idle)").
 Roster of 150 — Prosody: $(outcome prosody.presence150)$([ "$CX" = 1 ] && echo "; Crosstalk: $(outcome crosstalk.presence150)").
 
-Presence: sessions form full-mesh groups of contacts+1 that subscribe to each other first (not
-timed in the figures); a status change is counted once per contact that receives it. The
+Presence: sessions form full-mesh groups of contacts+1 with mutual (both) subscriptions —
+written into Prosody's roster storage, made for Crosstalk by one unmeasured ctload run that
+subscribes; a status change is counted once per contact that receives it. The
 roster-of-150 run is unpaced, 8 changes in flight at a time.
 
 ## SIP
