@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -150,7 +151,8 @@ func normDomain(s string) (string, error) {
 	if err != nil {
 		return "", partError("domainpart", s, err.Error())
 	}
-	if out == "" || len(out) > maxPartBytes || strings.ContainsAny(out, " /@[]:") || out[0] == '.' || out[len(out)-1] == '.' || strings.Contains(out, "..") {
+	if out == "" || len(out) > maxPartBytes || strings.ContainsAny(out, " /@[]:") || strings.ContainsFunc(out, unicode.IsControl) ||
+		out[0] == '.' || out[len(out)-1] == '.' || strings.Contains(out, "..") {
 		return "", partError("domainpart", s, "not a domain name")
 	}
 	return out, nil

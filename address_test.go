@@ -39,6 +39,9 @@ func TestParseAddress(t *testing.T) {
 		24: {in: "alice@-example.com", err: ErrInvalidAddress},
 		25: {in: "alice@[not-ip]", err: ErrInvalidAddress},
 		26: {in: "alice@example.com/bell\u0007", err: ErrInvalidAddress},
+		27: {in: "alice@\n", err: ErrInvalidAddress},
+		28: {in: "alice@exa\tmple.com", err: ErrInvalidAddress},
+		29: {in: "alice@b\u00fccher\u0085.example", err: ErrInvalidAddress},
 	} {
 		a, err := ParseAddress(tc.in)
 		if tc.err != nil {

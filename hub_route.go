@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // RouteMessage routes a message from m.From to m.To (RFC 6121 §8.5): to the
@@ -75,6 +76,12 @@ func (h *Hub) routeBare(ctx context.Context, m *Message, bare Address) error {
 	if err := h.store.PushOffline(ctx, bare, *m); err != nil {
 		return fmt.Errorf("store offline message for %s: %w", bare, err)
 	}
+	// An endpoint may have become available, and claimed the offline queue,
+	// between the choice above and the push: hand the queue to it now. The
+	// claim is atomic, so the message still goes out once.
+	if bs := h.chooseBare(bare, m.Type); len(bs) > 0 {
+		h.deliverOffline(ctx, bs[0])
+	}
 	return h.archive(ctx, m)
 }
 
@@ -132,25 +139,66 @@ func (h *Hub) RouteQuery(ctx context.Context, q *Query) error {
 	return nil
 }
 
+// Offline delivery is batched: a backlog larger than an endpoint's queue
+// is handed over as the queue drains, never by disconnecting the endpoint.
+const (
+	// offlineBatch is how many offline messages one claim takes.
+	offlineBatch = 256
+	// offlineRetry is how long to wait before offering the rest of a
+	// backlog to an endpoint whose queue was full.
+	offlineRetry = 500 * time.Millisecond
+	// offlineRetries bounds those waits; what is left after them waits for
+	// the account's next initial presence.
+	offlineRetries = 120
+)
+
 // deliverOffline hands an account's stored messages to one endpoint that
-// has just sent initial presence; what it cannot take is stored again.
+// has just sent initial presence, in order, marked Delayed. When the
+// endpoint's queue is full the rest is stored again and offered once more
+// shortly; an endpoint that has gone is dropped and the rest stays stored.
 func (h *Hub) deliverOffline(ctx context.Context, b *binding) {
-	msgs, err := h.store.ClaimOffline(ctx, b.addr.Bare(), 0)
-	if err != nil {
-		h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("claiming offline messages failed")
-		return
-	}
-	for i := range msgs {
-		m := msgs[i].Message
-		m.Delayed = true
-		if h.deliver(ctx, b, &m) {
-			continue
+	h.offerOffline(ctx, b, offlineRetries)
+}
+
+func (h *Hub) offerOffline(ctx context.Context, b *binding, retries int) {
+	for {
+		msgs, err := h.store.ClaimOffline(ctx, b.addr.Bare(), offlineBatch)
+		if err != nil {
+			h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("claiming offline messages failed")
+			return
 		}
-		for _, rest := range msgs[i:] {
-			if err := h.store.PushOffline(ctx, b.addr.Bare(), rest.Message); err != nil && !errors.Is(err, context.Canceled) {
-				h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("re-storing an offline message failed")
+		for i := range msgs {
+			m := msgs[i].Message
+			m.Delayed = true
+			err := b.ep.Deliver(&m)
+			if err == nil {
+				continue
 			}
+			h.restoreOffline(ctx, b, msgs[i:])
+			if errors.Is(err, ErrSlowConsumer) && retries > 0 {
+				time.AfterFunc(offlineRetry, func() {
+					if h.lookup(b.addr) == b && h.isAvailable(b) {
+						h.offerOffline(context.Background(), b, retries-1)
+					}
+				})
+				return
+			}
+			h.dropEndpoint(ctx, b, err)
+			return
 		}
-		return
+		if len(msgs) < offlineBatch {
+			return
+		}
+	}
+}
+
+// restoreOffline stores claimed messages again, in order, even when the
+// caller's context has ended: they must not be lost.
+func (h *Hub) restoreOffline(ctx context.Context, b *binding, rest []OfflineMessage) {
+	ctx = context.WithoutCancel(ctx)
+	for _, r := range rest {
+		if err := h.store.PushOffline(ctx, b.addr.Bare(), r.Message); err != nil && !errors.Is(err, context.Canceled) {
+			h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("re-storing an offline message failed")
+		}
 	}
 }

@@ -527,3 +527,96 @@ func TestHubConcurrentUse(t *testing.T) {
 		t.Fatalf("%d delivered + %d stored, want the %d sent, each once", total, stored, workers*rounds)
 	}
 }
+
+// TestOfflineBacklogLargerThanQueue stores more offline messages than the
+// endpoint's queue holds: they arrive in order as the queue drains, and the
+// endpoint is not disconnected as a slow consumer.
+func TestOfflineBacklogLargerThanQueue(t *testing.T) {
+	f := newFixture(t, false, "alice", "bob")
+	_, alice := f.online("alice/pc", 0)
+	const n = 25
+	for i := range n {
+		if err := f.send(alice, addr("bob"), fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ep := newEndpoint(10)
+	b, err := f.hub.Bind(f.ctx, addr("bob/phone"), ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.hub.SetPresence(f.ctx, &crosstalk.Presence{From: b}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	deadline := time.Now().Add(20 * time.Second)
+	for len(got) < n && time.Now().Before(deadline) {
+		for _, m := range messages(ep.take()) {
+			if !m.Delayed {
+				t.Fatalf("offline message %q not marked delayed", m.Body)
+			}
+			got = append(got, m.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d of %d offline messages", len(got), n)
+	}
+	for i, body := range got {
+		if body != fmt.Sprint("m", i) {
+			t.Fatalf("offline order: %d is %q", i, body)
+		}
+	}
+	if err := ep.closedWith(); err != nil {
+		t.Fatalf("the endpoint was closed: %v", err)
+	}
+	if left, _ := f.store.CountOffline(f.ctx, addr("bob")); left != 0 {
+		t.Fatalf("%d messages left offline", left)
+	}
+}
+
+// racingStore runs a hook before each PushOffline, to open the window
+// between the hub's choice of endpoints and the offline push.
+type racingStore struct {
+	crosstalk.Store
+	beforePush func()
+}
+
+func (s *racingStore) PushOffline(ctx context.Context, owner crosstalk.Address, m crosstalk.Message) error {
+	if s.beforePush != nil {
+		hook := s.beforePush
+		s.beforePush = nil
+		hook()
+	}
+	return s.Store.PushOffline(ctx, owner, m)
+}
+
+// TestOfflinePushRacesLogin: bob comes online (and finds his offline queue
+// empty) just after a message to him was routed to offline storage but
+// before it was stored. The message must still reach him now, once.
+func TestOfflinePushRacesLogin(t *testing.T) {
+	f := newFixture(t, false, "alice", "bob")
+	rs := &racingStore{Store: f.store}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}}, rs, zerolog.Nop())
+	t.Cleanup(func() { _ = hub.Close(f.ctx) })
+	ep := newEndpoint(16)
+	rs.beforePush = func() {
+		b, err := hub.Bind(f.ctx, addr("bob/phone"), ep)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := hub.SetPresence(f.ctx, &crosstalk.Presence{From: b}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := hub.RouteMessage(f.ctx, &crosstalk.Message{ID: "racy", From: addr("alice/pc"), To: addr("bob"), Type: crosstalk.MessageChat, Body: "racy"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := messages(ep.take()); len(ms) != 1 || ms[0].Body != "racy" {
+		t.Fatalf("bob got %d messages, want the racy one", len(ms))
+	}
+	if n, _ := f.store.CountOffline(f.ctx, addr("bob")); n != 0 {
+		t.Fatalf("%d messages left offline", n)
+	}
+}

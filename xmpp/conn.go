@@ -47,8 +47,9 @@ func (s *session) run(ctx context.Context) {
 	}
 	s.Close(errors.New("resumption limit reached"))
 	s.srv.forgetResumable(s)
+	s.refuseResumptions()
 	left := s.leftovers()
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unbindTimeout)
 	defer cancel()
 	s.srv.hub.Unbind(uctx, s.addr, s, left)
 	ev := s.log.Info()
@@ -57,6 +58,10 @@ func (s *session) run(ctx context.Context) {
 	}
 	ev.AnErr("reason", s.reason).Msg("session ended")
 }
+
+// unbindTimeout bounds handing a session's leftovers back to the hub, which
+// may store them offline; generous, because losing them is worse.
+const unbindTimeout = 30 * time.Second
 
 // maxResumptions bounds how often one session may be resumed.
 const maxResumptions = 64

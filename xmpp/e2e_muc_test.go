@@ -84,6 +84,10 @@ func TestMUC(t *testing.T) {
 		t.Fatalf("groupchat from a non-occupant: %+v", e)
 	}
 
+	a.send("<message to='" + room + "'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.test'><reason>join us</reason></invite></x></message>")
+	if e := c.expect("message", "invite"); e.attr("from") != room || !strings.Contains(e.Inner, "from='alice@example.test'") || !strings.Contains(e.Inner, "join us") {
+		t.Fatalf("mediated invitation: %+v", e)
+	}
 	a.send("<iq type='set' id='kick' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Bob' role='none'><reason>bye</reason></item></query></iq>")
 	a.expect("iq", "kick")
 	if e := b.expect("presence", "code='307'"); e.attr("type") != "unavailable" {

@@ -3,6 +3,7 @@ package xmpp
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"mellium.im/sasl"
 
@@ -91,6 +92,15 @@ func TestUnackedGoOffline(t *testing.T) {
 	a.expect("message", "never acked")
 	_ = a.conn.Close()
 	stillWorks(t, b)
+	// Wait for the session to end: a login racing the re-routing could meet
+	// the hub's check-then-store window (a message stored offline just
+	// after the new resource's initial presence claimed the queue).
+	for i := 0; len(ts.srv.local.of(alice)) > 0; i++ { // gone after its leftovers reached the hub
+		if i > 400 {
+			t.Fatal("the cut session was never unbound")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 	c := ts.login(t, alice, "a2", true)
 	c.expect("message", "never acked")
 }

@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -66,5 +67,37 @@ func TestSASLMechanisms(t *testing.T) {
 		if e := c.auth(tc.mech, "bob", tc.password, mechanisms(f)); e.XMLName.Local != tc.want {
 			t.Errorf("%s: got %+v, want %s", tc.mech.Name, e, tc.want)
 		}
+	}
+}
+
+// TestSASLDetails checks PLAIN without an initial response, an authzid
+// naming someone else, and an abort.
+func TestSASLDetails(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.user(t, "bob")
+	ts.user(t, "carol")
+	c := dialRaw(t, ts.addr)
+	c.open()
+	c.startTLS(ts.roots)
+	c.open()
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'/>")
+	if e := c.next(); e.XMLName.Local != "challenge" {
+		t.Fatalf("no empty challenge: %+v", e)
+	}
+	c.send("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + base64.StdEncoding.EncodeToString([]byte("carol@example.test\x00bob\x00"+ts.password)) + "</response>")
+	if e := c.next(); e.XMLName.Local != "failure" || !strings.Contains(e.Inner, "invalid-authzid") {
+		t.Fatalf("authzid of another account: %+v", e)
+	}
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'/>")
+	if e := c.next(); e.XMLName.Local != "challenge" {
+		t.Fatalf("no empty challenge for SCRAM: %+v", e)
+	}
+	c.send("<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+	if e := c.next(); e.XMLName.Local != "failure" || !strings.Contains(e.Inner, "aborted") {
+		t.Fatalf("abort: %+v", e)
+	}
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + base64.StdEncoding.EncodeToString([]byte("bob@example.test\x00bob\x00"+ts.password)) + "</auth>")
+	if e := c.next(); e.XMLName.Local != "success" {
+		t.Fatalf("own bare JID as authzid: %+v", e)
 	}
 }

@@ -8,25 +8,41 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
 )
 
-// sentinelConditions maps every core sentinel to a stanza error (RFC 6120
-// §8.3.3). TestSentinelTable checks it covers crosstalk.Sentinels().
-var sentinelConditions = map[error]feature.Error{
-	crosstalk.ErrInvalidAddress:     {Type: "modify", Condition: "jid-malformed"},
-	crosstalk.ErrUnmappable:         {Type: "cancel", Condition: "not-acceptable"},
-	crosstalk.ErrNoSuchAccount:      {Type: "cancel", Condition: "service-unavailable"}, // RFC 6121 §8.5.1
-	crosstalk.ErrAccountExists:      {Type: "cancel", Condition: "conflict"},
-	crosstalk.ErrNotFound:           {Type: "cancel", Condition: "item-not-found"},
-	crosstalk.ErrConflict:           {Type: "cancel", Condition: "conflict"},
-	crosstalk.ErrNotAuthorized:      {Type: "auth", Condition: "not-authorized"},
-	crosstalk.ErrForbidden:          {Type: "auth", Condition: "forbidden"},
-	crosstalk.ErrSlowConsumer:       {Type: "wait", Condition: "resource-constraint"},
-	crosstalk.ErrResourceConflict:   {Type: "cancel", Condition: "conflict"},
-	crosstalk.ErrEndpointClosed:     {Type: "cancel", Condition: "service-unavailable"},
-	crosstalk.ErrRemoteNotSupported: {Type: "cancel", Condition: "remote-server-not-found"},
-	crosstalk.ErrAccountGone:        {Type: "cancel", Condition: "gone"},
-	crosstalk.ErrShuttingDown:       {Type: "wait", Condition: "service-unavailable"},
-	crosstalk.ErrMembersOnly:        {Type: "auth", Condition: "registration-required"}, // XEP-0045 §7.2.7
-	crosstalk.ErrRoomFull:           {Type: "wait", Condition: "service-unavailable"},   // XEP-0045 §7.2.9
+// sentinelCondition maps a core sentinel to its stanza error (RFC 6120
+// §8.3.3); false for an error that is not a sentinel. TestSentinelTable
+// checks that it covers crosstalk.Sentinels().
+func sentinelCondition(err error) (feature.Error, bool) {
+	switch err {
+	case crosstalk.ErrInvalidAddress:
+		return feature.Error{Type: "modify", Condition: "jid-malformed"}, true
+	case crosstalk.ErrUnmappable:
+		return feature.Error{Type: "cancel", Condition: "not-acceptable"}, true
+	case crosstalk.ErrNoSuchAccount: // RFC 6121 §8.5.1
+		return feature.Error{Type: "cancel", Condition: "service-unavailable"}, true
+	case crosstalk.ErrAccountExists, crosstalk.ErrConflict, crosstalk.ErrResourceConflict:
+		return feature.Error{Type: "cancel", Condition: "conflict"}, true
+	case crosstalk.ErrNotFound:
+		return feature.Error{Type: "cancel", Condition: "item-not-found"}, true
+	case crosstalk.ErrNotAuthorized:
+		return feature.Error{Type: "auth", Condition: "not-authorized"}, true
+	case crosstalk.ErrForbidden:
+		return feature.Error{Type: "auth", Condition: "forbidden"}, true
+	case crosstalk.ErrSlowConsumer:
+		return feature.Error{Type: "wait", Condition: "resource-constraint"}, true
+	case crosstalk.ErrEndpointClosed:
+		return feature.Error{Type: "cancel", Condition: "service-unavailable"}, true
+	case crosstalk.ErrRemoteNotSupported:
+		return feature.Error{Type: "cancel", Condition: "remote-server-not-found"}, true
+	case crosstalk.ErrAccountGone:
+		return feature.Error{Type: "cancel", Condition: "gone"}, true
+	case crosstalk.ErrShuttingDown:
+		return feature.Error{Type: "wait", Condition: "service-unavailable"}, true
+	case crosstalk.ErrMembersOnly: // XEP-0045 §7.2.7
+		return feature.Error{Type: "auth", Condition: "registration-required"}, true
+	case crosstalk.ErrRoomFull: // XEP-0045 §7.2.9
+		return feature.Error{Type: "wait", Condition: "service-unavailable"}, true
+	}
+	return feature.Error{}, false
 }
 
 // stanzaError turns a handler's or the hub's error into a stanza error: an
@@ -39,8 +55,9 @@ func stanzaError(err error) *feature.Error {
 	}
 	for _, s := range crosstalk.Sentinels() {
 		if errors.Is(err, s) {
-			e := sentinelConditions[s]
-			return &e
+			if e, ok := sentinelCondition(s); ok {
+				return &e
+			}
 		}
 	}
 	return &feature.Error{Type: "wait", Condition: "internal-server-error"}
@@ -96,6 +113,7 @@ type streamError struct {
 	text string
 }
 
+// Error returns the condition and the reason.
 func (e *streamError) Error() string { return "stream error " + e.cond + ": " + e.text }
 
 func newStreamError(cond, text string) error { return &streamError{cond: cond, text: text} }

@@ -330,5 +330,9 @@ func (n *negotiation) resume(el element) bool {
 		return false
 	}
 	<-ho.released
+	if ho.refused { // the session ended before it could take this connection
+		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
+		return false
+	}
 	return true
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/muc"
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
@@ -67,6 +68,12 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 	m.From = s.addr
 	if m.To.IsZero() { // RFC 6120 §8.1.1.1: to the account itself
 		m.To = s.addr.Bare()
+	}
+	if s.srv.hub.IsRoomService(m.To) && muc.IsInvite(&m, st) { // XEP-0045 §7.8.2
+		if err := muc.Invite(ctx, s.srv.hub, s.addr, m.To, st); err != nil {
+			s.reply(stanzaErrorReply(st, stanzaError(err)))
+		}
+		return
 	}
 	if err := s.srv.hub.RouteMessage(ctx, &m); err != nil {
 		s.log.Debug().Err(err).Str("to", m.To.String()).Msg("message not delivered")

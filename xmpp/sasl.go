@@ -65,6 +65,15 @@ func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
 		success []byte
 	)
 	if auth.Mechanism == "PLAIN" {
+		if len(data) == 0 { // no initial response: ask for it (RFC 6120 §6.4.2)
+			if data, err = n.challenge(nil); err != nil {
+				var se *streamError
+				if errors.As(err, &se) {
+					return false, err
+				}
+				return false, n.saslFailureFor(crosstalk.Address{}, err)
+			}
+		}
 		user, authzid, err = n.plain(ctx, data)
 	} else {
 		user, authzid, success, err = n.scram(ctx, auth.Mechanism, data)
@@ -104,7 +113,7 @@ func (n *negotiation) saslFailureFor(user crosstalk.Address, err error) error {
 	case errors.Is(err, errRateLimited):
 		return n.saslFailure("temporary-auth-failure", "too many failed logins for this account; try again in a minute", err)
 	case errors.Is(err, errAborted):
-		return n.saslFailure("aborted", "", err)
+		return n.saslRefusal("aborted", "", err) // not a guess: not counted
 	case errors.Is(err, scram.ErrMalformed), errors.Is(err, crosstalk.ErrInvalidAddress):
 		n.srv.fails.fail(n.remote.String())
 		return n.saslFailure("malformed-request", "", err)

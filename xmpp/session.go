@@ -27,6 +27,7 @@ type session struct {
 	// current transport to stop.
 	connMu sync.Mutex
 	t      *transport
+	ended  bool // no more resumptions; guarded by connMu
 	kicked atomic.Bool
 	// lastRead is when the reader last took an element (UnixNano).
 	lastRead atomic.Int64

@@ -197,23 +197,42 @@ type handover struct {
 	h uint32
 	// released is closed when the session no longer uses t.
 	released chan struct{}
+	// refused is set, before released is closed, when the session ended
+	// before taking t: the connection may go on negotiating.
+	refused bool
 }
 
 // offer hands a resuming connection to the session; false if the session
 // has ended or another resumption is pending.
 func (s *session) offer(ho *handover) bool {
-	select {
-	case <-s.done:
+	s.connMu.Lock()
+	if s.ended {
+		s.connMu.Unlock()
 		return false
-	default:
 	}
 	select {
 	case s.resumeCh <- ho:
 	default:
+		s.connMu.Unlock()
 		return false
 	}
+	s.connMu.Unlock()
 	s.kick() // a connection still attached is the stale one
 	return true
+}
+
+// refuseResumptions marks the session ended for resumption and releases a
+// connection offered too late, so that its goroutine does not wait forever.
+func (s *session) refuseResumptions() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	s.ended = true
+	select {
+	case ho := <-s.resumeCh:
+		ho.refused = true
+		close(ho.released)
+	default:
+	}
 }
 
 // waitResume waits, detached, for a resuming connection; nil when the

@@ -39,6 +39,7 @@ type recorder struct {
 	buf []byte
 }
 
+// ReadByte reads one byte and records it.
 func (r *recorder) ReadByte() (byte, error) {
 	b, err := r.r.ReadByte()
 	if err == nil {
@@ -47,6 +48,7 @@ func (r *recorder) ReadByte() (byte, error) {
 	return b, err
 }
 
+// Read reads and records bytes.
 func (r *recorder) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.buf = append(r.buf, p[:n]...)

@@ -75,6 +75,9 @@ func ToMessage(s *Stanza) (crosstalk.Message, error) {
 // <delay/> stamped with its Time.
 func FromMessage(m *crosstalk.Message) []byte {
 	if m.Native.Protocol == crosstalk.ProtocolXMPP && len(m.Native.Payload) > 0 {
+		if !m.Delayed && addressed(m.Native.Payload, m.From, m.To) {
+			return m.Native.Payload // the common case: nobody re-addressed it
+		}
 		if s, err := ParseStanza(m.Native.Payload); err == nil {
 			s.SetAttr("from", addr(m.From))
 			if !m.To.IsZero() {
@@ -125,6 +128,18 @@ func appendDelay(inner []byte, m *crosstalk.Message) []byte {
 	return append(out, "<delay xmlns='urn:xmpp:delay' from='"+Escape(from)+"' stamp='"+m.Time.UTC().Format(StampFormat)+"'/>"...)
 }
 
+// addressed reports whether a stanza serialised by Stanza.Bytes already
+// carries exactly these from and to attributes (Bytes quotes with ' and
+// escapes > in values, so the start tag ends at the first >).
+func addressed(stanza []byte, from, to crosstalk.Address) bool {
+	end := bytes.IndexByte(stanza, '>')
+	if end < 0 || from.IsZero() || to.IsZero() {
+		return false
+	}
+	tag := stanza[:end]
+	return bytes.Contains(tag, []byte(" from='"+Escape(from.String())+"'")) && bytes.Contains(tag, []byte(" to='"+Escape(to.String())+"'"))
+}
+
 func element(b *bytes.Buffer, name, text string) {
 	if text == "" {
 		return
@@ -141,20 +156,47 @@ func addr(a crosstalk.Address) string {
 	return a.String()
 }
 
-var presenceTypes = map[string]crosstalk.PresenceType{
-	"": crosstalk.PresenceAvailable, "unavailable": crosstalk.PresenceUnavailable,
-	"subscribe": crosstalk.PresenceSubscribe, "subscribed": crosstalk.PresenceSubscribed,
-	"unsubscribe": crosstalk.PresenceUnsubscribe, "unsubscribed": crosstalk.PresenceUnsubscribed,
-	"probe": crosstalk.PresenceProbe, "error": crosstalk.PresenceError,
+// presenceType parses an RFC 6121 presence type attribute.
+func presenceType(name string) (crosstalk.PresenceType, bool) {
+	switch name {
+	case "":
+		return crosstalk.PresenceAvailable, true
+	case "unavailable":
+		return crosstalk.PresenceUnavailable, true
+	case "subscribe":
+		return crosstalk.PresenceSubscribe, true
+	case "subscribed":
+		return crosstalk.PresenceSubscribed, true
+	case "unsubscribe":
+		return crosstalk.PresenceUnsubscribe, true
+	case "unsubscribed":
+		return crosstalk.PresenceUnsubscribed, true
+	case "probe":
+		return crosstalk.PresenceProbe, true
+	case "error":
+		return crosstalk.PresenceError, true
+	}
+	return 0, false
 }
 
 // PresenceTypeName returns the RFC 6121 type attribute of a presence type
 // ("" for available).
 func PresenceTypeName(t crosstalk.PresenceType) string {
-	for k, v := range presenceTypes {
-		if v == t {
-			return k
-		}
+	switch t {
+	case crosstalk.PresenceUnavailable:
+		return "unavailable"
+	case crosstalk.PresenceSubscribe:
+		return "subscribe"
+	case crosstalk.PresenceSubscribed:
+		return "subscribed"
+	case crosstalk.PresenceUnsubscribe:
+		return "unsubscribe"
+	case crosstalk.PresenceUnsubscribed:
+		return "unsubscribed"
+	case crosstalk.PresenceProbe:
+		return "probe"
+	case crosstalk.PresenceError:
+		return "error"
 	}
 	return ""
 }
@@ -169,7 +211,7 @@ func ToPresence(s *Stanza) (crosstalk.Presence, error) {
 	if err != nil {
 		return crosstalk.Presence{}, err
 	}
-	t, ok := presenceTypes[s.Attr("type")]
+	t, ok := presenceType(s.Attr("type"))
 	if !ok {
 		return crosstalk.Presence{}, fmt.Errorf("xmppmap: presence type %q unknown", s.Attr("type"))
 	}

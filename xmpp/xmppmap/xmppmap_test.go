@@ -128,3 +128,11 @@ func TestDelayAndEmbed(t *testing.T) {
 		t.Fatalf("embed: %s", got)
 	}
 }
+
+func TestPresenceTypeNames(t *testing.T) {
+	for pt := crosstalk.PresenceAvailable; pt <= crosstalk.PresenceError; pt++ {
+		if got, ok := presenceType(PresenceTypeName(pt)); !ok || got != pt {
+			t.Errorf("type %d: name %q parses to %d, %v", pt, PresenceTypeName(pt), got, ok)
+		}
+	}
+}

@@ -1,0 +1,35 @@
+package xmpp
+
+import (
+	"crypto/tls"
+	"strings"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	good := Defaults()
+	good.TLS = &tls.Config{}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("defaults with TLS: %v", err)
+	}
+	bare := Defaults()
+	if err := bare.Validate(); err == nil || !strings.Contains(err.Error(), "RequireTLS") {
+		t.Fatalf("defaults without TLS: %v", err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"domains":     func(c *Config) { c.Domains = nil },
+		"stanza size": func(c *Config) { c.StanzaSize = 9999 },
+		"depth":       func(c *Config) { c.MaxDepth = 2 },
+		"per IP":      func(c *Config) { c.ConnectionsPerIP = 0 },
+		"failures":    func(c *Config) { c.LoginFailuresPerMinute = 0 },
+		"idle":        func(c *Config) { c.IdleTimeout = 0 },
+		"resume":      func(c *Config) { c.ResumeTimeout = -1 },
+		"mailbox":     func(c *Config) { c.MailboxBytes = 100 },
+	} {
+		c := good
+		mutate(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
