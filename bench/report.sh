@@ -41,7 +41,7 @@ fig() {
 collapse() {
   local f=$RES/$1.fail.json
   [ -s "$f" ] || { echo "did not fail up to the top step"; return; }
-  jq -r '"failed at \(.rate)/s offered: \(.phases[-1].per_second | floor)/s achieved, \([.phases[].failed] | add) failures, p99 \(.phases[-1].latency.p99_ms) ms"' "$f"
+  jq -r '"failed at \(.rate)/s offered: \(.phases[-1].per_second | floor)/s achieved, \([.phases[].failed] | add) failures" + ([.phases[].errors // [] | .[] | " (\(.error) ×\(.count))"] | .[:2] | join("")) + ", p99 \(.phases[-1].latency.p99_ms | floor) ms"' "$f"
 }
 
 # outcome NAME: a one-line account of a single run, failures included.
