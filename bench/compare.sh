@@ -266,7 +266,7 @@ presence_suite() { # PREFIX ADDR CA PID — rosters of 20 (a ladder) and of 150 
   settle "${SERVER_PIDS[@]}"
 }
 
-idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keeps a server busy
+idle_suite() { # PREFIX ADDR CA PID
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
   log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; settle "${SERVER_PIDS[@]}"
@@ -285,12 +285,13 @@ start_kamailio
 start_crosstalk
 log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP"
 
+# Idle first: memory per session is read on servers fresh from start.
+idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+[ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
 [ "$CT_SIP" = 1 ] && sip_suite crosstalk "$CROSSTALK_IP:$SIP_PORT" "$CROSSTALK_PID"
-idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
-[ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 # Prosody's rosters are provisioned on disk; Crosstalk's, until it has a
 # way to provision them, by one unmeasured ctload run that subscribes.
 SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
