@@ -161,6 +161,7 @@ start_crosstalk() {
   cat > "$d/crosstalk.toml" <<EOF
 domains = ["$DOMAIN"]
 data_dir = "$d"
+archive = false   # the Prosody set-up keeps no archive either
 [listen]
 xmpp_c2s = "$CROSSTALK_IP:$XMPP_PORT"
 xmpp_tls = "$CROSSTALK_IP:15223"
@@ -249,15 +250,23 @@ xmpp_suite() { # PREFIX ADDR CA PID
 presence_suite() { # PREFIX ADDR CA PID — rosters of 20 (a ladder) and of 150 (one unpaced run)
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -pid "$pid")
+  local g20=(-first 1001 -accounts "$PRES20_ACCOUNTS" -contacts 20) g150=(-first 2001 -accounts 151 -contacts 150)
+  if [ "$SUBSCRIBE" = true ]; then
+    # No provisioned rosters: one unmeasured run makes the subscriptions.
+    log "$p xmpp-presence set-up: subscriptions"
+    ct "$p.presence20-setup" "${c[@]}" "${g20[@]}" -n 1 -c 1 -d 60s -timeout 10s xmpp-presence
+    ct "$p.presence150-setup" "${c[@]}" "${g150[@]}" -n 1 -c 1 -d 90s -timeout 10s xmpp-presence
+    settle "${SERVER_PIDS[@]}"
+  fi
   log "$p xmpp-presence, 20 contacts"
-  ladder "$p.presence20" "$PRES20_RATES" 20 "${c[@]}" -subscribe=$SUBSCRIBE -first 1001 -accounts "$PRES20_ACCOUNTS" -contacts 20 -c 8 -timeout 10s xmpp-presence
+  ladder "$p.presence20" "$PRES20_RATES" 20 "${c[@]}" "${g20[@]}" -subscribe=false -c 8 -timeout 10s xmpp-presence
   settle "${SERVER_PIDS[@]}"
   log "$p xmpp-presence, 150 contacts"
-  ct "$p.presence150" "${c[@]}" -subscribe=$SUBSCRIBE -first 2001 -accounts 151 -contacts 150 -c 8 -n "$PRES150_N" -d 90s -timeout 10s xmpp-presence
+  ct "$p.presence150" "${c[@]}" "${g150[@]}" -subscribe=false -c 8 -n "$PRES150_N" -d 90s -timeout 10s xmpp-presence
   settle "${SERVER_PIDS[@]}"
 }
 
-idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keeps a server busy
+idle_suite() { # PREFIX ADDR CA PID
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
   log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; settle "${SERVER_PIDS[@]}"
@@ -266,7 +275,7 @@ idle_suite() { # PREFIX ADDR CA PID — last: closing thousands of sessions keep
 sip_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
-  log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -first 101 -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
+  log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
   log "$p sip-message";  ladder "$p.message" "$MSG_RATES" 1 "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; settle "${SERVER_PIDS[@]}"
 }
 
@@ -276,14 +285,15 @@ start_kamailio
 start_crosstalk
 log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP"
 
+# Idle first: memory per session is read on servers fresh from start.
+idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+[ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
 [ "$CT_SIP" = 1 ] && sip_suite crosstalk "$CROSSTALK_IP:$SIP_PORT" "$CROSSTALK_PID"
-idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
-[ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 # Prosody's rosters are provisioned on disk; Crosstalk's, until it has a
-# way to provision them, are built by ctload's subscriptions.
+# way to provision them, by one unmeasured ctload run that subscribes.
 SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 

@@ -68,6 +68,10 @@ type handlers struct {
 	// acceptSubscriptions answers every subscription request with
 	// "subscribed".
 	acceptSubscriptions bool
+	// subscribeBack, if set, is asked after a request from a bare JID is
+	// accepted; when it returns true, a request goes back to that JID
+	// (what a client does to make the subscription mutual).
+	subscribeBack func(from string) bool
 }
 
 // login dials the server from the i-th source address and runs the whole
@@ -148,7 +152,12 @@ func stanzaHandler(h handlers) mxmpp.Handler {
 				if err != nil {
 					return nil
 				}
-				_, err = xmlstream.Copy(t, stanza.Presence{To: to.Bare(), Type: stanza.SubscribedPresence}.Wrap(nil))
+				if _, err = xmlstream.Copy(t, stanza.Presence{To: to.Bare(), Type: stanza.SubscribedPresence}.Wrap(nil)); err != nil {
+					return err
+				}
+				if h.subscribeBack != nil && h.subscribeBack(to.Bare().String()) {
+					_, err = xmlstream.Copy(t, stanza.Presence{To: to.Bare(), Type: stanza.SubscribePresence}.Wrap(nil))
+				}
 				return err
 			}
 			if h.presence != nil {

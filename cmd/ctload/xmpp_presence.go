@@ -49,8 +49,9 @@ type presenceTracker struct {
 	g   presenceGroups
 	mu  sync.Mutex
 	rec *recorder
-	// seen[i] holds the contacts session i has seen available.
-	seen []map[int]bool
+	// seen[i] holds the contacts session i has seen available; asked[i]
+	// those it has asked back.
+	seen, asked []map[int]bool
 	// inflight: status text → send time and contacts still to receive it.
 	inflight map[string]*change
 }
@@ -78,6 +79,20 @@ func (p *presenceTracker) on(i int) func(presenceEvent) {
 				delete(p.inflight, ev.Status)
 			}
 		}
+	}
+}
+
+// back is session i's subscribeBack: true the first time for each contact.
+func (p *presenceTracker) back(i int) func(string) bool {
+	return func(from string) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		j, ok := p.g.index[from]
+		if !ok || j == i || p.asked[i][j] {
+			return false
+		}
+		p.asked[i][j] = true
+		return true
 	}
 }
 
@@ -122,9 +137,9 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 		}
 		g.index[bare.String()] = i
 	}
-	tr := &presenceTracker{g: g, seen: make([]map[int]bool, g.sessions), inflight: make(map[string]*change)}
+	tr := &presenceTracker{g: g, seen: make([]map[int]bool, g.sessions), asked: make([]map[int]bool, g.sessions), inflight: make(map[string]*change)}
 	for i := range tr.seen {
-		tr.seen[i] = make(map[int]bool)
+		tr.seen[i], tr.asked[i] = make(map[int]bool), make(map[int]bool)
 	}
 	deadline := time.Now().Add(x.cfg.Duration)
 	sessions := make([]*xmppSession, g.sessions)
@@ -137,7 +152,7 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, true, handlers{presence: tr.on(i), acceptSubscriptions: true})
+			s, err := x.login(octx, i, true, handlers{presence: tr.on(i), acceptSubscriptions: true, subscribeBack: tr.back(i)})
 			if err != nil {
 				rec.failure(err)
 				return
@@ -154,8 +169,9 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 	}
 
 	// Subscribe both ways within each group (unless -subscribe=false: the
-	// rosters were provisioned); contacts already subscribed answer at
-	// once. Done when every session has seen every contact available.
+	// rosters were provisioned), as two clients would: the lower-numbered
+	// session asks, the other accepts and asks back, once; nothing crosses.
+	// Done when every session has seen every contact available.
 	subs := loop{n: g.sessions, workers: min(g.sessions, 32), deadline: deadline}
 	p, err = m.phase("subscribe", func(rec *recorder) int64 {
 		start := time.Now()
@@ -166,6 +182,9 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			for _, j := range g.peers(i) {
+				if j < i {
+					continue
+				}
 				if err := sessions[i].s.Send(octx, stanza.Presence{To: sessions[j].jid.Bare(), Type: stanza.SubscribePresence}.Wrap(nil)); err != nil {
 					rec.failure(fmt.Errorf("subscribe: %w", err))
 					return

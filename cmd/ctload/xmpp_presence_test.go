@@ -45,3 +45,12 @@ func TestPresenceTracker(t *testing.T) {
 		t.Errorf("latency %+v", lat)
 	}
 }
+
+func TestPresenceTrackerAsksBackOnce(t *testing.T) {
+	g := presenceGroups{contacts: 1, sessions: 2, index: map[string]int{"a@x": 0, "b@x": 1}}
+	tr := &presenceTracker{g: g, asked: []map[int]bool{{}, {}}}
+	back := tr.back(1)
+	if !back("a@x") || back("a@x") || back("b@x") || back("stranger@x") {
+		t.Error("back should be true exactly once, for a known contact other than oneself")
+	}
+}
