@@ -337,29 +337,3 @@ func TestCtloadRefusesNonLoopback(t *testing.T) {
 		t.Errorf("ctload cross: exit %d:\n%s", code, out)
 	}
 }
-
-// TestCtloadCrosstalk runs every ctload smoke scenario against the built
-// crosstalk binary itself.
-func TestCtloadCrosstalk(t *testing.T) {
-	users := map[string]string{}
-	for i := 1; i <= ctloadAccounts; i++ {
-		users["user"+strconv.Itoa(i)+"@localhost"] = "secret"
-	}
-	s := startServer(t, serverOptions{Users: users})
-	pid := strconv.Itoa(s.cmd.Process.Pid)
-	x := []string{"-xmpp", s.C2S, "-ca", s.CAFile, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
-	sip := []string{"-sip", s.SIP, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
-	for _, tc := range []struct {
-		scenario string
-		args     []string
-	}{
-		{"xmpp-login", x},
-		{"xmpp-chat", x},
-		{"xmpp-presence", append(x, "-contacts", "3")},
-		{"xmpp-idle", x},
-		{"sip-register", sip},
-		{"sip-message", sip},
-	} {
-		t.Run(tc.scenario, func(t *testing.T) { smoke(t, tc.scenario, tc.args...) })
-	}
-}
