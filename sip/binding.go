@@ -314,11 +314,26 @@ func behindNAT(contact, received string) bool {
 	return err == nil && r != c
 }
 
+// udpRequestLimit is the largest request sent over UDP; larger ones go over
+// TCP (RFC 3261 §18.1.1: "larger than 1300 bytes and the path MTU is
+// unknown"). Responses have no such switch (§18.2.2) and go back over UDP
+// at any size.
+const udpRequestLimit = 1300
+
+// tooBigForUDP reports whether a UDP request must move to TCP.
+func tooBigForUDP(req *sipmsg.Request) bool {
+	return strings.EqualFold(req.Transport(), "UDP") && len(req.String()) > udpRequestLimit
+}
+
 // startRequest starts a client transaction for a request. A UDP request
-// too large for the path (sipgo refuses over 1300 bytes) is sent over TCP
-// instead (RFC 3261 §18.1.1).
+// too large for the path is sent over TCP instead (RFC 3261 §18.1.1),
+// whether we see it first or sipgo refuses it.
 func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request) (sipmsg.ClientTransaction, error) {
-	tx, err := s.client.TransactionRequest(ctx, req.Clone())
+	var tx sipmsg.ClientTransaction
+	err := sipmsg.ErrUDPMTUCongestion
+	if !tooBigForUDP(req) {
+		tx, err = s.client.TransactionRequest(ctx, req.Clone())
+	}
 	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {
 		tcp := req.Clone()
 		tcp.SetTransport("TCP")

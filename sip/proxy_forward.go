@@ -209,12 +209,18 @@ func (s *Server) runBranch(f *fork, b *branch) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	ctc, err := s.client.TransactionRequest(ctx, b.req, prebuilt)
-	if errorsIsMTU(err) {
+	toTCP := func() {
 		b.req.SetTransport("TCP")
 		via := b.req.Via()
 		via.Transport = "TCP"
 		via.Port = s.port("tcp")
+	}
+	if tooBigForUDP(b.req) { // RFC 3261 §18.1.1
+		toTCP()
+	}
+	ctc, err := s.client.TransactionRequest(ctx, b.req, prebuilt)
+	if errorsIsMTU(err) {
+		toTCP()
 		ctc, err = s.client.TransactionRequest(ctx, b.req, prebuilt)
 	}
 	if err != nil {

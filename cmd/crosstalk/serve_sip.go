@@ -69,6 +69,12 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	}
 	// sipgo logs some transport events through its package logger: send
 	// them through zerolog too (the one place allowed to set it, once).
+	// sipgo refuses any UDP datagram over 1300 bytes, responses included;
+	// RFC 3261 §18.2.2 has no size switch for responses (a REGISTER 200
+	// lists every binding), so they go back over UDP at any size, as
+	// Kamailio sends them. Requests over 1300 bytes are moved to TCP by the
+	// sip package itself (§18.1.1). The one place allowed to set it, once.
+	sipmsg.UDPMTUSize = 65507 + 200
 	sipmsg.SetDefaultLogger(logging.Slog(log.With().Str("component", "sipgo").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))))
 	srv, err := sip.New(cfg, hub, st, log)
 	if err != nil {

@@ -34,6 +34,16 @@ func TestCtloadCrosstalk(t *testing.T) {
 		}
 	})
 	t.Run("sip-register", func(t *testing.T) { smoke(t, "sip-register", append(sip, "-src", "127.0.0.2-127.0.0.3")...) })
+	t.Run("sip-register-many-bindings", func(t *testing.T) {
+		// 32 user agents registering 8 accounts give each AOR up to 32
+		// bindings, so the 200 that lists them passes 1,300 bytes: it must
+		// still go back over UDP (RFC 3261 §18.2.2), or the phones retry and
+		// fail with replayed nonce counts.
+		code, out := runCtload(t, append([]string{"-n", "320", "-c", "32", "-d", "60s", "-timeout", "20s"}, append(sip, "sip-register")...)...)
+		if code != 0 {
+			t.Fatalf("ctload exited %d:\n%s", code, out)
+		}
+	})
 	t.Run("sip-message", func(t *testing.T) {
 		if r := smoke(t, "sip-message", sip...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
 			t.Errorf("phases %+v", r.Phases)
