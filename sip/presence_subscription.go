@@ -239,6 +239,11 @@ func (sub *subscription) flush() {
 		}
 		sub.lastSent = time.Now()
 		sub.mu.Unlock()
+		if n.state == stateTerminated {
+			// Out of the table before the final NOTIFY leaves: a refresh the
+			// watcher sends on seeing it must find no subscription (481).
+			sub.p.remove(sub)
+		}
 		err := sub.notify(n)
 		if err != nil {
 			sub.p.s.log.Info().Err(err).Str("aor", sub.presentity.String()).Str("watcher", sub.watcher.String()).
