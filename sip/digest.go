@@ -2,110 +2,23 @@ package sip
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/nonce"
 )
 
 // maxNonces bounds the outstanding nonces; beyond it the oldest are
 // forgotten (their users get stale=true and retry).
 const maxNonces = 100000
-
-// nonceStore issues nonces that verify themselves (an HMAC over their issue
-// time) and remembers the highest nonce-count seen for each, so a replayed
-// nc is refused (RFC 7616 §3.3 and §5.3).
-type nonceStore struct {
-	ttl time.Duration
-	now func() time.Time
-	key [32]byte
-
-	mu     sync.Mutex
-	issued map[string]*nonceState
-}
-
-type nonceState struct {
-	issued time.Time
-	nc     int
-}
-
-func newNonceStore(ttl time.Duration, now func() time.Time) *nonceStore {
-	s := &nonceStore{ttl: ttl, now: now, issued: make(map[string]*nonceState)}
-	_, _ = rand.Read(s.key[:])
-	return s
-}
-
-// issue returns a fresh nonce.
-func (s *nonceStore) issue() string {
-	now := s.now()
-	var raw [8 + 12 + 16]byte
-	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixNano()))
-	_, _ = rand.Read(raw[8:20])
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:20])
-	copy(raw[20:], m.Sum(nil))
-	n := base64.RawURLEncoding.EncodeToString(raw[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.issued) >= maxNonces {
-		for k, st := range s.issued {
-			if now.Sub(st.issued) >= s.ttl || len(s.issued) >= maxNonces {
-				delete(s.issued, k)
-			}
-		}
-	}
-	s.issued[n] = &nonceState{issued: now}
-	return n
-}
-
-var (
-	errNonceStale  = errors.New("nonce stale")
-	errNonceForged = errors.New("nonce not issued here")
-	errNonceReplay = errors.New("nonce count replayed")
-)
-
-// use checks a nonce and nonce-count: forged nonces and replayed counts are
-// refused, expired or forgotten nonces of ours are stale.
-func (s *nonceStore) use(nonce string, nc int) error {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 36 {
-		return errNonceForged
-	}
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:20])
-	if !hmac.Equal(m.Sum(nil)[:16], raw[20:]) {
-		return errNonceForged
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.issued[nonce]
-	if st == nil {
-		return errNonceStale
-	}
-	if now.Sub(st.issued) >= s.ttl {
-		delete(s.issued, nonce)
-		return errNonceStale
-	}
-	if nc <= st.nc {
-		return errNonceReplay
-	}
-	st.nc = nc
-	return nil
-}
 
 // authHeaders names the challenge and credentials headers: WWW-Authenticate
 // and Authorization for the registrar (401), Proxy-Authenticate and
@@ -128,7 +41,7 @@ var errNoCredentials = errors.New("no credentials for this realm")
 // algorithm, in order (RFC 8760 §2.4: the preferred one first, SHA-256 by
 // default), qop=auth.
 func (s *Server) challenge(h authHeaders, realm string, stale bool, cause error) *StatusError {
-	nonce := s.nonces.issue()
+	nonce := s.nonces.Issue()
 	var hdrs []sipmsg.Header
 	for _, alg := range s.cfg.DigestAlgorithms {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
@@ -175,8 +88,8 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 		s.lockout.fail(src, acct)
 		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest for %s: %w", addr, crosstalk.ErrNotAuthorized))
 	}
-	switch err := s.nonces.use(creds.Nonce, creds.Nc); {
-	case errors.Is(err, errNonceStale):
+	switch err := s.nonces.Use(creds.Nonce, creds.Nc); {
+	case errors.Is(err, nonce.ErrStale):
 		return crosstalk.Address{}, s.challenge(h, realm, true, err)
 	case err != nil:
 		s.lockout.fail(src, acct)

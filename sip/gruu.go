@@ -64,7 +64,7 @@ func (s *Server) openTempGRUU(u *sipmsg.Uri) (crosstalk.Address, string, error) 
 }
 
 func (s *Server) gruuCipher() cipher.AEAD {
-	key := sha256.Sum256(append([]byte("gruu|"), s.nonces.key[:]...))
+	key := sha256.Sum256(append([]byte("gruu|"), s.key[:]...))
 	block, _ := aes.NewCipher(key[:])
 	gcm, _ := cipher.NewGCM(block)
 	return gcm

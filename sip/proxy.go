@@ -142,7 +142,7 @@ const routeParam = "ct"
 // server's key), so a request cannot claim a route set we never recorded
 // to pass the policy.
 func (s *Server) routeToken(callID string) string {
-	m := hmac.New(sha256.New, s.nonces.key[:])
+	m := hmac.New(sha256.New, s.key[:])
 	m.Write([]byte("route|" + callID))
 	return hex.EncodeToString(m.Sum(nil)[:12])
 }

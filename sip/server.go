@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/internal/logging"
+	"github.com/crosstalk-im/crosstalk/internal/nonce"
 )
 
 // Server is the SIP frontend: listeners, registrar, MESSAGE and proxy. It is
@@ -33,7 +35,9 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 
-	nonces  *nonceStore
+	nonces *nonce.Store
+	// key keys the Record-Route tokens and the temporary GRUUs.
+	key     [32]byte
 	lockout *lockout
 	limiter *rateLimiter
 	reg     *registrar
@@ -68,7 +72,8 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	for _, d := range cfg.Domains {
 		s.domains[d] = true
 	}
-	s.nonces = newNonceStore(cfg.NonceTTL, s.now)
+	s.nonces = nonce.New(cfg.NonceTTL, maxNonces, s.now)
+	_, _ = rand.Read(s.key[:])
 	s.lockout = newLockout(cfg.LoginFailuresPerMinute, time.Minute, s.now)
 	s.limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.RequestBurst, s.now)
 	s.reg = newRegistrar(s)

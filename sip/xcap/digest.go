@@ -2,119 +2,27 @@ package xcap
 
 // HTTP digest authentication (RFC 7616) against the stored HA1 values.
 //
-// This mirrors the SIP server's verifier in sip/digest.go (same nonce
-// design: self-verifying HMAC nonces with an expiry and a replay check on
-// the nonce count; same constant-time check against HA1, never a
-// password). It should move to a shared package under internal/ once both
-// frontends are merged; until then the two must change together.
+// The nonces come from internal/nonce, shared with the SIP registrar and
+// proxy (sip/digest.go); the check is constant-time against HA1, never a
+// password.
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/icholy/digest"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/nonce"
 )
 
-var (
-	errNonceStale  = errors.New("nonce stale")
-	errNonceForged = errors.New("nonce not issued here")
-	errNonceReplay = errors.New("nonce count replayed")
-	// errNoCredentials reports a request without digest credentials for
-	// the realm.
-	errNoCredentials = errors.New("no digest credentials for the realm")
-)
-
-// nonceStore issues nonces that verify themselves (an HMAC over their issue
-// time and randomness) and remembers the highest nonce-count seen for each,
-// so that a replayed nc is refused (RFC 7616 §3.3, §5.3). It holds at most
-// max nonces; beyond that the oldest are forgotten and their users retry
-// with stale=true.
-type nonceStore struct {
-	ttl time.Duration
-	max int
-	now func() time.Time
-	key [32]byte
-
-	mu     sync.Mutex
-	issued map[string]*nonceState
-}
-
-type nonceState struct {
-	issued time.Time
-	nc     int
-}
-
-func newNonceStore(ttl time.Duration, max int, now func() time.Time) *nonceStore {
-	s := &nonceStore{ttl: ttl, max: max, now: now, issued: make(map[string]*nonceState)}
-	_, _ = rand.Read(s.key[:])
-	return s
-}
-
-// issue returns a fresh nonce.
-func (s *nonceStore) issue() string {
-	now := s.now()
-	var raw [8 + 12 + 16]byte
-	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixNano()))
-	_, _ = rand.Read(raw[8:20])
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:20])
-	copy(raw[20:], m.Sum(nil))
-	n := base64.RawURLEncoding.EncodeToString(raw[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.issued) >= s.max {
-		for k, st := range s.issued {
-			if now.Sub(st.issued) >= s.ttl || len(s.issued) >= s.max {
-				delete(s.issued, k)
-			}
-		}
-	}
-	s.issued[n] = &nonceState{issued: now}
-	return n
-}
-
-// use checks a nonce and its count: forged nonces and replayed counts are
-// refused, expired or forgotten nonces of ours are stale.
-func (s *nonceStore) use(nonce string, nc int) error {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 36 {
-		return errNonceForged
-	}
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:20])
-	if !hmac.Equal(m.Sum(nil)[:16], raw[20:]) {
-		return errNonceForged
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.issued[nonce]
-	if st == nil {
-		return errNonceStale
-	}
-	if now.Sub(st.issued) >= s.ttl {
-		delete(s.issued, nonce)
-		return errNonceStale
-	}
-	if nc <= st.nc {
-		return errNonceReplay
-	}
-	st.nc = nc
-	return nil
-}
+// errNoCredentials reports a request without digest credentials for the
+// realm.
+var errNoCredentials = errors.New("no digest credentials for the realm")
 
 // authError is a failed authentication: answer 401 with a fresh challenge
 // (stale when only the nonce was old).
@@ -129,7 +37,7 @@ func (e *authError) Unwrap() error { return e.err }
 // challenge writes a 401 with one challenge per algorithm, SHA-256 first
 // (RFC 7616 §3.7: the preferred first), qop=auth.
 func (h *Handler) challenge(w http.ResponseWriter, realm string, stale bool) {
-	nonce := h.nonces.issue()
+	nonce := h.nonces.Issue()
 	for _, alg := range []string{"SHA-256", "MD5"} {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		w.Header().Add("WWW-Authenticate", c.String())
@@ -177,8 +85,8 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm strin
 		h.lockout.fail(src, acct)
 		return crosstalk.Address{}, &authError{err: fmt.Errorf("digest for %s: %w", addr, crosstalk.ErrNotAuthorized)}
 	}
-	if err := h.nonces.use(creds.Nonce, creds.Nc); err != nil {
-		stale := errors.Is(err, errNonceStale)
+	if err := h.nonces.Use(creds.Nonce, creds.Nc); err != nil {
+		stale := errors.Is(err, nonce.ErrStale)
 		if !stale {
 			h.lockout.fail(src, acct)
 		}

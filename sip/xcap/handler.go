@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/nonce"
 )
 
 // Hub is what the XCAP server needs of the core hub (*crosstalk.Hub
@@ -56,7 +57,9 @@ type Handler struct {
 	store  Store
 	decode DecodeFunc
 	log    zerolog.Logger
-	nonces *nonceStore
+	nonces *nonce.Store
+	// now is the nonces' clock (tests move it).
+	now func() time.Time
 	// lockout refuses sources and accounts with too many failed logins.
 	lockout *lockout
 	usages  map[string]*usage
@@ -73,13 +76,15 @@ func New(cfg Config, hub Hub, store Store, decode DecodeFunc, log zerolog.Logger
 	if hub == nil || store == nil || decode == nil {
 		return nil, errors.New("xcap: a hub, a store and a decoder are required")
 	}
-	return &Handler{
+	h := &Handler{
 		cfg: cfg, hub: hub, store: store, decode: decode,
 		log:     log.With().Str("component", "xcap").Logger(),
-		nonces:  newNonceStore(cfg.NonceTTL, cfg.MaxNonces, time.Now),
+		now:     time.Now,
 		lockout: newLockout(cfg.LoginFailuresPerMinute, cfg.MaxNonces, time.Minute, time.Now),
 		usages:  usages(),
-	}, nil
+	}
+	h.nonces = nonce.New(cfg.NonceTTL, cfg.MaxNonces, func() time.Time { return h.now() })
+	return h, nil
 }
 
 // Must returns h, or panics with err: for wiring a handler whose

@@ -46,7 +46,7 @@ func TestDigestStaleAndURI(t *testing.T) {
 	e := newEnv(t)
 	e.do("GET", rlPath, "", opts{}).must(t, 200)
 	now := time.Now()
-	e.h.nonces.now = func() time.Time { return now.Add(time.Hour) }
+	e.h.now = func() time.Time { return now.Add(time.Hour) }
 	// The client's nonce is old: the server says stale=true.
 	e.mu.Lock()
 	nonce := e.nonce["aliceSHA-256"]
@@ -62,7 +62,7 @@ func TestDigestStaleAndURI(t *testing.T) {
 		t.Fatalf("stale: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
 	}
 	// Credentials computed for another URI are refused.
-	e.h.nonces.now = time.Now
+	e.h.now = time.Now
 	e.do("GET", rlPath, "", opts{}).must(t, 200)
 	e.mu.Lock()
 	nonce = e.nonce["aliceSHA-256"]
@@ -232,6 +232,6 @@ func TestLockout(t *testing.T) {
 	}
 	later := time.Now().Add(2 * time.Minute)
 	e.h.lockout.now = func() time.Time { return later }
-	e.h.nonces.now = func() time.Time { return later }
+	e.h.now = func() time.Time { return later }
 	e.do("GET", rlPath, "", opts{}).must(t, 200)
 }
