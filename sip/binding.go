@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
@@ -28,6 +29,12 @@ type binding struct {
 
 	mu  sync.Mutex
 	reg crosstalk.Registration
+	// storedExpires is the expiry last queued for the store; a refresh
+	// that changes only the expiry (and CSeq) is stored lazily, see
+	// registrar.refresh.
+	storedExpires time.Time
+	// dirty is set while the registration differs from what was queued.
+	dirty bool
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -38,12 +45,13 @@ var _ crosstalk.Endpoint = (*binding)(nil)
 
 func newBinding(s *Server, addr crosstalk.Address, reg crosstalk.Registration) *binding {
 	return &binding{
-		s:      s,
-		addr:   addr,
-		reg:    reg,
-		mb:     crosstalk.NewMailbox(s.cfg.MailboxCount, s.cfg.MailboxBytes),
-		done:   make(chan struct{}),
-		exited: make(chan struct{}),
+		s:             s,
+		addr:          addr,
+		reg:           reg,
+		storedExpires: reg.Expires,
+		mb:            crosstalk.NewMailbox(s.cfg.MailboxCount, s.cfg.MailboxBytes),
+		done:          make(chan struct{}),
+		exited:        make(chan struct{}),
 	}
 }
 
@@ -54,7 +62,12 @@ func (b *binding) Protocol() crosstalk.Protocol { return crosstalk.ProtocolSIP }
 func (b *binding) Deliver(ev crosstalk.Event) error { return b.mb.Put(ev) }
 
 // Close ends the writer; it hands what was never sent back to the hub.
+// An account whose password changed or that was deleted (ErrAccountGone)
+// loses its cached digest credentials too.
 func (b *binding) Close(reason error) {
+	if errors.Is(reason, crosstalk.ErrAccountGone) {
+		b.s.creds.forget(b.addr.Bare())
+	}
 	b.closeOnce.Do(func() { close(b.done) })
 }
 
@@ -62,12 +75,6 @@ func (b *binding) registration() crosstalk.Registration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.reg
-}
-
-func (b *binding) setRegistration(r crosstalk.Registration) {
-	b.mu.Lock()
-	b.reg = r
-	b.mu.Unlock()
 }
 
 // run is the binding's single writer.

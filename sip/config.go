@@ -69,6 +69,24 @@ type Config struct {
 	// UserAgent is the Server and User-Agent header value. Default
 	// "Crosstalk".
 	UserAgent string
+	// BindingWriteDelay is how long a changed registration binding may
+	// wait before it is written to the store, together with the other
+	// changes of that interval (write-behind; the in-memory bindings are
+	// the authority). A crash loses at most this much. Default 10 ms.
+	BindingWriteDelay time.Duration
+	// CredentialCacheTTL is how long an account's digest credentials
+	// (HA1) are reused without reading the store. A failed verification
+	// always reads the store again, and a password change or account
+	// deletion through the hub forgets them at once for accounts with a
+	// binding; otherwise an old password may be accepted this long after
+	// a change. Negative: no cache. Default 2 s.
+	CredentialCacheTTL time.Duration
+	// MaxInFlight bounds the requests being handled at once (ACK and
+	// CANCEL excepted; an INVITE only while it is admitted, not while it
+	// rings): beyond it new requests get 503 with Retry-After (RFC 3261
+	// §21.5.4), so a server past saturation answers at once instead of
+	// queueing until UDP clients retransmit. Default 256.
+	MaxInFlight int
 	// Presence configures SUBSCRIBE/NOTIFY and PUBLISH (presence_config.go).
 	Presence PresenceConfig
 }
@@ -95,6 +113,9 @@ func Defaults() Config {
 		MailboxCount:           1024,
 		MailboxBytes:           4 << 20,
 		SendWindow:             1,
+		BindingWriteDelay:      10 * time.Millisecond,
+		CredentialCacheTTL:     2 * time.Second,
+		MaxInFlight:            256,
 		UserAgent:              "Crosstalk",
 		DigestAlgorithms:       []string{"SHA-256", "MD5"},
 	}
@@ -125,6 +146,9 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MailboxCount, d.MailboxCount)
 	setInt(&c.MailboxBytes, d.MailboxBytes)
 	setInt(&c.SendWindow, d.SendWindow)
+	setInt(&c.MaxInFlight, d.MaxInFlight)
+	setDur(&c.BindingWriteDelay, d.BindingWriteDelay)
+	setDur(&c.CredentialCacheTTL, d.CredentialCacheTTL)
 	if c.RequestsPerSecond == 0 {
 		c.RequestsPerSecond = d.RequestsPerSecond
 	}
@@ -164,7 +188,7 @@ func (c Config) Validate() error {
 	if c.MaxMessageSize < 1500 {
 		errs = append(errs, fmt.Errorf("sip: max message size %d below 1500 bytes", c.MaxMessageSize))
 	}
-	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.MaxBindingsPerAOR < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 || c.SendWindow < 1 {
+	if c.LoginFailuresPerMinute < 1 || c.ConnectionsPerIP < 1 || c.MaxBindingsPerAOR < 1 || c.RequestBurst < 1 || c.RequestsPerSecond <= 0 || c.MailboxCount < 1 || c.MailboxBytes < 1 || c.SendWindow < 1 || c.MaxInFlight < 1 || c.BindingWriteDelay <= 0 {
 		errs = append(errs, errors.New("sip: limits must be positive"))
 	}
 	if c.MinExpires < time.Second || c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {

@@ -100,19 +100,13 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 
 // verifyDigest recomputes the response from the stored HA1 and compares in
 // constant time. Unknown accounts verify against nothing and fail the same
-// way, so the answer does not tell which accounts exist.
+// way, so the answer does not tell which accounts exist. The HA1 comes
+// from the credential cache; a mismatch is checked once more against the
+// store, so a password changed a moment ago is not refused.
 func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr crosstalk.Address, creds *digest.Credentials) (bool, error) {
 	if !strings.EqualFold(creds.QOP, "auth") || creds.Cnonce == "" || creds.Nc <= 0 {
 		return false, nil
 	}
-	a, err := s.store.GetAccount(ctx, addr)
-	if errors.Is(err, crosstalk.ErrNoSuchAccount) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("digest account %s: %w", addr, err)
-	}
-	var ha1 string
 	alg := strings.ToUpper(creds.Algorithm)
 	if alg == "" {
 		alg = "MD5"
@@ -120,21 +114,43 @@ func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr cro
 	if !slices.Contains(s.cfg.DigestAlgorithms, alg) {
 		return false, nil
 	}
+	for _, fresh := range []bool{false, true} {
+		c, err := s.creds.get(ctx, s.store, addr, fresh)
+		if errors.Is(err, crosstalk.ErrNoSuchAccount) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("digest account %s: %w", addr, err)
+		}
+		if digestMatches(req, addr, creds, c, alg) {
+			return true, nil
+		}
+		if s.cfg.CredentialCacheTTL <= 0 {
+			break
+		}
+	}
+	return false, nil
+}
+
+// digestMatches compares the credentials' response with the one computed
+// from the account's HA1 for alg.
+func digestMatches(req *sipmsg.Request, addr crosstalk.Address, creds *digest.Credentials, c crosstalk.Credentials, alg string) bool {
+	var ha1 string
 	switch alg {
 	case "MD5":
-		ha1 = a.Credentials.HA1MD5
+		ha1 = c.HA1MD5
 	case "SHA-256":
-		ha1 = a.Credentials.HA1SHA256
+		ha1 = c.HA1SHA256
 	}
-	if ha1 == "" || a.Credentials.Realm != addr.Domain() {
-		return false, nil
+	if ha1 == "" || c.Realm != addr.Domain() {
+		return false
 	}
 	want, err := digest.Digest(&digest.Challenge{Realm: creds.Realm, Nonce: creds.Nonce, Algorithm: creds.Algorithm, QOP: []string{"auth"}},
 		digest.Options{Method: string(req.Method), URI: creds.URI, Username: creds.Username, A1: ha1, Cnonce: creds.Cnonce, Count: creds.Nc})
 	if err != nil {
-		return false, nil
+		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(creds.Response))) == 1, nil
+	return subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(creds.Response))) == 1
 }
 
 func lockedOut(wait time.Duration) *StatusError {

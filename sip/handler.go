@@ -32,7 +32,7 @@ const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, UPDATE, I
 
 // routes registers one handler per method (CONVENTIONS.md habit 4).
 func (s *Server) routes() {
-	common := []Middleware{s.recoverMW, s.rateLimitMW, s.validateMW}
+	common := []Middleware{s.recoverMW, s.loadMW, s.rateLimitMW, s.validateMW}
 	on := func(method sipmsg.RequestMethod, h Handler) {
 		s.srv.OnRequest(method, s.edge(chain(h, common...)))
 	}
@@ -70,8 +70,8 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 		code, reason := StatusFor(err)
 		ev := s.log.Info()
 		switch {
-		case code == 401 || code == 407:
-			ev = s.log.Debug() // a challenge is routine
+		case code == 401 || code == 407 || code == 503:
+			ev = s.log.Debug() // a challenge is routine; logging each refusal would add to an overload
 		case code >= 500 && code != 501 && code != 503:
 			ev = s.log.Error()
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +85,17 @@ func startEnv(t *testing.T, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*
 	return e
 }
 
+// storedBindings waits until the binding writer has written what is
+// queued and returns what the store keeps for aor.
+func (e *testEnv) storedBindings(aor crosstalk.Address) ([]crosstalk.Registration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.reg.w.sync(ctx); err != nil {
+		return nil, err
+	}
+	return e.store.ListRegistrations(ctx, aor, time.Now())
+}
+
 // logBuffer keeps a test's server log and prints it if the test failed;
 // unlike zerolog.TestWriter it stays safe for goroutines that log after the
 // test has ended.
@@ -131,6 +143,9 @@ type testUA struct {
 	ended chan error
 	// tp is the transport this UA sends requests to the server on; "" UDP.
 	tp string
+	// hold, when set, delays every answer to a request other than INVITE
+	// and ACK until the channel is closed.
+	hold atomic.Pointer[chan struct{}]
 }
 
 // server returns the server address for the UA's transport.
@@ -175,6 +190,9 @@ func newUA(t *testing.T, user string) *testUA {
 			ok.AppendHeader(&sipmsg.ContactHeader{Address: u.contact})
 			_ = tx.Respond(ok)
 		default:
+			if h := u.hold.Load(); h != nil {
+				<-*h
+			}
 			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, u.status, "Done", nil))
 		}
 	}

@@ -73,18 +73,13 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 			removed = append(removed, u.existing)
 		case u.remove:
 		case u.existing != nil:
-			if err := s.store.PutRegistration(ctx, u.reg); err != nil {
-				return fmt.Errorf("store binding of %s: %w", aor, err)
-			}
-			u.existing.setRegistration(u.reg)
+			r.refresh(u.existing, u.reg)
 		default:
-			if err := s.store.PutRegistration(ctx, u.reg); err != nil {
-				return fmt.Errorf("store binding of %s: %w", aor, err)
-			}
 			b, err := r.add(u.reg)
 			if err != nil {
 				return err
 			}
+			r.store(b)
 			added = append(added, b)
 		}
 	}

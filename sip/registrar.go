@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,10 +13,12 @@ import (
 )
 
 // registrar is the location service: the live bindings per AOR, each a hub
-// endpoint, mirrored in the store (crosstalk.Registrations) so a restart
-// keeps them.
+// endpoint. The map is the authority for every lookup; the store
+// (crosstalk.Registrations) is written behind it (bindingwriter.go) so a
+// restart keeps the bindings.
 type registrar struct {
 	s *Server
+	w *bindingWriter
 
 	mu       sync.Mutex
 	bindings map[crosstalk.Address]map[string]*binding // AOR → Registration.Key → binding
@@ -23,7 +26,11 @@ type registrar struct {
 }
 
 func newRegistrar(s *Server) *registrar {
-	return &registrar{s: s, bindings: make(map[crosstalk.Address]map[string]*binding)}
+	return &registrar{
+		s:        s,
+		w:        newBindingWriter(s.store, s.cfg.BindingWriteDelay, s.log),
+		bindings: make(map[crosstalk.Address]map[string]*binding),
+	}
 }
 
 // resourceFor names a binding's hub endpoint from its key, so the same
@@ -98,6 +105,49 @@ func (r *registrar) remove(ctx context.Context, b *binding) {
 	b.Close(crosstalk.ErrEndpointClosed)
 }
 
+// store queues a new or changed binding for the store.
+func (r *registrar) store(b *binding) {
+	b.mu.Lock()
+	reg := b.reg
+	b.storedExpires = reg.Expires
+	b.dirty = false
+	b.mu.Unlock()
+	r.w.put(reg)
+}
+
+// refresh replaces a binding's registration after a REGISTER. A change
+// of anything but the expiry, Call-ID and CSeq is queued for the store at
+// once; a plain refresh only when it moves the stored expiry by more than
+// a tenth of the binding's lifetime. (Call-ID and CSeq order the REGISTERs
+// of a live binding, RFC 3261 §10.3 step 7; after a crash the stored,
+// older pair can only let through what the UA sends anew.) Otherwise the store keeps a slightly earlier
+// expiry until the next write or the graceful shutdown (storeDirty): a
+// crash can shorten such a binding by at most a tenth of its lifetime.
+func (r *registrar) refresh(b *binding, reg crosstalk.Registration) {
+	now := r.s.now()
+	b.mu.Lock()
+	write := !sameBinding(b.reg, reg) || reg.Expires.Sub(b.storedExpires) > reg.Expires.Sub(now)/10
+	b.reg = reg
+	if write {
+		b.storedExpires = reg.Expires
+		b.dirty = false
+	} else {
+		b.dirty = true
+	}
+	b.mu.Unlock()
+	if write {
+		r.w.put(reg)
+	}
+}
+
+// sameBinding reports whether two registrations of one binding differ at
+// most in expiry, Call-ID and CSeq.
+func sameBinding(a, b crosstalk.Registration) bool {
+	return a.AOR == b.AOR && a.Contact == b.Contact && a.InstanceID == b.InstanceID && a.RegID == b.RegID &&
+		a.Resource == b.Resource && a.Q == b.Q && a.Received == b.Received &&
+		a.UserAgent == b.UserAgent && slices.Equal(a.Path, b.Path)
+}
+
 // forget takes a binding out of the map and the store without closing it;
 // a binding no longer in the map (forgotten already, or at shutdown, when
 // bindings stay stored) is left alone.
@@ -114,9 +164,7 @@ func (r *registrar) forget(ctx context.Context, b *binding) {
 		delete(r.bindings, reg.AOR)
 	}
 	r.mu.Unlock()
-	if err := r.s.store.DeleteRegistration(ctx, reg.AOR, reg.Key()); err != nil && ctx.Err() == nil {
-		r.s.log.Debug().Err(err).Str("aor", reg.AOR.String()).Msg("deleting a stored binding")
-	}
+	r.w.remove(reg.AOR, reg.Key())
 }
 
 // flowClosed removes the outbound bindings (RFC 5626, reg-id) that were
@@ -214,8 +262,9 @@ func (r *registrar) sweep(ctx context.Context) {
 }
 
 // closeAll stops every writer at shutdown (the bindings stay in the
-// store) and waits, until ctx ends, for each to hand what it never
-// delivered back to the hub.
+// store, refreshed ones written now) and waits, until ctx ends, for each
+// to hand what it never delivered back to the hub; then it writes every
+// queued binding change.
 func (r *registrar) closeAll(ctx context.Context) {
 	r.mu.Lock()
 	r.closed = true
@@ -228,13 +277,22 @@ func (r *registrar) closeAll(ctx context.Context) {
 	r.bindings = make(map[crosstalk.Address]map[string]*binding)
 	r.mu.Unlock()
 	for _, b := range all {
+		b.mu.Lock()
+		dirty, reg := b.dirty, b.reg
+		b.dirty = false
+		b.mu.Unlock()
+		if dirty {
+			r.w.put(reg)
+		}
 		b.Close(crosstalk.ErrShuttingDown)
 	}
 	for _, b := range all {
 		select {
 		case <-b.exited:
 		case <-ctx.Done():
-			return
 		}
+	}
+	if err := r.w.close(ctx); err != nil {
+		r.s.log.Error().Err(err).Msg("registration bindings not all stored at shutdown")
 	}
 }

@@ -40,6 +40,8 @@ type Server struct {
 	key     [32]byte
 	lockout *lockout
 	limiter *rateLimiter
+	creds   *credCache
+	load    *loadGuard
 	reg     *registrar
 	ws      *wsListener // nil without Config.WebSocket
 	pres    *presenceServer
@@ -76,6 +78,8 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	_, _ = rand.Read(s.key[:])
 	s.lockout = newLockout(cfg.LoginFailuresPerMinute, time.Minute, s.now)
 	s.limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.RequestBurst, s.now)
+	s.creds = newCredCache(cfg.CredentialCacheTTL, s.now)
+	s.load = newLoadGuard(cfg.MaxInFlight)
 	s.reg = newRegistrar(s)
 	s.pres = newPresenceServer(s)
 	if cfg.WebSocket {

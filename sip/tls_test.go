@@ -45,7 +45,7 @@ func TestRegisterOverTLS(t *testing.T) {
 	req.SetTransport("TLS")
 	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contact, Params: sipmsg.NewParams()})
 	wantStatus(t, u.doAuth(req, "alice-password"), 200)
-	regs, err := e.store.ListRegistrations(ctxT(t, time.Second), crosstalk.MustParseAddress("alice@localhost"), time.Now())
+	regs, err := e.storedBindings(crosstalk.MustParseAddress("alice@localhost"))
 	if err != nil || len(regs) != 1 || regs[0].Received[:4] != "tls:" {
 		t.Fatalf("stored %+v, %v", regs, err)
 	}

@@ -25,6 +25,9 @@ type SIPConfig struct {
 	// address (503 with Retry-After beyond). Defaults 50 and 100.
 	RequestsPerSecond float64 `toml:"requests_per_second"`
 	RequestBurst      int     `toml:"request_burst"`
+	// MaxInFlight bounds the SIP requests handled at once, whatever their
+	// source; beyond it 503 with Retry-After. Default 256.
+	MaxInFlight int `toml:"max_in_flight"`
 	// PresenceNotifySeconds is the shortest time between two NOTIFYs of one
 	// presence subscription (RFC 3856 §6.6). Default 5; -1 disables it.
 	PresenceNotifySeconds int `toml:"presence_notify_seconds"`
@@ -52,6 +55,9 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	}
 	if c.SIP.RequestBurst > 0 {
 		cfg.RequestBurst = c.SIP.RequestBurst
+	}
+	if c.SIP.MaxInFlight > 0 {
+		cfg.MaxInFlight = c.SIP.MaxInFlight
 	}
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms
