@@ -29,6 +29,9 @@ type binding struct {
 
 	mu  sync.Mutex
 	reg crosstalk.Registration
+	// contactURI is reg.Contact parsed (nil when it does not parse), kept
+	// so that neither the REGISTER 200 nor each MESSAGE parses it again.
+	contactURI *sipmsg.Uri
 	// storedExpires is the expiry last queued for the store; a refresh
 	// that changes only the expiry (and CSeq) is stored lazily, see
 	// registrar.refresh.
@@ -44,7 +47,7 @@ type binding struct {
 var _ crosstalk.Endpoint = (*binding)(nil)
 
 func newBinding(s *Server, addr crosstalk.Address, reg crosstalk.Registration) *binding {
-	return &binding{
+	b := &binding{
 		s:             s,
 		addr:          addr,
 		reg:           reg,
@@ -53,13 +56,50 @@ func newBinding(s *Server, addr crosstalk.Address, reg crosstalk.Registration) *
 		done:          make(chan struct{}),
 		exited:        make(chan struct{}),
 	}
+	b.contactURI = parseContact(reg.Contact)
+	return b
+}
+
+func parseContact(contact string) *sipmsg.Uri {
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri(contact, &u); err != nil {
+		return nil
+	}
+	return &u
+}
+
+// setRegLocked replaces the registration; call with b.mu held.
+func (b *binding) setRegLocked(reg crosstalk.Registration) {
+	if reg.Contact != b.reg.Contact {
+		b.contactURI = parseContact(reg.Contact)
+	}
+	b.reg = reg
+}
+
+// contact returns the registration and a copy of its parsed Contact
+// (false when the Contact does not parse).
+func (b *binding) contact() (crosstalk.Registration, sipmsg.Uri, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.contactURI == nil {
+		return b.reg, sipmsg.Uri{}, false
+	}
+	return b.reg, *b.contactURI.Clone(), true
 }
 
 // Protocol returns crosstalk.ProtocolSIP.
 func (b *binding) Protocol() crosstalk.Protocol { return crosstalk.ProtocolSIP }
 
-// Deliver queues an event without blocking; ErrSlowConsumer when full.
-func (b *binding) Deliver(ev crosstalk.Event) error { return b.mb.Put(ev) }
+// Deliver queues a message without blocking; ErrSlowConsumer when full.
+// Other events are not queued: a SIP binding is sent messages only (its
+// UA learns presence by subscribing), and with many bindings per account
+// the presence of each new one would otherwise make work for all others.
+func (b *binding) Deliver(ev crosstalk.Event) error {
+	if _, ok := ev.(*crosstalk.Message); !ok {
+		return nil
+	}
+	return b.mb.Put(ev)
+}
 
 // Close ends the writer; it hands what was never sent back to the hub.
 // An account whose password changed or that was deleted (ErrAccountGone)
@@ -235,10 +275,9 @@ func finalResponse(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Re
 // through its Path (RFC 3327) or straight to the address it registered
 // from (RFC 5626 §5.3 flow reuse, RFC 3581 for NAT).
 func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (*sipmsg.Request, error) {
-	reg := b.registration()
-	var ruri sipmsg.Uri
-	if err := sipmsg.ParseUri(reg.Contact, &ruri); err != nil {
-		return nil, fmt.Errorf("contact %q: %w", reg.Contact, err)
+	reg, ruri, ok := b.contact()
+	if !ok {
+		return nil, fmt.Errorf("contact %q does not parse", reg.Contact)
 	}
 	req := sipmsg.NewRequest(method, ruri)
 	var fromURI, toURI sipmsg.Uri
@@ -327,18 +366,46 @@ func behindNAT(contact, received string) bool {
 // at any size.
 const udpRequestLimit = 1300
 
-// tooBigForUDP reports whether a UDP request must move to TCP.
-func tooBigForUDP(req *sipmsg.Request) bool {
-	return strings.EqualFold(req.Transport(), "UDP") && len(req.String()) > udpRequestLimit
+// tooBigForUDP reports whether a UDP request must move to TCP; size is its
+// length once sent.
+func tooBigForUDP(req *sipmsg.Request, size int) bool {
+	return strings.EqualFold(req.Transport(), "UDP") && size > udpRequestLimit
 }
+
+// requestSize is the length of a request once written, less the Via that
+// the client transaction adds.
+func requestSize(req *sipmsg.Request) int {
+	var n countWriter
+	req.StringWrite(&n)
+	return int(n)
+}
+
+// countWriter counts what is written to it.
+type countWriter int
+
+func (c *countWriter) WriteString(s string) (int, error) {
+	*c += countWriter(len(s))
+	return len(s), nil
+}
+
+// viaAllowance is what a request grows by when the client transaction
+// adds our Via (host, port, transport, branch, rport): a request that
+// small enough with it goes out over UDP without keeping a copy for the
+// TCP fallback.
+const viaAllowance = 200
 
 // startRequest starts a client transaction for a request. A UDP request
 // too large for the path is sent over TCP instead (RFC 3261 §18.1.1),
 // whether we see it first or sipgo refuses it.
 func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request) (sipmsg.ClientTransaction, error) {
+	size := requestSize(req)
+	if !tooBigForUDP(req, size+viaAllowance) {
+		// The common case: far from the limit, sent as it is.
+		return s.client.TransactionRequest(ctx, req)
+	}
 	var tx sipmsg.ClientTransaction
 	err := sipmsg.ErrUDPMTUCongestion
-	if !tooBigForUDP(req) {
+	if !tooBigForUDP(req, size) {
 		tx, err = s.client.TransactionRequest(ctx, req.Clone())
 	}
 	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {

@@ -61,7 +61,7 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 		return crosstalk.Address{}, lockedOut(wait)
 	}
 	var creds *digest.Credentials
-	for _, hdr := range req.GetHeaders(h.credentials) {
+	for _, hdr := range headersNamed(req, h.credentials) {
 		c, err := digest.ParseCredentials(hdr.Value())
 		if err == nil && c.Realm == realm {
 			creds = c

@@ -108,7 +108,7 @@ func (s *Server) respond(tx sipmsg.ServerTransaction, req *sipmsg.Request, code 
 }
 
 func (s *Server) addServer(res *sipmsg.Response) {
-	if res.GetHeader("Server") == nil {
+	if headerNamed(res, "Server") == nil {
 		res.AppendHeader(sipmsg.NewHeader("Server", s.cfg.UserAgent))
 	}
 }

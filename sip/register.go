@@ -86,9 +86,8 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 	res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
 	outbound := false
 	for _, b := range r.list(aor) {
-		reg := b.registration()
-		var u sipmsg.Uri
-		if err := sipmsg.ParseUri(reg.Contact, &u); err != nil {
+		reg, u, ok := b.contact()
+		if !ok {
 			continue
 		}
 		c := &sipmsg.ContactHeader{Address: u, Params: sipmsg.NewParams()}
@@ -109,7 +108,7 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 		}
 		res.AppendHeader(c)
 	}
-	for _, p := range req.GetHeaders("Path") {
+	for _, p := range headersNamed(req, "Path") {
 		res.AppendHeader(sipmsg.NewHeader("Path", p.Value()))
 	}
 	if outbound && supports(req, "outbound") {
@@ -142,7 +141,7 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 func (r *registrar) parseContacts(req *sipmsg.Request, aor crosstalk.Address, now time.Time) ([]contactUpdate, bool, error) {
 	cfg := r.s.cfg
 	defExpires := cfg.DefaultExpires
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := headerNamed(req, "Expires"); h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		if err != nil {
 			return nil, false, statusErr(400, "Bad Request (Expires)")
@@ -214,7 +213,7 @@ func (r *registrar) parseContacts(req *sipmsg.Request, aor crosstalk.Address, no
 			}
 		}
 		if supports(req, "path") {
-			for _, p := range req.GetHeaders("Path") {
+			for _, p := range headersNamed(req, "Path") {
 				reg.Path = append(reg.Path, strings.Split(p.Value(), ",")...)
 			}
 			for i := range reg.Path {
@@ -250,12 +249,13 @@ func formatQ(q int) string {
 // supports reports whether the request lists an option tag in Supported or
 // Require.
 func supports(req *sipmsg.Request, tag string) bool {
-	for _, name := range []string{"Supported", "Require", "k"} {
-		for _, h := range req.GetHeaders(name) {
-			for _, t := range strings.Split(h.Value(), ",") {
-				if strings.EqualFold(strings.TrimSpace(t), tag) {
-					return true
-				}
+	for _, h := range req.Headers() {
+		if n := h.Name(); !strings.EqualFold(n, "Supported") && !strings.EqualFold(n, "Require") && !strings.EqualFold(n, "k") {
+			continue
+		}
+		for t := range strings.SplitSeq(h.Value(), ",") {
+			if strings.EqualFold(strings.TrimSpace(t), tag) {
+				return true
 			}
 		}
 	}
@@ -263,7 +263,7 @@ func supports(req *sipmsg.Request, tag string) bool {
 }
 
 func headerValue(m *sipmsg.Request, name string) string {
-	if h := m.GetHeader(name); h != nil {
+	if h := headerNamed(m, name); h != nil {
 		return h.Value()
 	}
 	return ""

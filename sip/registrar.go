@@ -127,7 +127,7 @@ func (r *registrar) refresh(b *binding, reg crosstalk.Registration) {
 	now := r.s.now()
 	b.mu.Lock()
 	write := !sameBinding(b.reg, reg) || reg.Expires.Sub(b.storedExpires) > reg.Expires.Sub(now)/10
-	b.reg = reg
+	b.setRegLocked(reg)
 	if write {
 		b.storedExpires = reg.Expires
 		b.dirty = false

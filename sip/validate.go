@@ -6,12 +6,6 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
-// singleHeaders may appear only once in a request (RFC 3261 §7.3.1: only
-// comma-list headers repeat).
-func singleHeaders() [7]string {
-	return [...]string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"}
-}
-
 // Validate checks what sipgo's parser accepts but RFC 3261 does not (the
 // RFC 4475 torture cases among them) and returns a *StatusError saying how
 // to answer: 505 for another SIP version, 400 for missing or repeated
@@ -25,17 +19,26 @@ func Validate(req *sipmsg.Request) error {
 	if req.SipVersion != "SIP/2.0" {
 		return statusErr(505, "Version Not Supported")
 	}
-	counts := make(map[string]int, 8)
+	// The mandatory headers first; all but Via may appear only once (RFC
+	// 3261 §7.3.1: only comma-list headers repeat).
+	names := [...]string{"Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"}
+	var counts [len(names)]int
 	for _, h := range req.Headers() {
-		counts[strings.ToLower(h.Name())]++
+		n := h.Name()
+		for i, name := range names {
+			if strings.EqualFold(n, name) {
+				counts[i]++
+				break
+			}
+		}
 	}
-	for _, name := range []string{"Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards"} {
-		if counts[strings.ToLower(name)] == 0 {
+	for i, name := range names[:6] {
+		if counts[i] == 0 {
 			return statusErr(400, "Bad Request (missing "+name+")")
 		}
 	}
-	for _, name := range singleHeaders() {
-		if counts[strings.ToLower(name)] > 1 {
+	for i, name := range names {
+		if i != 0 && counts[i] > 1 { // Via repeats
 			return statusErr(400, "Bad Request (repeated "+name+")")
 		}
 	}
@@ -60,7 +63,7 @@ func Validate(req *sipmsg.Request) error {
 	if len(req.Recipient.Headers) > 0 {
 		return statusErr(400, "Bad Request (Request-URI with headers)")
 	}
-	if h := req.GetHeader("Proxy-Require"); h != nil {
+	if h := headerNamed(req, "Proxy-Require"); h != nil {
 		return statusErr(420, "Bad Extension", sipmsg.NewHeader("Unsupported", h.Value()))
 	}
 	if req.MaxForwards().Val() == 0 && req.Method != sipmsg.OPTIONS && req.Method != sipmsg.REGISTER {
@@ -83,7 +86,7 @@ func supportedExtension(tag string) bool {
 // requests this server answers itself (RFC 3261 §8.2.2.3).
 func checkRequire(req *sipmsg.Request) error {
 	var unsupported []string
-	for _, h := range req.GetHeaders("Require") {
+	for _, h := range headersNamed(req, "Require") {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			tag = strings.ToLower(strings.TrimSpace(tag))
 			if tag != "" && !supportedExtension(tag) {
