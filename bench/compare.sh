@@ -19,11 +19,22 @@
 #   bench/compare.sh            # full run, ~5 minutes
 #   QUICK=1 bench/compare.sh    # small numbers, ~1 minute, to check the script
 #   OUT=/tmp/b.md bench/compare.sh
+#   SCENARIOS=sip-register,sip-message OUT=/tmp/sip.md bench/compare.sh
+#     # only those suites (idle, xmpp, presence, sip, sip-register,
+#     # sip-message); servers no selected suite needs are not started
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${OUT:-docs/benchmarks.md}
 QUICK=${QUICK:-0}
+SCENARIOS=${SCENARIOS:-all}
+# want SUITE…: whether any of the suites is selected.
+want() {
+  [ "$SCENARIOS" = all ] && return 0
+  local s
+  for s in "$@"; do [[ ",$SCENARIOS," == *",$s,"* ]] && return 0; done
+  return 1
+}
 DOMAIN=localhost
 PASSWORD=secret
 ACCOUNTS=200
@@ -275,27 +286,39 @@ idle_suite() { # PREFIX ADDR CA PID
 sip_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
-  log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
-  log "$p sip-message";  ladder "$p.message" "$MSG_RATES" 1 "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; settle "${SERVER_PIDS[@]}"
+  if want sip sip-register; then
+    log "$p sip-register"; ladder "$p.register" "$REG_RATES" 1 "${c[@]}" -accounts "$ACCOUNTS" -c 32 -timeout 5s sip-register; settle "${SERVER_PIDS[@]}"
+  fi
+  if want sip sip-message; then
+    log "$p sip-message";  ladder "$p.message" "$MSG_RATES" 1 "${c[@]}" -accounts $((2 * SIP_PAIRS)) -c "$SIP_PAIRS" -timeout 5s sip-message; settle "${SERVER_PIDS[@]}"
+  fi
 }
 
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
-start_prosody
-start_kamailio
+want idle xmpp presence && start_prosody
+want sip sip-register sip-message && start_kamailio
 start_crosstalk
-log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP"
+log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP; scenarios: $SCENARIOS"
 
 # Idle first: memory per session is read on servers fresh from start.
-idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
-[ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
-xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
-[ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
-sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
-[ "$CT_SIP" = 1 ] && sip_suite crosstalk "$CROSSTALK_IP:$SIP_PORT" "$CROSSTALK_PID"
+if want idle; then
+  idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+  [ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+fi
+if want xmpp; then
+  xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+  [ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+fi
+if want sip sip-register sip-message; then
+  sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
+  [ "$CT_SIP" = 1 ] && sip_suite crosstalk "$CROSSTALK_IP:$SIP_PORT" "$CROSSTALK_PID"
+fi
 # Prosody's rosters are provisioned on disk; Crosstalk's, until it has a
 # way to provision them, by one unmeasured ctload run that subscribes.
-SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
-[ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+if want presence; then
+  SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+  [ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+fi
 
 log "writing $OUT"
 . bench/report.sh > "$OUT"

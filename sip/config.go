@@ -87,6 +87,13 @@ type Config struct {
 	// §21.5.4), so a server past saturation answers at once instead of
 	// queueing until UDP clients retransmit. Default 256.
 	MaxInFlight int
+	// UDPReadBuffer is the UDP listener's socket receive buffer (SO_RCVBUF;
+	// the kernel caps it at net.core.rmem_max). The default 4 MiB holds a
+	// few hundred milliseconds of requests at full load, where the Linux
+	// default (208 KiB, some 200 datagrams) overflows whenever the process
+	// is held up for a few milliseconds, and every dropped request comes
+	// back as a retransmission.
+	UDPReadBuffer int
 	// Presence configures SUBSCRIBE/NOTIFY and PUBLISH (presence_config.go).
 	Presence PresenceConfig
 }
@@ -116,6 +123,7 @@ func Defaults() Config {
 		BindingWriteDelay:      10 * time.Millisecond,
 		CredentialCacheTTL:     2 * time.Second,
 		MaxInFlight:            256,
+		UDPReadBuffer:          4 << 20,
 		UserAgent:              "Crosstalk",
 		DigestAlgorithms:       []string{"SHA-256", "MD5"},
 	}
@@ -147,6 +155,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MailboxBytes, d.MailboxBytes)
 	setInt(&c.SendWindow, d.SendWindow)
 	setInt(&c.MaxInFlight, d.MaxInFlight)
+	setInt(&c.UDPReadBuffer, d.UDPReadBuffer)
 	setDur(&c.BindingWriteDelay, d.BindingWriteDelay)
 	setDur(&c.CredentialCacheTTL, d.CredentialCacheTTL)
 	if c.RequestsPerSecond == 0 {

@@ -135,6 +135,12 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return s.startFailed(fmt.Errorf("sip udp listener: %w", err))
 		}
+		if uc, ok := pc.(*net.UDPConn); ok {
+			// The kernel caps it at net.core.rmem_max; asking is harmless.
+			if err := uc.SetReadBuffer(s.cfg.UDPReadBuffer); err != nil {
+				s.log.Warn().Err(err).Int("bytes", s.cfg.UDPReadBuffer).Msg("sip udp receive buffer not set")
+			}
+		}
 		s.bound("udp", pc.LocalAddr(), pc.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeUDP(pc) })
 	}
