@@ -56,7 +56,8 @@ if [ "$QUICK" = 1 ]; then
 fi
 
 # Loopback addresses of the servers (ctload refuses anything else).
-PROSODY_IP=127.0.0.21 KAMAILIO_IP=127.0.0.22 CROSSTALK_IP=127.0.0.23
+# Override them to run beside another run of this script.
+PROSODY_IP=${PROSODY_IP:-127.0.0.21} KAMAILIO_IP=${KAMAILIO_IP:-127.0.0.22} CROSSTALK_IP=${CROSSTALK_IP:-127.0.0.23}
 XMPP_PORT=15222 SIP_PORT=15060
 
 WORK=$(mktemp -d /tmp/ctload-bench.XXXXXX)
