@@ -262,9 +262,9 @@ func (r *registrar) sweep(ctx context.Context) {
 }
 
 // closeAll stops every writer at shutdown (the bindings stay in the
-// store, refreshed ones written now) and waits, until ctx ends, for each
-// to hand what it never delivered back to the hub; then it writes every
-// queued binding change.
+// store), writes every queued binding change and the refreshes not yet
+// written, and waits, until ctx ends, for each writer to hand what it
+// never delivered back to the hub.
 func (r *registrar) closeAll(ctx context.Context) {
 	r.mu.Lock()
 	r.closed = true
@@ -286,13 +286,16 @@ func (r *registrar) closeAll(ctx context.Context) {
 		}
 		b.Close(crosstalk.ErrShuttingDown)
 	}
+	// The store first: the writers' leftovers go back to the hub, which
+	// keeps them without us.
+	if err := r.w.close(ctx); err != nil {
+		r.s.log.Error().Err(err).Msg("registration bindings not all stored at shutdown")
+	}
 	for _, b := range all {
 		select {
 		case <-b.exited:
 		case <-ctx.Done():
+			return
 		}
-	}
-	if err := r.w.close(ctx); err != nil {
-		r.s.log.Error().Err(err).Msg("registration bindings not all stored at shutdown")
 	}
 }

@@ -261,7 +261,8 @@ func (s *Server) Addrs() map[string]string {
 
 // Shutdown stops the listeners and the transaction layer and waits for the
 // server's goroutines, at most until ctx ends. Registration bindings stay
-// in the store for the next start. A nil server has nothing to stop.
+// in the store for the next start: the binding changes not written yet
+// are written first. A nil server has nothing to stop.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s == nil {
 		return nil
