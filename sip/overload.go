@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 )
@@ -19,6 +21,9 @@ type loadGuard struct {
 	max      int64
 	inFlight atomic.Int64
 	refused  atomic.Uint64
+	// backlogged is set while the UDP socket's receive queue holds more
+	// than Config.UDPBacklogLimit bytes (watchBacklog).
+	backlogged atomic.Bool
 }
 
 func newLoadGuard(maxInFlight int) *loadGuard {
@@ -27,6 +32,10 @@ func newLoadGuard(maxInFlight int) *loadGuard {
 
 // admit takes a slot; false when the server is full.
 func (g *loadGuard) admit() bool {
+	if g.backlogged.Load() {
+		g.refused.Add(1)
+		return false
+	}
 	if g.inFlight.Add(1) > g.max {
 		g.inFlight.Add(-1)
 		g.refused.Add(1)
@@ -61,6 +70,42 @@ func (s *Server) loadMW(next Handler) Handler {
 		}
 		defer s.load.done()
 		return next(ctx, req, tx)
+	}
+}
+
+// backlogInterval is how often the UDP receive queue is measured.
+const backlogInterval = 5 * time.Millisecond
+
+// watchBacklog measures the UDP socket's receive queue until ctx ends.
+// Requests that wait there are invisible to the in-flight count: with a
+// large receive buffer a server past saturation would answer them late
+// (after the client's retransmissions) instead of refusing them. Above
+// limit bytes the guard refuses every new request until the queue is
+// below half of it, which drains it at the cost of a 503 each.
+func (s *Server) watchBacklog(ctx context.Context, sc syscall.Conn, limit int) {
+	if _, err := socketBacklog(sc); err != nil {
+		s.log.Warn().Err(err).Msg("udp backlog guard off")
+		return
+	}
+	t := time.NewTicker(backlogInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := socketBacklog(sc)
+		if err != nil {
+			continue // the socket is closing
+		}
+		switch was := s.load.backlogged.Load(); {
+		case !was && n > limit:
+			s.load.backlogged.Store(true)
+			s.log.Debug().Int("bytes", n).Msg("udp backlog over the limit: refusing new requests")
+		case was && n < limit/2:
+			s.load.backlogged.Store(false)
+		}
 	}
 }
 

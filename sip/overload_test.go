@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,4 +104,88 @@ func TestRequestSize(t *testing.T) {
 			t.Fatalf("body %d bytes: too big %v", len(body), big)
 		}
 	}
+}
+
+// TestSocketBacklog sends datagrams to a socket nobody reads and checks
+// that its measured receive queue holds at least their bytes, and nothing
+// once they are read.
+func TestSocketBacklog(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	uc := pc.(*net.UDPConn)
+	if n, err := socketBacklog(uc); err != nil || n != 0 {
+		t.Fatalf("empty socket: %d, %v", n, err)
+	}
+	out, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	msg := []byte(strings.Repeat("x", 500))
+	for range 10 {
+		if _, err := out.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { n, _ := socketBacklog(uc); return n >= 10*len(msg) })
+	buf := make([]byte, 2048)
+	for range 10 {
+		if _, _, err := pc.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := socketBacklog(uc); err != nil || n != 0 {
+		t.Fatalf("drained socket: %d, %v", n, err)
+	}
+}
+
+// TestBacklogGuard points the server's backlog watcher at a socket the
+// test fills beyond a small limit: the server refuses requests with 503
+// and Retry-After until that queue is drained below half the limit, then
+// answers normally.
+func TestBacklogGuard(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.srv.watchBacklog(ctx, pc.(*net.UDPConn), 4000)
+	out, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for range 10 {
+		if _, err := out.Write([]byte(strings.Repeat("x", 1000))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return e.srv.load.backlogged.Load() })
+	a := newUA(t, "alice")
+	res, err := a.client.Do(ctxT(t, 5*time.Second), a.request(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 503)
+	if res.GetHeader("Retry-After") == nil {
+		t.Fatal("503 without Retry-After")
+	}
+	buf := make([]byte, 2048)
+	for range 10 {
+		if _, _, err := pc.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return !e.srv.load.backlogged.Load() })
+	res, err = a.client.Do(ctxT(t, 5*time.Second), a.request(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 200)
 }

@@ -140,6 +140,13 @@ func (s *Server) Start(ctx context.Context) error {
 			if err := uc.SetReadBuffer(s.cfg.UDPReadBuffer); err != nil {
 				s.log.Warn().Err(err).Int("bytes", s.cfg.UDPReadBuffer).Msg("sip udp receive buffer not set")
 			}
+			if s.cfg.UDPBacklogLimit > 0 {
+				s.wg.Add(1)
+				go func() {
+					defer s.wg.Done()
+					s.watchBacklog(ctx, uc, s.cfg.UDPBacklogLimit)
+				}()
+			}
 		}
 		s.bound("udp", pc.LocalAddr(), pc.Close)
 		listeners = append(listeners, func() error { return s.srv.ServeUDP(pc) })
