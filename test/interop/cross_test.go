@@ -110,3 +110,91 @@ func TestCrossOfflineToPhoneOnce(t *testing.T) {
 		t.Fatalf("bob on XMPP:\n%s", out)
 	}
 }
+
+// TestCrossXMPPShowToSIPWatcher: alice's XMPP client (slixmpp) is away
+// with a status; her SIP watcher (sipp, her own presence) sees RPID
+// <away/> and the status as the note (RFC 8048); when the XMPP client
+// disconnects, the watcher gets a NOTIFY with <basic>closed</basic>.
+// (dnd → <busy/> is TestSIPSubscribeApprovedOnXMPP.)
+func TestCrossXMPPShowToSIPWatcher(t *testing.T) {
+	s := startSIPServer(t)
+	alice := startSlixmppCross(t, s, "alice", "show", "away|am Strand 🏖")
+	time.Sleep(300 * time.Millisecond) // the presence is in
+	p := startSipp(t, "subscribe_until_closed.xml", freePort(t), 30*time.Second, []string{"alice;alice;localhost;presence"},
+		"-au", "alice", "-ap", sipUsers["alice@localhost"], "-m", "1", "-trace_logs", s.SIP)
+	alice.wait()
+	p.wait()
+	msgs := p.logs("messages")
+	for _, w := range []string{"Subscription-State: active", "<basic>open</basic>", "<rpid:away/>", "am Strand 🏖", "<basic>closed</basic>", "Subscription-State: terminated"} {
+		if !strings.Contains(msgs, w) {
+			t.Fatalf("sipp trace lacks %q:\n%s", w, msgs)
+		}
+	}
+	if strings.Index(msgs, "<rpid:away/>") > strings.Index(msgs, "<basic>closed</basic>") {
+		t.Fatalf("closed before away:\n%s", msgs)
+	}
+}
+
+// TestCrossSubscriptionApprovedBySIPSide: bob on XMPP (slixmpp) asks for
+// alice's presence; alice, who has only SIP tools, approves him in her
+// XCAP pres-rules (curl); bob sees "subscribed". Then alice's phone (sipp)
+// publishes away and busy: bob sees show away and dnd (RFC 8048, SIP to
+// XMPP). (Asked from SIP and approved on XMPP is
+// TestSIPSubscribeApprovedOnXMPP.)
+func TestCrossSubscriptionApprovedBySIPSide(t *testing.T) {
+	s := startSIPServer(t)
+	bob := startSlixmppCross(t, s, "bob", "watch", "-")
+	for i := 0; !strings.Contains(bob.out.String(), "ASKED"); i++ {
+		if i > 200 {
+			t.Fatalf("bob did not ask:\n%s", bob.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // the request is on alice's roster
+	rules := `<ruleset xmlns="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules">
+ <rule id="a"><conditions><identity><one id="sip:bob@localhost"/></identity></conditions><actions><pr:sub-handling>allow</pr:sub-handling></actions></rule>
+</ruleset>`
+	if code, _, body := curlXCAP(t, s, "alice", "alice-password", "PUT", "pres-rules/users/sip:alice@localhost/index", "application/auth-policy+xml", rules); code != 200 {
+		t.Fatalf("PUT pres-rules: %d %s", code, body)
+	}
+	for i := 0; !strings.Contains(bob.out.String(), "SUBSCRIBED"); i++ {
+		if i > 200 {
+			t.Fatalf("bob was not approved:\n%s", bob.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	startSipp(t, "publish_activity.xml", freePort(t), 20*time.Second, []string{"alice;localhost;Mittagspause 🍜;away"},
+		"-au", "alice", "-ap", sipUsers["alice@localhost"], "-m", "1", s.SIP).wait()
+	for i := 0; !strings.Contains(bob.out.String(), "SHOW away"); i++ {
+		if i > 200 {
+			t.Fatalf("bob did not see away:\n%s", bob.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	startSipp(t, "publish_activity.xml", freePort(t), 20*time.Second, []string{"alice;localhost;im Meeting 📅;busy"},
+		"-au", "alice", "-ap", sipUsers["alice@localhost"], "-m", "1", s.SIP).wait()
+	out := bob.wait()
+	for _, w := range []string{"SHOW away Mittagspause 🍜", "SHOW dnd im Meeting 📅"} {
+		if !strings.Contains(out, w) {
+			t.Fatalf("bob's output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// TestCrossBaresipChat: alice on XMPP (slixmpp) and bob on a softphone
+// (baresip) chat both ways with non-ASCII and emoji: alice writes first,
+// while bob is offline (the message waits for his registration), and bob
+// answers with baresip's own message command to his current contact.
+func TestCrossBaresipChat(t *testing.T) {
+	s := startServer(t, serverOptions{Extra: baresipExtra, Users: sipUsers})
+	const out, in = "Grüß dich, Bob 👋 — ça va?", "Très bien 😀 danke"
+	alice := startSlixmppCross(t, s, "alice", "chat", out+"|"+in)
+	time.Sleep(500 * time.Millisecond) // stored for bob
+	bob := startBaresipContacts(t, s, "bob", 12*time.Second, []string{"alice"}, "/message "+in)
+	if got := alice.wait(); !strings.Contains(got, "GOT "+in) {
+		t.Fatalf("alice:\n%s", got)
+	}
+	if got := bob.wait(); !strings.Contains(got, out) || !strings.Contains(got, "MESSAGE sip:alice@localhost") {
+		t.Fatalf("baresip:\n%s", got)
+	}
+}

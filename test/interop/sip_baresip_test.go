@@ -29,6 +29,14 @@ type baresip struct {
 
 func startBaresip(t *testing.T, s *server, user string, quitAfter time.Duration, commands ...string) *baresip {
 	t.Helper()
+	return startBaresipContacts(t, s, user, quitAfter, nil, commands...)
+}
+
+// startBaresipContacts is startBaresip with the contact module and a
+// contacts file naming the given users (the first is the current contact,
+// which baresip's message command writes to).
+func startBaresipContacts(t *testing.T, s *server, user string, quitAfter time.Duration, contacts []string, commands ...string) *baresip {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`poll_method	epoll
 sip_listen	127.0.0.1:%d
@@ -37,6 +45,7 @@ module	g711.so
 module	ausine.so
 module	aufile.so
 module_app	account.so
+module_app	contact.so
 module_app	menu.so
 audio_player	aufile,%s
 audio_source	ausine,440
@@ -46,6 +55,13 @@ audio_source	ausine,440
 	}
 	account := fmt.Sprintf("<sip:%s@localhost>;auth_pass=%s;outbound=\"sip:%s\";regint=60\n", user, sipUsers[user+"@localhost"], s.SIP)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var cl strings.Builder
+	for _, c := range contacts {
+		fmt.Fprintf(&cl, "\"%s\" <sip:%s@localhost>\n", c, c)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "contacts"), []byte(cl.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"-f", dir, "-s", "-t", fmt.Sprint(int(quitAfter / time.Second))}

@@ -10,6 +10,11 @@ Logs in as USER@DOMAIN/xmpp and prints "READY"; then, by MODE:
   mam      waits 2 s for messages (an offline message must not come again)
            and looks BODY up in the archive with alice: prints
            "ARCHIVED <n>" and "LIVE <n>" (copies of BODY received live)
+  chat     BODY is "OUT|IN": sends OUT to bob and waits for IN from bob
+  show     BODY is "SHOW|STATUS": sends that presence, stays 4 s, leaves
+  watch    asks alice for a subscription ("ASKED"), waits for her approval
+           ("SUBSCRIBED"), then for her presence with show away and then dnd
+           (each printed "SHOW <show> <status>"); BODY is unused
 Prints "OK" at the end, or "FAIL why" and exits 1. Every wait is bounded.
 """
 import asyncio
@@ -45,11 +50,21 @@ class Client(ClientXMPP):
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("message_error", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("carbon_sent", lambda m: self.sent.put_nowait(m))
+        self.presences = asyncio.Queue()
+        self.subscribed = asyncio.Event()
+        # Every presence stanza: slixmpp's presence_available skips presence
+        # from resources its roster has not seen come online.
+        self.add_event_handler("presence", lambda p: self.presences.put_nowait(p))
+        self.add_event_handler("presence_subscribed", lambda p: self.subscribed.set())
 
     async def on_start(self, _):
         if MODE == "carbon":
             await self.plugin["xep_0280"].enable()
-        self.send_presence()
+        if MODE == "show":
+            show, status = BODY.split("|", 1)
+            self.send_presence(pshow=show, pstatus=status)
+        else:
+            self.send_presence()
         self.ready.set()
 
 
@@ -97,6 +112,33 @@ async def main():
                         found += 1
             print(f"ARCHIVED {found}", flush=True)
             print(f"LIVE {live}", flush=True)
+        elif MODE == "chat":
+            out, want = BODY.split("|", 1)
+            c.send_message(mto=bob, mbody=out, mtype="chat")
+
+            async def wait_in():
+                while True:
+                    m = await c.inbox.get()
+                    if m["from"].bare == bob.bare and m["body"].strip() == want:
+                        print(f"GOT {m['body'].strip()}", flush=True)
+                        return
+            await asyncio.wait_for(wait_in(), WAIT)
+        elif MODE == "show":
+            await asyncio.sleep(4)
+        elif MODE == "watch":
+            alice = JID(f"alice@{DOMAIN}")
+            c.send_presence(pto=alice, ptype="subscribe")
+            print("ASKED", flush=True)
+            await asyncio.wait_for(c.subscribed.wait(), WAIT)
+            print("SUBSCRIBED", flush=True)
+            for want in ("away", "dnd"):
+                async def wait_show():
+                    while True:
+                        p = await c.presences.get()
+                        if p["from"].bare == alice.bare and p["show"] == want:
+                            print(f"SHOW {p['show']} {p['status']}", flush=True)
+                            return
+                await asyncio.wait_for(wait_show(), WAIT)
         else:
             raise ValueError(f"unknown mode {MODE}")
         print("OK", flush=True)
