@@ -35,3 +35,26 @@ func TestFromMessageDeliveryError(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDeliveryError: whatever condition, type and text a delivery error
+// carries (the text is a remote SIP reason phrase), the rendered message is
+// a well-formed stanza with one <error/>.
+func FuzzDeliveryError(f *testing.F) {
+	f.Add("recipient-unavailable", "wait", "Busy Here")
+	f.Add("item-not-found", "cancel", "")
+	f.Add("'/><x", "<", "]]><&\x00\xff")
+	f.Fuzz(func(t *testing.T, cond, typ, text string) {
+		m := &crosstalk.Message{
+			ID: "e", From: crosstalk.MustParseAddress("bob@example.com"), To: crosstalk.MustParseAddress("alice@example.com/a"),
+			Type: crosstalk.MessageError, Error: &crosstalk.DeliveryError{Condition: cond, Type: typ, Text: text},
+		}
+		out := FromMessage(m)
+		s, err := ParseStanza(out)
+		if err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		if n := strings.Count(string(s.Inner), "<error "); n != 1 {
+			t.Fatalf("%d <error/> in %q", n, out)
+		}
+	})
+}

@@ -137,10 +137,10 @@ func appendError(b *bytes.Buffer, e *crosstalk.DeliveryError) {
 	b.WriteString("</error>")
 }
 
-// isConditionName reports whether s is a lower-case name with dashes, the
-// form of every RFC 6120 §8.3.3 condition.
+// isConditionName reports whether s is a lower-case name with dashes that
+// starts with a letter, the form of every RFC 6120 §8.3.3 condition.
 func isConditionName(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
 	for _, r := range s {
