@@ -27,6 +27,26 @@ func (f *fixture) onlineSIP(full string) (*endpoint, crosstalk.Address) {
 	return ep.endpoint, a
 }
 
+// carbonEndpoint is an XMPP endpoint that takes sent copies, as a session
+// with carbons enabled does.
+type carbonEndpoint struct{ *endpoint }
+
+func (carbonEndpoint) TakesSentCopies() bool { return true }
+
+// onlineCarbons binds an endpoint that takes sent copies.
+func (f *fixture) onlineCarbons(full string, priority int8) (*endpoint, crosstalk.Address) {
+	f.t.Helper()
+	ep := carbonEndpoint{newEndpoint(256)}
+	a, err := f.hub.Bind(f.ctx, addr(full), ep)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.hub.SetPresence(f.ctx, &crosstalk.Presence{From: a, Priority: priority}); err != nil {
+		f.t.Fatal(err)
+	}
+	return ep.endpoint, a
+}
+
 func sentCopies(evs []crosstalk.Event) (copies, others []*crosstalk.Message) {
 	for _, m := range messages(evs) {
 		if m.SentCopy {
@@ -39,18 +59,20 @@ func sentCopies(evs []crosstalk.Event) (copies, others []*crosstalk.Message) {
 }
 
 // TestSentCopyAcrossProtocols: what alice sends from her phone (a SIP
-// MESSAGE, from her bare address) is copied to her XMPP resources, marked
-// SentCopy and still addressed to bob; what she sends from XMPP is copied
-// to her SIP bindings (which drop it: SIP has no carbons) but not to her
+// MESSAGE, from her bare address) is copied to her XMPP resources that take
+// copies (carbons enabled), marked SentCopy and still addressed to bob; a
+// resource that does not take them gets nothing. What she sends from XMPP
+// is copied neither to her SIP bindings (they take no copies) nor to her
 // other XMPP resources (xmpp/ copies within XMPP itself). Errors,
 // headlines and messages without a protocol are not copied.
 func TestSentCopyAcrossProtocols(t *testing.T) {
 	f := newFixture(t, false, "alice", "bob")
-	pc, pcAddr := f.online("alice/pc", 0)
-	tablet, _ := f.online("alice/tablet", -1) // negative priority still sees its own side
+	pc, pcAddr := f.onlineCarbons("alice/pc", 0)
+	tablet, _ := f.onlineCarbons("alice/tablet", -1) // negative priority still sees its own side
+	plain, _ := f.online("alice/old", 0)             // no carbons
 	phone, _ := f.onlineSIP("alice/sip-1")
 	bob, _ := f.online("bob/desk", 0)
-	for _, ep := range []*endpoint{pc, tablet, phone, bob} {
+	for _, ep := range []*endpoint{pc, tablet, plain, phone, bob} {
 		ep.take()
 	}
 
@@ -68,6 +90,9 @@ func TestSentCopyAcrossProtocols(t *testing.T) {
 			t.Fatalf("%s: copies %v, others %v", name, c, o)
 		}
 	}
+	if c, o := sentCopies(plain.take()); len(c) != 0 || len(o) != 0 {
+		t.Fatalf("a resource without carbons got %d copies, %d messages", len(c), len(o))
+	}
 	if c, o := sentCopies(phone.take()); len(c) != 0 || len(o) != 0 {
 		t.Fatalf("the sending protocol's endpoint got %d copies, %d messages", len(c), len(o))
 	}
@@ -78,7 +103,7 @@ func TestSentCopyAcrossProtocols(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.take()
-	if c, _ := sentCopies(phone.take()); len(c) != 1 {
+	if c, _ := sentCopies(phone.take()); len(c) != 0 {
 		t.Fatalf("SIP binding got %d copies of an XMPP-sent message", len(c))
 	}
 	if c, _ := sentCopies(tablet.take()); len(c) != 0 {
