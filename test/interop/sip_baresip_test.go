@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,7 +50,7 @@ module_app	contact.so
 module_app	menu.so
 audio_player	aufile,%s
 audio_source	ausine,440
-`, freePort(t), filepath.Join(dir, "out.wav"))
+`, baresipPort(t), filepath.Join(dir, "out.wav"))
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +81,27 @@ audio_source	ausine,440
 	}
 	go func() { b.done <- b.cmd.Wait(); cancel() }()
 	t.Cleanup(func() {
-		if b.cmd.ProcessState == nil {
-			_ = b.cmd.Process.Kill()
-		}
+		// Kill is safe beside the Wait goroutine (ProcessState is not:
+		// reading it raced with Wait when a test failed early).
+		_ = b.cmd.Process.Kill()
 	})
 	return b
+}
+
+// baresipPort returns a port free for TCP and UDP whose next port is free
+// too: baresip listens for SIP over TLS on the port after sip_listen's, and
+// a busy one makes its start fail ("SIP/TLS transport failed").
+func baresipPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freePort(t)
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatal("no port pair free for baresip in 50 tries")
+	return 0
 }
 
 // waitFor polls baresip's output for s for up to 15 s.
