@@ -168,7 +168,9 @@ var errUnreachable = errors.New("contact unreachable")
 func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
 	done := func() error { return nil }
 	m, ok := ev.(*crosstalk.Message)
-	if !ok {
+	if !ok || m.SentCopy || m.Type == crosstalk.MessageError {
+		// SIP has no copies of one's own messages, and an error for a
+		// MESSAGE that was answered already has nowhere to go.
 		return done
 	}
 	out, err := sipmap.MessageToSIP(m)
@@ -200,8 +202,37 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() er
 		if res.StatusCode >= 300 {
 			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
 				Msg("binding refused a MESSAGE")
+			b.bounce(m, res)
 		}
 		return nil
+	}
+}
+
+// bounce tells the sender of a message that the binding refused it: a
+// message of type error from the recipient, whose condition is the SIP
+// status mapped by RFC 7247 §6.2 (486 Busy Here → recipient-unavailable,
+// 404 → item-not-found, …). RFC 7572 §5: the XMPP sender learns of the
+// failure as a stanza error. The hub drops errors addressed to a bare
+// address, so a SIP sender (whose MESSAGE was answered already) gets none.
+// A message to the bare address that the account's other endpoints got too
+// is not bounced: it was delivered.
+func (b *binding) bounce(m *crosstalk.Message, res *sipmsg.Response) {
+	if m.To != b.addr {
+		for _, p := range b.s.hub.PresenceOf(b.addr.Bare()) {
+			if p.From != b.addr && !strings.HasPrefix(p.From.Resource(), "pub-") && p.Priority >= 0 {
+				return
+			}
+		}
+	}
+	e := &crosstalk.Message{
+		ID: m.ID, From: m.To, To: m.From, Type: crosstalk.MessageError,
+		Body: m.Body, Thread: m.Thread,
+		Error: sipmap.DeliveryErrorForStatus(res.StatusCode, res.Reason),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.DeliveryTimeout)
+	defer cancel()
+	if err := b.s.hub.RouteMessage(ctx, e); err != nil {
+		b.s.log.Debug().Err(err).Str("to", m.From.String()).Msg("delivery error not routed to the sender")
 	}
 }
 
@@ -320,9 +351,28 @@ func behindNAT(contact, received string) bool {
 // at any size.
 const udpRequestLimit = 1300
 
-// tooBigForUDP reports whether a UDP request must move to TCP.
+// tooBigForUDP reports whether a UDP request must move to TCP. It counts
+// the bytes the request serialises to without building the string (that
+// copy was a fifth of the cost of a MESSAGE to a binding).
 func tooBigForUDP(req *sipmsg.Request) bool {
-	return strings.EqualFold(req.Transport(), "UDP") && len(req.String()) > udpRequestLimit
+	if !strings.EqualFold(req.Transport(), "UDP") {
+		return false
+	}
+	if len(req.Body()) > udpRequestLimit {
+		return true
+	}
+	var n byteCounter
+	req.StringWrite(&n)
+	return int(n) > udpRequestLimit
+}
+
+// byteCounter is an io.StringWriter that only counts.
+type byteCounter int
+
+// WriteString counts s.
+func (c *byteCounter) WriteString(s string) (int, error) {
+	*c += byteCounter(len(s))
+	return len(s), nil
 }
 
 // startRequest starts a client transaction for a request. A UDP request
