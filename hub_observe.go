@@ -63,6 +63,16 @@ func (s *observerSet) rosterChanged(owner Address) {
 	}
 }
 
+// SentCopyTaker is an Endpoint that takes copies of what its own account
+// sends through another protocol (Message.SentCopy): an XMPP session with
+// carbons enabled (XEP-0280). Endpoints that do not implement it get none.
+type SentCopyTaker interface {
+	Endpoint
+	// TakesSentCopies reports whether the endpoint wants copies now. It
+	// must not block or call into the hub.
+	TakesSentCopies() bool
+}
+
 // isPresenceSource reports whether ep only contributes presence.
 func isPresenceSource(ep Endpoint) bool {
 	_, ok := ep.(PresenceSource)

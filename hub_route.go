@@ -13,10 +13,22 @@ import (
 // to federation for another domain. It returns ErrNoSuchAccount for an
 // unknown local account and ErrForbidden when the recipient blocks the
 // sender; the message is then not delivered.
+//
+// A chat or normal message that a local account sends through one protocol
+// is also copied, marked SentCopy, to the account's endpoints of the other
+// protocols (sent carbons across protocols, see copySent).
 func (h *Hub) RouteMessage(ctx context.Context, m *Message) error {
 	if m.Time.IsZero() {
 		m.Time = h.now()
 	}
+	if err := h.routeMessage(ctx, m); err != nil {
+		return err
+	}
+	h.copySent(ctx, m)
+	return nil
+}
+
+func (h *Hub) routeMessage(ctx context.Context, m *Message) error {
 	to := m.To
 	if h.isRoomDomain(to.Domain()) {
 		return h.roomMessage(ctx, m)

@@ -105,9 +105,44 @@ type Message struct {
 	Delayed bool
 	// Native is the original payload, kept for same-protocol delivery.
 	Native Native
+	// Error is set on a message of type MessageError: why the message
+	// with the same ID could not be delivered.
+	Error *DeliveryError
+	// SentCopy marks a copy of a message the recipient's own account sent
+	// from an endpoint of another protocol (alice's phone): the hub hands
+	// it to her other endpoints so they see her side of the conversation
+	// (XEP-0280 sent carbons for XMPP). To is then the original recipient,
+	// not the endpoint it is delivered to.
+	SentCopy bool
 }
 
 // Size estimates the bytes the message holds, for queue budgets.
 func (m *Message) Size() int {
 	return len(m.ID) + len(m.Body) + len(m.Subject) + len(m.Thread) + len(m.Lang) + len(m.Native.Payload) + len(m.Native.ContentType) + 64
+}
+
+// DeliveryError says why a message could not be delivered. It rides on a
+// message of type MessageError that goes back to the sender, and it is an
+// error a frontend can answer a request with. Condition is one of the
+// defined conditions of RFC 6120 §8.3.3 ("recipient-unavailable",
+// "item-not-found", …): RFC 7247 §6 makes that vocabulary the pivot between
+// SIP response codes and XMPP stanza errors, so each frontend maps it to
+// its own protocol in one table.
+type DeliveryError struct {
+	// Condition is an RFC 6120 §8.3.3 defined condition.
+	Condition string
+	// Type is the RFC 6120 §8.3.2 error type: cancel, continue, modify,
+	// auth or wait.
+	Type string
+	// Text is a human-readable reason (a SIP reason phrase, say); may be
+	// empty.
+	Text string
+}
+
+// Error describes the condition and the reason.
+func (e *DeliveryError) Error() string {
+	if e.Text != "" {
+		return "delivery failed: " + e.Condition + " (" + e.Text + ")"
+	}
+	return "delivery failed: " + e.Condition
 }

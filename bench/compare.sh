@@ -321,6 +321,19 @@ if want presence; then
   [ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 fi
 
+# ---- cross-protocol, Crosstalk only (issue 6): no other server here
+# translates between XMPP and SIP. XMPP→SIP and SIP→XMPP in one ladder,
+# each step -n/2 messages each way; the XMPP→XMPP and SIP→SIP figures
+# above come from the same server in the same run.
+CROSS_PAIRS=32 CROSS_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
+[ "$QUICK" = 1 ] && CROSS_PAIRS=8 CROSS_RATES="1000 2000"
+if [ "$CT_XMPP$CT_SIP" = 11 ]; then
+  log "crosstalk cross"
+  ladder crosstalk.cross "$CROSS_RATES" 1 -xmpp "$CROSSTALK_IP:$XMPP_PORT" -ca "$CT_CA" -sip "$CROSSTALK_IP:$SIP_PORT" \
+    -domain $DOMAIN -password $PASSWORD -accounts $((2 * CROSS_PAIRS)) -c "$CROSS_PAIRS" -timeout 5s -pid "$CROSSTALK_PID" cross
+  settle "${SERVER_PIDS[@]}"
+fi
+
 log "writing $OUT"
 . bench/report.sh > "$OUT"
 log "done; JSON results in $RES"

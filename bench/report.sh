@@ -182,14 +182,31 @@ row "MESSAGE p99 ms at that rate" low "%.2f" "" \
 row "server CPU µs per MESSAGE" low "%.1f" "" \
   "k=$(fig k $K kamailio.message '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CS crosstalk.message '.phases[-1].server_cpu_us_per_op')"
 
+# cx JQ: a figure of the cross ladder (Crosstalk only), or why there is none.
+cx() {
+  local x; x=$(fig c "$([ "$CX$CS" = 11 ] && echo 1)" crosstalk.cross "$1")
+  echo "${x#n/a:}"
+}
+
 cat <<EOF
 
 Where the ladders stopped — Kamailio REGISTER: $(collapse kamailio.register); MESSAGE: $(collapse kamailio.message)$([ "$CS" = 1 ] && echo "; Crosstalk REGISTER: $(collapse crosstalk.register); MESSAGE: $(collapse crosstalk.message)").
 
-## Cross-protocol
+## Cross-protocol (Crosstalk only)
 
-\`ctload cross\` (XMPP→SIP and SIP→XMPP through one server) is not implemented yet; it needs
-both Crosstalk frontends. Neither Prosody nor Kamailio can be measured on it.
+\`ctload cross\`: pairs of an XMPP session and a SIP user agent; each ladder step sends half
+its messages XMPP→SIP (latency to the MESSAGE read by the user agent) and half SIP→XMPP
+(latency to the stanza read by the session). Neither Prosody nor Kamailio translates, so the
+baseline is Crosstalk's own same-protocol figures above, from the same run.
+
+| figure | XMPP→SIP | SIP→XMPP | target (issue 6) |
+|---|---|---|---|
+| msgs/s, zero failures | $(cx '.phases[1].per_second | floor') | $(cx '.phases[2].per_second | floor') | ≥ 8,000/s |
+| p50 ms at that rate | $(cx '.phases[1].latency.p50_ms * 100 | round / 100') | $(cx '.phases[2].latency.p50_ms * 100 | round / 100') | |
+| p99 ms at that rate | $(cx '.phases[1].latency.p99_ms * 100 | round / 100') | $(cx '.phases[2].latency.p99_ms * 100 | round / 100') | < 20 ms |
+| server CPU µs per message | $(cx '.phases[1].server_cpu_us_per_op') | $(cx '.phases[2].server_cpu_us_per_op') | |
+
+Where the cross ladder stopped: $(collapse crosstalk.cross).
 
 ## Exact commands
 

@@ -215,7 +215,9 @@ var errUnreachable = errors.New("contact unreachable")
 func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
 	done := func() error { return nil }
 	m, ok := ev.(*crosstalk.Message)
-	if !ok {
+	if !ok || m.SentCopy || m.Type == crosstalk.MessageError {
+		// SIP has no copies of one's own messages, and an error for a
+		// MESSAGE that was answered already has nowhere to go.
 		return done
 	}
 	out, err := sipmap.MessageToSIP(m)
@@ -247,8 +249,37 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() er
 		if res.StatusCode >= 300 {
 			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
 				Msg("binding refused a MESSAGE")
+			b.bounce(m, res)
 		}
 		return nil
+	}
+}
+
+// bounce tells the sender of a message that the binding refused it: a
+// message of type error from the recipient, whose condition is the SIP
+// status mapped by RFC 7247 §6.2 (486 Busy Here → recipient-unavailable,
+// 404 → item-not-found, …). RFC 7572 §5: the XMPP sender learns of the
+// failure as a stanza error. The hub drops errors addressed to a bare
+// address, so a SIP sender (whose MESSAGE was answered already) gets none.
+// A message to the bare address that the account's other endpoints got too
+// is not bounced: it was delivered.
+func (b *binding) bounce(m *crosstalk.Message, res *sipmsg.Response) {
+	if m.To != b.addr {
+		for _, p := range b.s.hub.PresenceOf(b.addr.Bare()) {
+			if p.From != b.addr && !strings.HasPrefix(p.From.Resource(), "pub-") && p.Priority >= 0 {
+				return
+			}
+		}
+	}
+	e := &crosstalk.Message{
+		ID: m.ID, From: m.To, To: m.From, Type: crosstalk.MessageError,
+		Body: m.Body, Thread: m.Thread,
+		Error: sipmap.DeliveryErrorForStatus(res.StatusCode, res.Reason),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.DeliveryTimeout)
+	defer cancel()
+	if err := b.s.hub.RouteMessage(ctx, e); err != nil {
+		b.s.log.Debug().Err(err).Str("to", m.From.String()).Msg("delivery error not routed to the sender")
 	}
 }
 
@@ -366,26 +397,36 @@ func behindNAT(contact, received string) bool {
 // at any size.
 const udpRequestLimit = 1300
 
-// tooBigForUDP reports whether a UDP request must move to TCP; size is its
-// length once sent.
-func tooBigForUDP(req *sipmsg.Request, size int) bool {
-	return strings.EqualFold(req.Transport(), "UDP") && size > udpRequestLimit
+// tooBigForUDP reports whether a UDP request must move to TCP. It counts
+// the bytes the request serialises to without building the string (that
+// copy was a fifth of the cost of a MESSAGE to a binding).
+func tooBigForUDP(req *sipmsg.Request) bool {
+	if !strings.EqualFold(req.Transport(), "UDP") {
+		return false
+	}
+	if len(req.Body()) > udpRequestLimit {
+		return true
+	}
+	var n byteCounter
+	req.StringWrite(&n)
+	return int(n) > udpRequestLimit
 }
 
-// requestSize is the length of a request once written, less the Via that
-// the client transaction adds.
+// byteCounter is an io.StringWriter that only counts.
+type byteCounter int
+
+// WriteString counts s.
+func (c *byteCounter) WriteString(s string) (int, error) {
+	*c += byteCounter(len(s))
+	return len(s), nil
+}
+
+// requestSize is the length of a request once written, before the
+// client transaction adds our Via.
 func requestSize(req *sipmsg.Request) int {
-	var n countWriter
+	var n byteCounter
 	req.StringWrite(&n)
 	return int(n)
-}
-
-// countWriter counts what is written to it.
-type countWriter int
-
-func (c *countWriter) WriteString(s string) (int, error) {
-	*c += countWriter(len(s))
-	return len(s), nil
 }
 
 // viaAllowance is what a request grows by when the client transaction
@@ -398,14 +439,13 @@ const viaAllowance = 200
 // too large for the path is sent over TCP instead (RFC 3261 §18.1.1),
 // whether we see it first or sipgo refuses it.
 func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request) (sipmsg.ClientTransaction, error) {
-	size := requestSize(req)
-	if !tooBigForUDP(req, size+viaAllowance) {
+	if !strings.EqualFold(req.Transport(), "UDP") || requestSize(req)+viaAllowance <= udpRequestLimit {
 		// The common case: far from the limit, sent as it is.
 		return s.client.TransactionRequest(ctx, req)
 	}
 	var tx sipmsg.ClientTransaction
 	err := sipmsg.ErrUDPMTUCongestion
-	if !tooBigForUDP(req, size) {
+	if !tooBigForUDP(req) {
 		tx, err = s.client.TransactionRequest(ctx, req.Clone())
 	}
 	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {

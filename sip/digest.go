@@ -56,8 +56,8 @@ func (s *Server) challenge(h authHeaders, realm string, stale bool, cause error)
 // old nonce with a right response), or 403 once the source or the account
 // is locked out (limits.login_failures_per_minute).
 func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHeaders, realm string) (crosstalk.Address, error) {
-	src := "ip:" + sourceIP(req)
-	if wait, locked := s.lockout.locked(src); locked {
+	src := sourceIP(req)
+	if wait, locked := s.lockout.SourceLocked(src); locked {
 		return crosstalk.Address{}, lockedOut(wait)
 	}
 	var creds *digest.Credentials
@@ -73,11 +73,11 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 	}
 	addr, err := crosstalk.NewAddress(creds.Username, realm, "")
 	if err != nil {
-		s.lockout.fail(src)
+		s.lockout.Fail("", src)
 		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest username %q: %w", creds.Username, err))
 	}
-	acct := "acct:" + addr.String()
-	if wait, locked := s.lockout.locked(acct); locked {
+	acct := addr.String()
+	if wait, locked := s.lockout.AccountLocked(acct, src); locked {
 		return crosstalk.Address{}, lockedOut(wait)
 	}
 	ok, err := s.verifyDigest(ctx, req, addr, creds)
@@ -85,16 +85,17 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 		return crosstalk.Address{}, err
 	}
 	if !ok {
-		s.lockout.fail(src, acct)
+		s.lockout.Fail(acct, src)
 		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest for %s: %w", addr, crosstalk.ErrNotAuthorized))
 	}
 	switch err := s.nonces.Use(creds.Nonce, creds.Nc); {
 	case errors.Is(err, nonce.ErrStale):
 		return crosstalk.Address{}, s.challenge(h, realm, true, err)
 	case err != nil:
-		s.lockout.fail(src, acct)
+		s.lockout.Fail(acct, src)
 		return crosstalk.Address{}, s.challenge(h, realm, false, fmt.Errorf("digest for %s: %w", addr, err))
 	}
+	s.lockout.Succeed(acct, src)
 	return addr, nil
 }
 

@@ -67,69 +67,7 @@ func (l *rateLimiter) prune(now time.Time) {
 	}
 }
 
-// lockout counts failed logins per key (a source address or an account)
-// over a sliding window; a key at the limit is locked until its oldest
-// failure leaves the window.
-type lockout struct {
-	limit  int
-	window time.Duration
-	now    func() time.Time
-
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-func newLockout(limit int, window time.Duration, now func() time.Time) *lockout {
-	return &lockout{limit: limit, window: window, now: now, failures: make(map[string][]time.Time)}
-}
-
-// locked reports whether any of keys is locked out, and for how long.
-func (l *lockout) locked(keys ...string) (time.Duration, bool) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		fs := l.recent(k, now)
-		if len(fs) >= l.limit {
-			return fs[0].Add(l.window).Sub(now), true
-		}
-	}
-	return 0, false
-}
-
-// fail records one failure for each key.
-func (l *lockout) fail(keys ...string) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.failures) >= maxTracked {
-		for k := range l.failures {
-			if len(l.recent(k, now)) == 0 {
-				delete(l.failures, k)
-			}
-		}
-	}
-	for _, k := range keys {
-		fs := append(l.recent(k, now), now)
-		if len(fs) > l.limit {
-			fs = fs[len(fs)-l.limit:]
-		}
-		l.failures[k] = fs
-	}
-}
-
-// recent returns the failures of k inside the window; call with l.mu held.
-func (l *lockout) recent(k string, now time.Time) []time.Time {
-	fs := l.failures[k]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= l.window {
-		i++
-	}
-	if i == len(fs) {
-		delete(l.failures, k)
-		return nil
-	}
-	fs = fs[i:]
-	l.failures[k] = fs
-	return fs
-}
+// loginTrust is how long a source that authenticated as an account stays
+// exempt from that account's lock-out (internal/lockout), so that failures
+// provoked by others cannot lock a user's own phone out.
+const loginTrust = 24 * time.Hour

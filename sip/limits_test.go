@@ -88,20 +88,3 @@ func TestConnectionsPerIP(t *testing.T) {
 		t.Fatalf("first connection closed: %v", err)
 	}
 }
-
-func TestLockoutWindow(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := newLockout(2, time.Minute, func() time.Time { return now })
-	l.fail("a")
-	if _, locked := l.locked("a"); locked {
-		t.Fatal("locked after one failure")
-	}
-	l.fail("a")
-	if _, locked := l.locked("a", "b"); !locked {
-		t.Fatal("not locked after two")
-	}
-	now = now.Add(61 * time.Second)
-	if _, locked := l.locked("a"); locked {
-		t.Fatal("still locked after the window")
-	}
-}

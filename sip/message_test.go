@@ -249,3 +249,73 @@ func TestSendWindow(t *testing.T) {
 	}
 	b.expectNothing(200 * time.Millisecond)
 }
+
+// TestRefusedMessageBounces: an XMPP client's message to bob's phone, which
+// answers 486 Busy Here, comes back to the client as an error message whose
+// condition is RFC 7247 §6.2's for 486 (recipient-unavailable); a 404 gives
+// item-not-found.
+func TestRefusedMessageBounces(t *testing.T) {
+	for i, tc := range []struct {
+		status int
+		cond   string
+		typ    string
+	}{
+		{486, "recipient-unavailable", "wait"},
+		{404, "item-not-found", "cancel"},
+		{603, "service-unavailable", "cancel"},
+		{200, "", ""}, // no error, no bounce
+	} {
+		e := newEnv(t, nil, "alice", "bob")
+		b := newUA(t, "bob")
+		b.status = tc.status // before the UA answers anything
+		wantStatus(t, b.register(e, 60), 200)
+		bob := crosstalk.MustParseAddress("bob@localhost")
+		waitFor(t, func() bool { return len(e.hub.PresenceOf(bob)) == 1 })
+		gajim := crosstalk.MustParseAddress("alice@localhost/gajim")
+		client := &chanEndpoint{events: make(chan crosstalk.Event, 16)}
+		if _, err := e.hub.Bind(context.Background(), gajim, client); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.hub.SetPresence(context.Background(), &crosstalk.Presence{From: gajim, Type: crosstalk.PresenceAvailable}); err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("m%d", i)
+		m := &crosstalk.Message{ID: id, From: gajim, To: bob, Type: crosstalk.MessageChat, Body: "ping 😀"}
+		if err := e.hub.RouteMessage(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		b.expect(5 * time.Second)
+		if tc.cond == "" {
+			select {
+			case ev := <-client.events:
+				if m, ok := ev.(*crosstalk.Message); ok && m.Type == crosstalk.MessageError {
+					t.Fatalf("%d bounced: %+v", tc.status, m)
+				}
+			case <-time.After(300 * time.Millisecond):
+			}
+			continue
+		}
+		got := waitMessage(t, client, crosstalk.MessageError)
+		if got.ID != id || got.From != bob || got.To != gajim || got.Error == nil ||
+			got.Error.Condition != tc.cond || got.Error.Type != tc.typ {
+			t.Fatalf("%d: %d bounced as %+v (error %+v)", i, tc.status, got, got.Error)
+		}
+	}
+}
+
+// waitMessage waits for a message of type typ at an endpoint, skipping
+// other events.
+func waitMessage(t *testing.T, c *chanEndpoint, typ crosstalk.MessageType) *crosstalk.Message {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-c.events:
+			if m, ok := ev.(*crosstalk.Message); ok && m.Type == typ {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("no %s message", typ)
+		}
+	}
+}

@@ -215,7 +215,7 @@ func (s *Server) runBranch(f *fork, b *branch) {
 		via.Transport = "TCP"
 		via.Port = s.port("tcp")
 	}
-	if tooBigForUDP(b.req, requestSize(b.req)) { // RFC 3261 §18.1.1
+	if tooBigForUDP(b.req) { // RFC 3261 §18.1.1
 		toTCP()
 	}
 	ctc, err := s.client.TransactionRequest(ctx, b.req, prebuilt)

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/crosstalk-im/crosstalk/internal/lockout"
 	"net"
 	"strconv"
 	"strings"
@@ -38,7 +39,7 @@ type Server struct {
 	nonces *nonce.Store
 	// key keys the Record-Route tokens and the temporary GRUUs.
 	key     [32]byte
-	lockout *lockout
+	lockout *lockout.Lockout
 	limiter *rateLimiter
 	creds   *credCache
 	load    *loadGuard
@@ -76,7 +77,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	}
 	s.nonces = nonce.New(cfg.NonceTTL, maxNonces, s.now)
 	_, _ = rand.Read(s.key[:])
-	s.lockout = newLockout(cfg.LoginFailuresPerMinute, time.Minute, s.now)
+	s.lockout = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxTracked, TrustFor: loginTrust, Now: s.now})
 	s.limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.RequestBurst, s.now)
 	s.creds = newCredCache(cfg.CredentialCacheTTL, s.now)
 	s.load = newLoadGuard(cfg.MaxInFlight)

@@ -8,6 +8,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/sip/sipmap"
 )
 
 // StatusError is an error that carries the SIP status to answer with and
@@ -61,6 +62,14 @@ var sentinelStatus = []struct {
 	{crosstalk.ErrRoomFull, 486, "Busy Here (room is full)"},
 }
 
+// reasonPhrase is the RFC 3261 §21 reason phrase of each status code
+// sipmap.StatusForCondition returns.
+var reasonPhrase = map[int]string{
+	302: "Moved Temporarily", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+	404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable", 408: "Request Timeout",
+	410: "Gone", 480: "Temporarily Unavailable", 500: "Server Internal Error", 503: "Service Unavailable",
+}
+
 // StatusFor returns the status code and reason phrase for an error: a
 // StatusError's own, a core sentinel's from the table, 504 for a deadline,
 // 500 otherwise.
@@ -68,6 +77,11 @@ func StatusFor(err error) (int, string) {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Code, se.Reason
+	}
+	var de *crosstalk.DeliveryError // from the other protocol, by RFC 7247 §6.1
+	if errors.As(err, &de) {
+		code := sipmap.StatusForCondition(de.Condition)
+		return code, reasonPhrase[code]
 	}
 	for _, s := range sentinelStatus {
 		if errors.Is(err, s.err) {

@@ -35,8 +35,12 @@ func TestSentinelTable(t *testing.T) {
 		{context.DeadlineExceeded, 504},
 		{errors.New("boom"), 500},
 		{fmt.Errorf("x: %w", statusErr(423, "Interval Too Brief")), 423},
+		// RFC 7247 §6.1, for errors the other protocol reports.
+		{fmt.Errorf("x: %w", &crosstalk.DeliveryError{Condition: "recipient-unavailable"}), 480},
+		{&crosstalk.DeliveryError{Condition: "service-unavailable"}, 503},
+		{&crosstalk.DeliveryError{Condition: "item-not-found"}, 404},
 	} {
-		if code, _ := StatusFor(tc.err); code != tc.code {
+		if code, reason := StatusFor(tc.err); code != tc.code || reason == "" {
 			t.Errorf("StatusFor(%v) = %d, want %d", tc.err, code, tc.code)
 		}
 	}

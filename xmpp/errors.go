@@ -53,6 +53,10 @@ func stanzaError(err error) *feature.Error {
 	if errors.As(err, &fe) {
 		return fe
 	}
+	var de *crosstalk.DeliveryError // from the other protocol, by RFC 7247 §6
+	if errors.As(err, &de) {
+		return &feature.Error{Type: de.Type, Condition: de.Condition, Text: de.Text}
+	}
 	for _, s := range crosstalk.Sentinels() {
 		if errors.Is(err, s) {
 			if e, ok := sentinelCondition(s); ok {

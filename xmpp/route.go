@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
 	"github.com/crosstalk-im/crosstalk/xmpp/last"
 	"github.com/crosstalk-im/crosstalk/xmpp/muc"
@@ -261,6 +262,13 @@ func queryType(t string) crosstalk.QueryType {
 func (s *session) render(b *bytes.Buffer, ev crosstalk.Event) {
 	switch e := ev.(type) {
 	case *crosstalk.Message:
+		if e.SentCopy { // sent by this account from another protocol (a phone): a sent carbon, XEP-0280 §7
+			if carbons.Enabled(s) && carbons.Eligible(e) {
+				s.flushHeld(b)
+				s.emit(b, carbons.Wrap("sent", s.addr.Bare(), s.addr, e), e)
+			}
+			return
+		}
 		s.flushHeld(b)
 		s.emit(b, xmppmap.FromMessage(e), e) // Delayed ones carry XEP-0203 <delay/> (XEP-0160 §3)
 		s.srv.carbonsReceived(s, e)

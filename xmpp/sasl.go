@@ -53,7 +53,7 @@ func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
 	if err != nil {
 		return false, n.saslFailure("incorrect-encoding", "", err)
 	}
-	if n.srv.fails.blocked(n.remote.String()) {
+	if _, locked := n.srv.fails.SourceLocked(n.remote.String()); locked {
 		return false, n.saslFailure("temporary-auth-failure", "too many failed logins from your address; try again in a minute", errRateLimited)
 	}
 	if !n.offered(auth.Mechanism) {
@@ -94,6 +94,7 @@ func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
 		return false, err
 	}
 	n.authed, n.mechanism = user, auth.Mechanism
+	n.srv.fails.Succeed(user.String(), n.remote.String())
 	n.log.Debug().Str("jid", user.String()).Str("mechanism", auth.Mechanism).Msg("authenticated")
 	return true, nil
 }
@@ -115,7 +116,7 @@ func (n *negotiation) saslFailureFor(user crosstalk.Address, err error) error {
 	case errors.Is(err, errAborted):
 		return n.saslRefusal("aborted", "", err) // not a guess: not counted
 	case errors.Is(err, scram.ErrMalformed), errors.Is(err, crosstalk.ErrInvalidAddress):
-		n.srv.fails.fail(n.remote.String())
+		n.srv.fails.Fail("", n.remote.String())
 		return n.saslFailure("malformed-request", "", err)
 	case errors.Is(err, scram.ErrInvalidAuthzid):
 		return n.saslFailure("invalid-authzid", "", err)
@@ -125,11 +126,11 @@ func (n *negotiation) saslFailureFor(user crosstalk.Address, err error) error {
 		// this neither counts towards the limits nor ends the stream.
 		return n.saslRefusal("not-authorized", "channel binding refused", err)
 	}
-	keys := []string{n.remote.String()}
+	var account string
 	if !user.IsZero() {
-		keys = append(keys, user.String())
+		account = user.String()
 	}
-	n.srv.fails.fail(keys...)
+	n.srv.fails.Fail(account, n.remote.String())
 	return n.saslFailure("not-authorized", "", err)
 }
 
@@ -164,7 +165,7 @@ func (n *negotiation) account(ctx context.Context, username string) (crosstalk.A
 	if err != nil || addr.Local() == "" {
 		return crosstalk.Address{}, crosstalk.Credentials{}, fmt.Errorf("username: %w", crosstalk.ErrInvalidAddress)
 	}
-	if n.srv.fails.blocked(addr.String()) {
+	if _, locked := n.srv.fails.AccountLocked(addr.String(), n.remote.String()); locked {
 		return addr, crosstalk.Credentials{}, errRateLimited
 	}
 	acct, err := n.srv.store.GetAccount(ctx, addr)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/crosstalk-im/crosstalk/internal/lockout"
 	"net"
 	"net/netip"
 	"sync"
@@ -39,7 +40,7 @@ type Server struct {
 	now  func() time.Time
 
 	conns *connLimiter
-	fails *failureLimiter
+	fails *lockout.Lockout
 	local *registry
 	// pushSeq numbers the ids of server-initiated IQs (roster pushes).
 	pushSeq atomic.Uint64
@@ -70,7 +71,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		resumable: make(map[string]*session),
 		active:    make(map[net.Conn]bool),
 	}
-	s.fails = newFailureLimiter(cfg.LoginFailuresPerMinute, func() time.Time { return s.now() })
+	s.fails = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxLimiterKeys, TrustFor: loginTrust, Now: func() time.Time { return s.now() }})
 	s.pep = pep.New(store, s, func() time.Time { return s.now() }, s.log, pep.DefaultLimits())
 	s.mux = s.features()
 	s.caps = "<c xmlns='" + disco.NSCaps + "' hash='sha-1' node='" + disco.CapsNode + "' ver='" + disco.ServerVer(s.mux, cfg.SoftwareName) + "'/>"

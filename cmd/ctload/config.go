@@ -187,7 +187,7 @@ func (c *config) check() error {
 	case c.CAFile != "" && c.Insecure:
 		return errors.New("-ca and -insecure exclude each other")
 	}
-	if (c.Scenario == scXMPPChat || c.Scenario == scSIPMessage) && c.Accounts < 2*c.Concurrent {
+	if (c.Scenario == scXMPPChat || c.Scenario == scSIPMessage || c.Scenario == scCross) && c.Accounts < 2*c.Concurrent {
 		return fmt.Errorf("%s uses two accounts per pair: -accounts %d is fewer than 2 × -c %d", c.Scenario, c.Accounts, c.Concurrent)
 	}
 	if c.Scenario == scXMPPPresence && c.Accounts < c.Contacts+1 {

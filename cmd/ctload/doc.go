@@ -25,8 +25,9 @@
 //	              challenged), 200; rate and p50/p99
 //	sip-message   -c pairs register, then MESSAGE through the server to the
 //	              peer user agent; rate and latency to the 2xx
-//	cross         XMPP→SIP and SIP→XMPP through one server: not implemented
-//	              yet (it returns an error), it waits for Crosstalk's frontends
+//	cross         -c pairs of an XMPP session and a SIP user agent on one
+//	              server (Crosstalk only): -n/2 messages XMPP→SIP, then -n/2
+//	              SIP→XMPP; each direction's rate and p50/p99 latency
 //
 // Every run is bounded: at most -n operations, -d in all, -timeout each.
 // Every target and source address must be loopback (127.0.0.0/8 or ::1):

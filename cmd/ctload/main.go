@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,9 +13,6 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/rs/zerolog"
 )
-
-// errNotImplemented is returned by scenarios not built yet.
-var errNotImplemented = errors.New("not implemented yet")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -106,7 +102,12 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 			err = s.runMessage(ctx, m, res)
 		}
 	case scCross:
-		return nil, fmt.Errorf("scenario %s (XMPP→SIP and SIP→XMPP through one server): %w; it needs both Crosstalk frontends", scCross, errNotImplemented)
+		res.Target = cfg.xmpp.String() + " " + cfg.sip.String()
+		x, xerr := newXMPPClient(cfg, log)
+		if xerr != nil {
+			return nil, xerr
+		}
+		err = runCross(ctx, x, newSIPClient(cfg, log), m, res)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Scenario, err)

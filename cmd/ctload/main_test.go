@@ -17,7 +17,7 @@ func TestRunRefusesAndExplains(t *testing.T) {
 	}{
 		0: {[]string{"-xmpp", "203.0.113.5:5222", "xmpp-login"}, "not a loopback address"},
 		1: {[]string{"-sip", "[2001:db8::1]:5060", "sip-message"}, "not a loopback address"},
-		2: {[]string{"cross"}, "not implemented yet"},
+		2: {[]string{"-xmpp", "192.0.2.7:5222", "cross"}, "not a loopback address"},
 		3: {[]string{"bogus"}, "want one of"},
 	} {
 		var out, errb bytes.Buffer

@@ -50,7 +50,7 @@ func (h *Handler) challenge(w http.ResponseWriter, realm string, stale bool) {
 // the same way as a wrong password.
 func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm string) (crosstalk.Address, error) {
 	src := sourceKey(r)
-	if wait, locked := h.lockout.locked(src); locked {
+	if wait, locked := h.lockout.SourceLocked(src); locked {
 		return crosstalk.Address{}, &lockedError{wait: wait}
 	}
 	var creds *digest.Credentials
@@ -66,11 +66,11 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm strin
 	}
 	addr, err := crosstalk.NewAddress(creds.Username, realm, "")
 	if err != nil {
-		h.lockout.fail(src)
+		h.lockout.Fail("", src)
 		return crosstalk.Address{}, &authError{err: fmt.Errorf("username %q: %w", creds.Username, err)}
 	}
-	acct := "acct:" + addr.String()
-	if wait, locked := h.lockout.locked(acct); locked {
+	acct := addr.String()
+	if wait, locked := h.lockout.AccountLocked(acct, src); locked {
 		return crosstalk.Address{}, &lockedError{wait: wait}
 	}
 	// RFC 7616 §3.4.6: the digest must be for this request's URI.
@@ -82,16 +82,17 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, realm strin
 		return crosstalk.Address{}, err
 	}
 	if !ok {
-		h.lockout.fail(src, acct)
+		h.lockout.Fail(acct, src)
 		return crosstalk.Address{}, &authError{err: fmt.Errorf("digest for %s: %w", addr, crosstalk.ErrNotAuthorized)}
 	}
 	if err := h.nonces.Use(creds.Nonce, creds.Nc); err != nil {
 		stale := errors.Is(err, nonce.ErrStale)
 		if !stale {
-			h.lockout.fail(src, acct)
+			h.lockout.Fail(acct, src)
 		}
 		return crosstalk.Address{}, &authError{stale: stale, err: err}
 	}
+	h.lockout.Succeed(acct, src)
 	return addr, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/crosstalk-im/crosstalk/internal/lockout"
 	"io"
 	"net/http"
 	"net/url"
@@ -61,7 +62,7 @@ type Handler struct {
 	// now is the nonces' clock (tests move it).
 	now func() time.Time
 	// lockout refuses sources and accounts with too many failed logins.
-	lockout *lockout
+	lockout *lockout.Lockout
 	usages  map[string]*usage
 	// writeMu serialises PUT and DELETE, so that the precondition check,
 	// the planning and the changes see one state.
@@ -78,12 +79,12 @@ func New(cfg Config, hub Hub, store Store, decode DecodeFunc, log zerolog.Logger
 	}
 	h := &Handler{
 		cfg: cfg, hub: hub, store: store, decode: decode,
-		log:     log.With().Str("component", "xcap").Logger(),
-		now:     time.Now,
-		lockout: newLockout(cfg.LoginFailuresPerMinute, cfg.MaxNonces, time.Minute, time.Now),
-		usages:  usages(),
+		log:    log.With().Str("component", "xcap").Logger(),
+		now:    time.Now,
+		usages: usages(),
 	}
 	h.nonces = nonce.New(cfg.NonceTTL, cfg.MaxNonces, func() time.Time { return h.now() })
+	h.lockout = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: cfg.MaxNonces, TrustFor: loginTrust, Now: func() time.Time { return h.now() }})
 	return h, nil
 }
 

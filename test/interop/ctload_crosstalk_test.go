@@ -49,4 +49,10 @@ func TestCtloadCrosstalk(t *testing.T) {
 			t.Errorf("phases %+v", r.Phases)
 		}
 	})
+	t.Run("cross", func(t *testing.T) { // issue 6: XMPP→SIP and SIP→XMPP through one server
+		r := smoke(t, "cross", append(xmpp, "-sip", s.SIP)...)
+		if len(r.Phases) != 3 || r.Phases[1].Name != "xmpp-to-sip" || r.Phases[2].Name != "sip-to-xmpp" {
+			t.Errorf("phases %+v", r.Phases)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,14 @@ type baresip struct {
 
 func startBaresip(t *testing.T, s *server, user string, quitAfter time.Duration, commands ...string) *baresip {
 	t.Helper()
+	return startBaresipContacts(t, s, user, quitAfter, nil, commands...)
+}
+
+// startBaresipContacts is startBaresip with the contact module and a
+// contacts file naming the given users (the first is the current contact,
+// which baresip's message command writes to).
+func startBaresipContacts(t *testing.T, s *server, user string, quitAfter time.Duration, contacts []string, commands ...string) *baresip {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`poll_method	epoll
 sip_listen	127.0.0.1:%d
@@ -37,15 +46,23 @@ module	g711.so
 module	ausine.so
 module	aufile.so
 module_app	account.so
+module_app	contact.so
 module_app	menu.so
 audio_player	aufile,%s
 audio_source	ausine,440
-`, freePort(t), filepath.Join(dir, "out.wav"))
+`, baresipPort(t), filepath.Join(dir, "out.wav"))
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	account := fmt.Sprintf("<sip:%s@localhost>;auth_pass=%s;outbound=\"sip:%s\";regint=60\n", user, sipUsers[user+"@localhost"], s.SIP)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var cl strings.Builder
+	for _, c := range contacts {
+		fmt.Fprintf(&cl, "\"%s\" <sip:%s@localhost>\n", c, c)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "contacts"), []byte(cl.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"-f", dir, "-s", "-t", fmt.Sprint(int(quitAfter / time.Second))}
@@ -64,11 +81,27 @@ audio_source	ausine,440
 	}
 	go func() { b.done <- b.cmd.Wait(); cancel() }()
 	t.Cleanup(func() {
-		if b.cmd.ProcessState == nil {
-			_ = b.cmd.Process.Kill()
-		}
+		// Kill is safe beside the Wait goroutine (ProcessState is not:
+		// reading it raced with Wait when a test failed early).
+		_ = b.cmd.Process.Kill()
 	})
 	return b
+}
+
+// baresipPort returns a port free for TCP and UDP whose next port is free
+// too: baresip listens for SIP over TLS on the port after sip_listen's, and
+// a busy one makes its start fail ("SIP/TLS transport failed").
+func baresipPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freePort(t)
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatal("no port pair free for baresip in 50 tries")
+	return 0
 }
 
 // waitFor polls baresip's output for s for up to 15 s.

@@ -25,7 +25,7 @@ module_app	account.so
 module_app	contact.so
 module_app	presence.so
 module_app	menu.so
-`, freePort(t))
+`, baresipPort(t))
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -52,9 +52,9 @@ module_app	menu.so
 	}
 	go func() { b.done <- b.cmd.Wait(); cancel() }()
 	t.Cleanup(func() {
-		if b.cmd.ProcessState == nil {
-			_ = b.cmd.Process.Kill()
-		}
+		// Kill is safe beside the Wait goroutine (ProcessState is not:
+		// reading it raced with Wait when a test failed early).
+		_ = b.cmd.Process.Kill()
 	})
 	return b
 }

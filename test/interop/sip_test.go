@@ -65,11 +65,7 @@ func startSipp(t *testing.T, scenario string, port int, timeout time.Duration, l
 		t.Fatalf("starting sipp: %v", err)
 	}
 	go func() { p.done <- p.cmd.Wait(); cancel() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-		}
-	})
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() }) // safe beside Wait, unlike ProcessState
 	return p
 }
 

@@ -45,10 +45,10 @@ func TestSIPXMPPMessages(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	bob.wait() // the MESSAGE from XMPP arrived at the SIP phone
-	if msgs := bob.logs("messages"); !strings.Contains(msgs, "from-xmpp ✓") || !strings.Contains(msgs, "From: <sip:alice@localhost>") {
+	if msgs := bob.logs("messages"); !strings.Contains(msgs, "from-xmpp ✓ 😀") || !strings.Contains(msgs, "From: <sip:alice@localhost>") {
 		t.Fatalf("bob's MESSAGE:\n%s", msgs)
 	}
-	startSipp(t, "message_uac.xml", freePort(t), 20*time.Second, []string{"bob;alice;localhost;from-sip ✓"},
+	startSipp(t, "message_uac.xml", freePort(t), 20*time.Second, []string{"bob;alice;localhost;from-sip ✓ 🎉"},
 		"-au", "bob", "-ap", "bob-password", "-m", "1", s.SIP).wait()
 	if err := <-done; err != nil || !strings.Contains(out.String(), "OK") {
 		t.Fatalf("alice on XMPP: %v\n%s", err, out.String())

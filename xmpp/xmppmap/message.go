@@ -106,11 +106,49 @@ func FromMessage(m *crosstalk.Message) []byte {
 	}
 	element(&inner, "body", m.Body)
 	element(&inner, "thread", m.Thread)
+	if m.Type == crosstalk.MessageError && m.Error != nil {
+		appendError(&inner, m.Error)
+	}
 	s.Inner = inner.Bytes()
 	if m.Delayed && !m.Time.IsZero() {
 		s.Inner = appendDelay(s.Inner, m)
 	}
 	return s.Bytes()
+}
+
+// appendError writes the <error/> of a message that could not be
+// delivered (RFC 6120 §8.3): its type, the defined condition and the text.
+// A condition that is not a valid element name becomes
+// undefined-condition.
+func appendError(b *bytes.Buffer, e *crosstalk.DeliveryError) {
+	cond, typ := e.Condition, e.Type
+	if !isConditionName(cond) {
+		cond = "undefined-condition"
+	}
+	switch typ {
+	case "auth", "cancel", "continue", "modify", "wait":
+	default:
+		typ = "cancel"
+	}
+	b.WriteString("<error type='" + typ + "'><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>")
+	if e.Text != "" {
+		b.WriteString("<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>" + Escape(e.Text) + "</text>")
+	}
+	b.WriteString("</error>")
+}
+
+// isConditionName reports whether s is a lower-case name with dashes that
+// starts with a letter, the form of every RFC 6120 §8.3.3 condition.
+func isConditionName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // StampFormat is the XEP-0082 date-time used in delays, with milliseconds

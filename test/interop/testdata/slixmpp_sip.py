@@ -1,8 +1,8 @@
 """One side of the XMPP <-> SIP test: alice on XMPP (slixmpp).
 
 Usage: slixmpp_sip.py HOST PORT DOMAIN CAFILE PASSWORD
-Logs in as alice, prints "READY", sends a chat message "from-xmpp ✓" to
-bob (who is a SIP phone), waits for a message "from-sip ✓" from bob (sipp ends its body with CRLF) and
+Logs in as alice, prints "READY", sends a chat message "from-xmpp ✓ 😀" to
+bob (who is a SIP phone), waits for a message "from-sip ✓ 🎉" from bob (sipp ends its body with CRLF) and
 prints "OK". Exits 1 with "FAIL why" otherwise. Every wait is bounded.
 """
 import asyncio
@@ -45,12 +45,12 @@ async def main():
         c.connect(address=(HOST, int(PORT)))
         await asyncio.wait_for(c.ready.wait(), WAIT)
         print("READY", flush=True)
-        c.send_message(mto=f"bob@{DOMAIN}", mbody="from-xmpp ✓", mtype="chat")
+        c.send_message(mto=f"bob@{DOMAIN}", mbody="from-xmpp ✓ 😀", mtype="chat")
 
         async def wait_sip():
             while True:
                 m = await c.inbox.get()
-                if m["body"].strip() == "from-sip ✓" and m["from"].bare == f"bob@{DOMAIN}":
+                if m["body"].strip() == "from-sip ✓ 🎉" and m["from"].bare == f"bob@{DOMAIN}":
                     return
         await asyncio.wait_for(wait_sip(), WAIT)
         print("OK", flush=True)
