@@ -118,11 +118,12 @@ func (r *registrar) store(b *binding) {
 // refresh replaces a binding's registration after a REGISTER. A change
 // of anything but the expiry, Call-ID and CSeq is queued for the store at
 // once; a plain refresh only when it moves the stored expiry by more than
-// a tenth of the binding's lifetime. (Call-ID and CSeq order the REGISTERs
-// of a live binding, RFC 3261 §10.3 step 7; after a crash the stored,
-// older pair can only let through what the UA sends anew.) Otherwise the store keeps a slightly earlier
-// expiry until the next write or the graceful shutdown (storeDirty): a
-// crash can shorten such a binding by at most a tenth of its lifetime.
+// a tenth of the binding's lifetime. Otherwise the store keeps a slightly
+// earlier expiry until the next write or the graceful shutdown (closeAll
+// writes the bindings left dirty): a crash can shorten such a binding by
+// at most a tenth of its lifetime. Call-ID and CSeq order the REGISTERs
+// of a live binding (RFC 3261 §10.3 step 7); after a crash the stored,
+// older pair can only let through what the UA sends anew.
 func (r *registrar) refresh(b *binding, reg crosstalk.Registration) {
 	now := r.s.now()
 	b.mu.Lock()
