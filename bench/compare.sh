@@ -21,7 +21,7 @@
 #   OUT=/tmp/b.md bench/compare.sh
 #   SCENARIOS=sip-register,sip-message OUT=/tmp/sip.md bench/compare.sh
 #     # only those suites (idle, xmpp, presence, sip, sip-register,
-#     # sip-message); servers no selected suite needs are not started
+#     # sip-message, cross); servers no selected suite needs are not started
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -327,7 +327,7 @@ fi
 # above come from the same server in the same run.
 CROSS_PAIRS=32 CROSS_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
 [ "$QUICK" = 1 ] && CROSS_PAIRS=8 CROSS_RATES="1000 2000"
-if [ "$CT_XMPP$CT_SIP" = 11 ]; then
+if [ "$CT_XMPP$CT_SIP" = 11 ] && want cross; then
   log "crosstalk cross"
   ladder crosstalk.cross "$CROSS_RATES" 1 -xmpp "$CROSSTALK_IP:$XMPP_PORT" -ca "$CT_CA" -sip "$CROSSTALK_IP:$SIP_PORT" \
     -domain $DOMAIN -password $PASSWORD -accounts $((2 * CROSS_PAIRS)) -c "$CROSS_PAIRS" -timeout 5s -pid "$CROSSTALK_PID" cross
