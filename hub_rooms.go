@@ -420,3 +420,23 @@ func (h *Hub) leaveAllRooms(ctx context.Context, real Address) {
 		_ = h.LeaveRoom(ctx, r, real, "")
 	}
 }
+
+// RoomOccupant returns the occupant at a full address in a live room, and
+// whether there is one. It does not load a stored room: a room that is not
+// live has no occupants. Frontends whose protocol has no join of its own
+// (SIP pager-mode occupants) use it to decide whether a message joins.
+func (h *Hub) RoomOccupant(roomAddr, real Address) (Occupant, bool) {
+	h.roomsMu.Lock()
+	lr := h.rooms[roomAddr.Bare()]
+	h.roomsMu.Unlock()
+	if lr == nil {
+		return Occupant{}, false
+	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	occ := lr.byReal[real]
+	if occ == nil || lr.gone {
+		return Occupant{}, false
+	}
+	return Occupant{Nick: occ.nick, RealAddress: occ.real, Role: occ.role, Affiliation: lr.affiliationOf(occ.real)}, true
+}
