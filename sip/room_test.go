@@ -67,7 +67,10 @@ func (u *testUA) expectRoom(room, display, body string) {
 func endpointOf(t *testing.T, e *testEnv, user string) crosstalk.Address {
 	t.Helper()
 	var eps []crosstalk.Address
-	waitFor(t, func() bool { eps = e.hub.Endpoints(crosstalk.MustParseAddress(user + "@localhost")); return len(eps) == 1 })
+	waitFor(t, func() bool {
+		eps = e.hub.Endpoints(crosstalk.MustParseAddress(user + "@localhost"))
+		return len(eps) == 1
+	})
 	return eps[0]
 }
 
