@@ -107,7 +107,11 @@ func (s *Server) handleRoomMessage(ctx context.Context, req *sipmsg.Request, tx 
 	if !sipmap.IsText(ct) || !utf8.Valid(req.Body()) {
 		return statusErr(415, "Unsupported Media Type (rooms take text/plain)", sipmsg.NewHeader("Accept", "text/plain"))
 	}
-	cmd, err := parseRoomCommand(string(req.Body()))
+	body := strings.TrimRight(string(req.Body()), "\r\n") // the line end some UAs put after the text
+	if strings.TrimSpace(body) == "" {
+		return statusErr(400, "Bad Request (empty message)")
+	}
+	cmd, err := parseRoomCommand(body)
 	if err != nil {
 		return &StatusError{Code: 400, Reason: "Bad Request (" + err.Error() + ")", Err: err}
 	}
