@@ -60,6 +60,8 @@ type Hub struct {
 	domains map[string]bool
 	// archiver writes archive entries in batches; nil when archiving is off.
 	archiver *archiver
+	// archiveIDs gives every archive entry its id before it is queued.
+	archiveIDs ArchiveIDs
 
 	mu       sync.RWMutex
 	accounts map[Address]*online

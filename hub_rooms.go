@@ -92,7 +92,9 @@ func (h *Hub) room(ctx context.Context, addr Address, create bool, creator Addre
 			h.log.Warn().Err(err).Str("room", addr.String()).Msg("loading the room's history failed")
 		}
 		for i := range page.Messages {
-			lr.history = append(lr.history, &page.Messages[i].Message)
+			m := &page.Messages[i].Message
+			m.StanzaID = page.Messages[i].ID
+			lr.history = append(lr.history, m)
 		}
 	}
 	h.rooms[addr] = lr

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
@@ -62,9 +63,10 @@ func (h *Hub) roomMessageLocked(lr *liveRoom, m *Message, failed *[]failedDelive
 		h.persistRoom(lr)
 	}
 	out := *m
-	out.From, out.Time = from, h.now()
-	if out.Body != "" && h.archiver != nil { // the room's archive (XEP-0313 for MUC)
-		if err := h.archiver.enqueue(context.Background(), archiveJob{owner: lr.room.Address, entry: ArchivedMessage{With: from, Message: out}}); err != nil {
+	out.From, out.Time, out.StanzaID = from, h.now(), ""
+	if out.Body != "" && h.archiver != nil { // the room's archive (XEP-0313 for MUC); its id goes out with the message (XEP-0359)
+		out.StanzaID = h.archiveIDs.Next(time.Now())
+		if err := h.archiver.enqueue(context.Background(), archiveJob{owner: lr.room.Address, entry: ArchivedMessage{ID: out.StanzaID, With: from, Message: out}}); err != nil {
 			h.log.Warn().Err(err).Str("room", lr.room.Address.String()).Msg("archiving a room message failed")
 		}
 	}

@@ -105,6 +105,10 @@ type Message struct {
 	Delayed bool
 	// Native is the original payload, kept for same-protocol delivery.
 	Native Native
+	// StanzaID is the id of a groupchat message in its room's archive, set
+	// by the room service on live and history messages (XEP-0359
+	// <stanza-id/> by the room, From's bare address); empty otherwise.
+	StanzaID string
 }
 
 // Size estimates the bytes the message holds, for queue budgets.
