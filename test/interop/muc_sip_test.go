@@ -21,7 +21,8 @@ import (
 // subject and the answer as MESSAGEs from the room URI with alice's
 // nickname as display name and body prefix; carol joins and gets bob's
 // message as history; alice kicks bob (bob is told), bans him, and finds
-// his message in the room's archive (XEP-0313); bob's next MESSAGE gets
+// his message in the room's archive (XEP-0313) under the id of the
+// live message's XEP-0359 stanza-id; bob's next MESSAGE gets
 // 403. Missing slixmpp or sipp fails the test.
 func TestSlixmppSippRoom(t *testing.T) {
 	requirePeer(t, pythonPath)

@@ -5,10 +5,10 @@ Users alice and carol exist with PASSWORD; the SIP user bob is driven by
 sipp from the Go test, which reads this script's output and writes to its
 standard input. Steps: alice creates the room, sets the subject and talks,
 then prints "READY sip" and waits for bob (SIP) to join and talk; join
-(bob's presence as an ordinary occupant), talk (bob's non-ASCII message,
-and alice's answer), history (carol joins and gets bob's message), kick
+(bob's presence as an ordinary occupant), talk (bob's non-ASCII message
+with the room's XEP-0359 stanza-id, and alice's answer), history (carol joins and gets bob's message), kick
 (bob, 307), ban (bob made outcast), archive (the room's MAM has bob's
-message under his nickname); then prints "READY banned" and waits for a
+message under his nickname, with the id of its live stanza-id); then prints "READY banned" and waits for a
 line on standard input before leaving, so the room stays while the Go test
 checks that bob's next MESSAGE gets 403. Prints "OK <step>" per step;
 exits 1 with "FAIL <step>: why" otherwise. Every wait is bounded.
@@ -49,7 +49,7 @@ class Client(ClientXMPP):
         self.ready = asyncio.Event()
         self.groupchat = asyncio.Queue()
         self.room_presence = asyncio.Queue()
-        for p in ("xep_0030", "xep_0045", "xep_0313", "xep_0297", "xep_0059", "xep_0004"):
+        for p in ("xep_0030", "xep_0045", "xep_0313", "xep_0297", "xep_0059", "xep_0004", "xep_0359"):
             self.register_plugin(p)
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", lambda m: self.groupchat.put_nowait(m))
@@ -112,6 +112,10 @@ async def main():
         got = await expect(alice.groupchat, lambda m: m["from"].resource == "bob", "the SIP user's message")
         if got["body"] != SIP_TEXT or "bob@" in str(got):
             raise RuntimeError(f"bob's message {got}")
+        sid = got["stanza_id"]
+        if str(sid["by"]) != ROOM or not sid["id"]:
+            raise RuntimeError(f"bob's message has no stanza-id by the room: {got}")
+        live_id = sid["id"]
         alice.send_message(mto=ROOM, mbody=ANSWER, mtype="groupchat")
         print("OK talk", flush=True)
 
@@ -144,9 +148,9 @@ async def main():
         found = []
         async for m in alice.plugin["xep_0313"].iterate(jid=ROOM, rsm={"max": 10}, total=50):
             fwd = m["mam_result"]["forwarded"]["stanza"]
-            found.append((str(fwd["from"]), fwd["body"]))
-        if (f"{ROOM}/bob", SIP_TEXT) not in found or (f"{ROOM}/Alice", ANSWER) not in found:
-            raise RuntimeError(f"room archive {found}")
+            found.append((str(fwd["from"]), fwd["body"], m["mam_result"]["id"]))
+        if (f"{ROOM}/bob", SIP_TEXT, live_id) not in found or (f"{ROOM}/Alice", ANSWER) not in [f[:2] for f in found]:
+            raise RuntimeError(f"room archive {found} (bob's live stanza-id {live_id})")
         print("OK archive", flush=True)
 
         step = "banned"
