@@ -269,6 +269,8 @@ func (h *Hub) join(ctx context.Context, lr *liveRoom, created bool, nick string,
 	switch {
 	case aff == AffiliationOutcast:
 		return fmt.Errorf("join %s: %w: banned", lr.room.Address, ErrForbidden)
+	case lr.room.Locked && aff != AffiliationOwner: // XEP-0045 §10.1.1
+		return fmt.Errorf("join %s: %w: locked until its owner configures it", lr.room.Address, ErrNotFound)
 	case cfg.MembersOnly && aff < AffiliationMember:
 		return fmt.Errorf("join %s: %w", lr.room.Address, ErrMembersOnly)
 	case cfg.Password != "" && aff < AffiliationOwner && !constantTimeEqual(opts.Password, cfg.Password):
@@ -281,6 +283,9 @@ func (h *Hub) join(ctx context.Context, lr *liveRoom, created bool, nick string,
 	}
 	if other := lr.occupants[nick]; other != nil {
 		return fmt.Errorf("join %s as %s: %w: nickname in use", lr.room.Address, nick, ErrConflict)
+	}
+	if created && h.cfg.LockNewRooms && opts.Configurable {
+		lr.room.Locked = true
 	}
 	occ := &occupant{nick: nick, real: p.From, role: lr.roleFor(aff), presence: *p, id: h.occupantID(lr.room.Address, p.From)}
 	lr.occupants[nick] = occ

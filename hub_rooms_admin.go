@@ -228,6 +228,7 @@ func (h *Hub) ConfigureRoom(ctx context.Context, roomAddr, actor Address, cfg Ro
 	}
 	wasPersistent := lr.room.Config.Persistent
 	lr.room.Config = cfg
+	lr.room.Locked = false // configured, or accepted as an instant room (XEP-0045 §10.1.2, §10.1.3)
 	if len(lr.history) > cfg.HistoryLength {
 		lr.history = append(lr.history[:0], lr.history[len(lr.history)-cfg.HistoryLength:]...)
 	}
@@ -312,7 +313,7 @@ func (h *Hub) PublicRooms(ctx context.Context, service string) ([]Room, error) {
 		lr.mu.Lock()
 		r := lr.room
 		lr.mu.Unlock()
-		if r.Address.Domain() == service && r.Config.Public {
+		if r.Address.Domain() == service && r.Config.Public && !r.Locked {
 			out = append(out, r)
 		}
 		seen[r.Address] = true
