@@ -36,6 +36,12 @@ type HubConfig struct {
 	// OccupantIDKey keys the stable occupant ids of XEP-0421; nil means a
 	// random key, so ids change at restart.
 	OccupantIDKey []byte
+	// LockNewRooms keeps a room created by a join that can configure it
+	// (RoomJoin.Configurable: an XMPP MUC join) locked until its owner
+	// configures it or accepts it as an instant room (XEP-0045 §10.1):
+	// others' joins get ErrNotFound meanwhile. Rooms created by SIP
+	// occupants, who cannot configure, are never locked.
+	LockNewRooms bool
 }
 
 // Hub routes events between endpoints, fans out presence, keeps offline
@@ -60,6 +66,8 @@ type Hub struct {
 	domains map[string]bool
 	// archiver writes archive entries in batches; nil when archiving is off.
 	archiver *archiver
+	// archiveIDs gives every archive entry its id before it is queued.
+	archiveIDs ArchiveIDs
 
 	mu       sync.RWMutex
 	accounts map[Address]*online

@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 )
 
+// Every entry gets its id from the hub (ArchiveIDs) before it is queued,
+// so a room stamps a live message with the id its archive will have
+// (XEP-0359 stanza-id) without waiting for the write.
+//
 // Archive writing is batched: RouteMessage queues the archive entries of a
 // message and returns; one goroutine writes whatever has queued with one
 // Store.AppendArchiveBatch (one transaction or COPY), so a busy server pays one commit (one fsync) per batch
@@ -170,7 +175,8 @@ func (h *Hub) archive(ctx context.Context, m *Message) error {
 		if side.owner.Local() == "" || !h.IsLocal(side.owner) {
 			continue
 		}
-		if err := h.archiver.enqueue(ctx, archiveJob{owner: side.owner, entry: ArchivedMessage{With: side.with, Message: *m}}); err != nil {
+		entry := ArchivedMessage{ID: h.archiveIDs.Next(time.Now()), With: side.with, Message: *m}
+		if err := h.archiver.enqueue(ctx, archiveJob{owner: side.owner, entry: entry}); err != nil {
 			return fmt.Errorf("archive message for %s: %w", side.owner, err)
 		}
 	}

@@ -92,7 +92,9 @@ func (h *Hub) room(ctx context.Context, addr Address, create bool, creator Addre
 			h.log.Warn().Err(err).Str("room", addr.String()).Msg("loading the room's history failed")
 		}
 		for i := range page.Messages {
-			lr.history = append(lr.history, &page.Messages[i].Message)
+			m := &page.Messages[i].Message
+			m.StanzaID = page.Messages[i].ID
+			lr.history = append(lr.history, m)
 		}
 	}
 	h.rooms[addr] = lr
@@ -267,6 +269,8 @@ func (h *Hub) join(ctx context.Context, lr *liveRoom, created bool, nick string,
 	switch {
 	case aff == AffiliationOutcast:
 		return fmt.Errorf("join %s: %w: banned", lr.room.Address, ErrForbidden)
+	case lr.room.Locked && aff != AffiliationOwner: // XEP-0045 §10.1.1
+		return fmt.Errorf("join %s: %w: locked until its owner configures it", lr.room.Address, ErrNotFound)
 	case cfg.MembersOnly && aff < AffiliationMember:
 		return fmt.Errorf("join %s: %w", lr.room.Address, ErrMembersOnly)
 	case cfg.Password != "" && aff < AffiliationOwner && !constantTimeEqual(opts.Password, cfg.Password):
@@ -279,6 +283,9 @@ func (h *Hub) join(ctx context.Context, lr *liveRoom, created bool, nick string,
 	}
 	if other := lr.occupants[nick]; other != nil {
 		return fmt.Errorf("join %s as %s: %w: nickname in use", lr.room.Address, nick, ErrConflict)
+	}
+	if created && h.cfg.LockNewRooms && opts.Configurable {
+		lr.room.Locked = true
 	}
 	occ := &occupant{nick: nick, real: p.From, role: lr.roleFor(aff), presence: *p, id: h.occupantID(lr.room.Address, p.From)}
 	lr.occupants[nick] = occ
@@ -419,4 +426,24 @@ func (h *Hub) leaveAllRooms(ctx context.Context, real Address) {
 	for _, r := range rooms {
 		_ = h.LeaveRoom(ctx, r, real, "")
 	}
+}
+
+// RoomOccupant returns the occupant at a full address in a live room, and
+// whether there is one. It does not load a stored room: a room that is not
+// live has no occupants. Frontends whose protocol has no join of its own
+// (SIP pager-mode occupants) use it to decide whether a message joins.
+func (h *Hub) RoomOccupant(roomAddr, real Address) (Occupant, bool) {
+	h.roomsMu.Lock()
+	lr := h.rooms[roomAddr.Bare()]
+	h.roomsMu.Unlock()
+	if lr == nil {
+		return Occupant{}, false
+	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	occ := lr.byReal[real]
+	if occ == nil || lr.gone {
+		return Occupant{}, false
+	}
+	return Occupant{Nick: occ.nick, RealAddress: occ.real, Role: occ.role, Affiliation: lr.affiliationOf(occ.real)}, true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
@@ -62,9 +63,10 @@ func (h *Hub) roomMessageLocked(lr *liveRoom, m *Message, failed *[]failedDelive
 		h.persistRoom(lr)
 	}
 	out := *m
-	out.From, out.Time = from, h.now()
-	if out.Body != "" && h.archiver != nil { // the room's archive (XEP-0313 for MUC)
-		if err := h.archiver.enqueue(context.Background(), archiveJob{owner: lr.room.Address, entry: ArchivedMessage{With: from, Message: out}}); err != nil {
+	out.From, out.Time, out.StanzaID = from, h.now(), ""
+	if out.Body != "" && h.archiver != nil { // the room's archive (XEP-0313 for MUC); its id goes out with the message (XEP-0359)
+		out.StanzaID = h.archiveIDs.Next(time.Now())
+		if err := h.archiver.enqueue(context.Background(), archiveJob{owner: lr.room.Address, entry: ArchivedMessage{ID: out.StanzaID, With: from, Message: out}}); err != nil {
 			h.log.Warn().Err(err).Str("room", lr.room.Address.String()).Msg("archiving a room message failed")
 		}
 	}
@@ -226,6 +228,7 @@ func (h *Hub) ConfigureRoom(ctx context.Context, roomAddr, actor Address, cfg Ro
 	}
 	wasPersistent := lr.room.Config.Persistent
 	lr.room.Config = cfg
+	lr.room.Locked = false // configured, or accepted as an instant room (XEP-0045 §10.1.2, §10.1.3)
 	if len(lr.history) > cfg.HistoryLength {
 		lr.history = append(lr.history[:0], lr.history[len(lr.history)-cfg.HistoryLength:]...)
 	}
@@ -310,7 +313,7 @@ func (h *Hub) PublicRooms(ctx context.Context, service string) ([]Room, error) {
 		lr.mu.Lock()
 		r := lr.room
 		lr.mu.Unlock()
-		if r.Address.Domain() == service && r.Config.Public {
+		if r.Address.Domain() == service && r.Config.Public && !r.Locked {
 			out = append(out, r)
 		}
 		seen[r.Address] = true

@@ -114,6 +114,10 @@ type Message struct {
 	// (XEP-0280 sent carbons for XMPP). To is then the original recipient,
 	// not the endpoint it is delivered to.
 	SentCopy bool
+	// StanzaID is the id of a groupchat message in its room's archive, set
+	// by the room service on live and history messages (XEP-0359
+	// <stanza-id/> by the room, From's bare address); empty otherwise.
+	StanzaID string
 }
 
 // Size estimates the bytes the message holds, for queue budgets.

@@ -115,4 +115,7 @@ type Room struct {
 	// Affiliations maps bare addresses to their affiliation; absent means none.
 	Affiliations map[Address]Affiliation
 	Created      time.Time
+	// Locked is set on a live room created locked (HubConfig.LockNewRooms)
+	// until its owner configures it; it is never stored.
+	Locked bool
 }

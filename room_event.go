@@ -66,4 +66,8 @@ type RoomJoin struct {
 	MaxStanzas int
 	// Since, when set, sends only history newer than it.
 	Since time.Time
+	// Configurable says the joiner can configure the room it creates
+	// (XEP-0045 muc#owner), so that with HubConfig.LockNewRooms the room
+	// stays locked until it does.
+	Configurable bool
 }

@@ -97,7 +97,10 @@ type Offline interface {
 
 // ArchivedMessage is a message in an account's archive (XEP-0313).
 type ArchivedMessage struct {
-	// ID is the archive's stable id for the message, assigned by the store.
+	// ID is the archive's stable id for the message (FormatArchiveID): the
+	// one given when appending, or else assigned by the store. The hub
+	// gives ids itself (NewArchiveIDs), so that a room can stamp a live
+	// message with its archive id before the archive is written.
 	ID string
 	// With is the other party's bare address.
 	With    Address
@@ -136,11 +139,13 @@ type ArchiveEntry struct {
 
 // Archive keeps each account's message history (XEP-0313).
 type Archive interface {
-	// AppendArchive stores a message in the owner's archive and returns its id.
-	// Ids sort in archive order.
+	// AppendArchive stores a message in the owner's archive and returns its
+	// id: m.ID when set (an id from FormatArchiveID, unique in the store),
+	// else a new one. Ids the store assigns sort in archive order.
 	AppendArchive(ctx context.Context, owner Address, m ArchivedMessage) (string, error)
 	// AppendArchiveBatch stores entries in their owners' archives in order,
-	// all or none; their ids sort in the order given. It is how the hub
+	// all or none, each under its ID when set (all of a batch have one, or
+	// none); ids the store assigns sort in the order given. It is how the hub
 	// writes the archive (one round trip and one commit per batch).
 	AppendArchiveBatch(ctx context.Context, entries []ArchiveEntry) error
 	// QueryArchive returns a page of the owner's archive ordered by time then id.

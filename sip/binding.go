@@ -39,6 +39,10 @@ type binding struct {
 	// dirty is set while the registration differs from what was queued.
 	dirty bool
 
+	// rooms is what the writer knows of the rooms the binding occupies
+	// (room.go); only the writer goroutine touches it.
+	rooms map[crosstalk.Address]roomSelf
+
 	done      chan struct{}
 	closeOnce sync.Once
 	exited    chan struct{}
@@ -214,21 +218,31 @@ var errUnreachable = errors.New("contact unreachable")
 // not that it refused the message.
 func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
 	done := func() error { return nil }
-	m, ok := ev.(*crosstalk.Message)
-	if !ok || m.SentCopy || m.Type == crosstalk.MessageError {
-		// SIP has no copies of one's own messages, and an error for a
-		// MESSAGE that was answered already has nowhere to go.
-		return done
-	}
-	out, err := sipmap.MessageToSIP(m)
-	if err != nil {
-		b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
+	out, display, send, isRoom := b.roomOutbound(ev) // room events for a SIP occupant (room.go)
+	var m *crosstalk.Message                         // a one-to-one message, bounced if refused
+	if !isRoom {
+		var ok bool
+		m, ok = ev.(*crosstalk.Message)
+		if !ok || m.SentCopy || m.Type == crosstalk.MessageError {
+			// SIP has no copies of one's own messages, and an error for a
+			// MESSAGE that was answered already has nowhere to go.
+			return done
+		}
+		var err error
+		if out, err = sipmap.MessageToSIP(m); err != nil {
+			b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
+			return done
+		}
+	} else if !send {
 		return done
 	}
 	req, err := b.newRequest(sipmsg.MESSAGE, out)
 	if err != nil {
 		b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Msg("building MESSAGE failed; dropped")
 		return done
+	}
+	if display != "" {
+		req.From().DisplayName = display
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
 	tx, err := b.s.startRequest(ctx, req)
@@ -249,7 +263,9 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() er
 		if res.StatusCode >= 300 {
 			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
 				Msg("binding refused a MESSAGE")
-			b.bounce(m, res)
+			if m != nil {
+				b.bounce(m, res)
+			}
 		}
 		return nil
 	}

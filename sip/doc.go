@@ -12,6 +12,10 @@
 // so a message from XMPP reaches a SIP phone and back through the same
 // routing as XMPP resources.
 //
+// SIP users are occupants of the core's rooms (room.go): a MESSAGE to
+// sip:room@conference.<domain> joins and posts, and room traffic comes back
+// as MESSAGE from the room's URI with the sender's nickname.
+//
 // SIP presence (SIMPLE, presence_*.go) is a view of the core: SUBSCRIBE and
 // NOTIFY (RFC 6665) for presence (RFC 3856, PIDF/RPID from sip/sipmap),
 // authorised by the roster's RFC 6121 state machine; PUBLISH (RFC 3903),

@@ -46,6 +46,9 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if fromErr != nil {
 		return fmt.Errorf("MESSAGE from: %w", fromErr)
 	}
+	if room, err := sipmap.ParseURI(recipient.String()); err == nil && fromLocal && s.hub.IsRoomService(room) {
+		return s.handleRoomMessage(ctx, req, tx, from, room) // a SIP occupant (room.go)
+	}
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()

@@ -71,6 +71,12 @@ func (s *session) onMessage(ctx context.Context, st *xmppmap.Stanza) {
 	if m.To.IsZero() { // RFC 6120 §8.1.1.1: to the account itself
 		m.To = s.addr.Bare()
 	}
+	if s.srv.hub.IsRoomService(m.To) { // XEP-0359 §3.1: no stanza-id may claim to be the room's
+		if m.Native.Payload, err = xmppmap.StripStanzaIDs(m.Native.Payload, m.To.Bare().String()); err != nil {
+			s.reply(stanzaErrorReply(st, feature.BadRequest(err.Error())))
+			return
+		}
+	}
 	if s.srv.hub.IsRoomService(m.To) && muc.IsInvite(&m, st) { // XEP-0045 §7.8.2
 		if err := muc.Invite(ctx, s.srv.hub, s.addr, m.To, st); err != nil {
 			s.reply(stanzaErrorReply(st, stanzaError(err)))

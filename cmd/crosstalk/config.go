@@ -40,8 +40,18 @@ type Config struct {
 	SCRAMIterations int `toml:"scram_iterations"`
 	// Archive keeps one-to-one messages in the users' archives (XEP-0313). Default true.
 	Archive bool `toml:"archive"`
+	// Rooms configures the room service at conference.<domain>.
+	Rooms RoomsConfig `toml:"rooms"`
 	// OperatorAllow lists the networks (CIDR) allowed to read /healthz and /metrics. Default loopback.
 	OperatorAllow []string `toml:"operator_allow"`
+}
+
+// RoomsConfig configures the room service (XEP-0045 and SIP occupants).
+type RoomsConfig struct {
+	// LockNew keeps a room an XMPP client creates by joining locked until its
+	// owner configures it or accepts it as an instant room (XEP-0045
+	// §10.1). Default false: a new room is usable at once.
+	LockNew bool `toml:"lock_new"`
 }
 
 // StoreConfig selects the store.

@@ -124,13 +124,30 @@ func (s *Store) CountOffline(ctx context.Context, owner crosstalk.Address) (int,
 	return n, nil
 }
 
-// AppendArchive stores a message in the owner's archive and returns its id;
-// m.ID is ignored. Ids sort in the order messages were appended.
+// archiveID is the sequence number of a given archive id, nil for none.
+func archiveID(id string) (any, error) {
+	if id == "" {
+		return nil, nil
+	}
+	n, ok := parseArchiveID(id)
+	if !ok {
+		return nil, fmt.Errorf("postgres: %q is not an archive id", id)
+	}
+	return n, nil
+}
+
+// AppendArchive stores a message in the owner's archive and returns its id:
+// m.ID when set, else a new one. New ids sort in the order messages were
+// appended.
 func (s *Store) AppendArchive(ctx context.Context, owner crosstalk.Address, m crosstalk.ArchivedMessage) (string, error) {
-	args := append([]any{owner.String(), addrString(m.With)}, msgArgs(&m.Message)...)
+	given, err := archiveID(m.ID)
+	if err != nil {
+		return "", err
+	}
+	args := append([]any{given, owner.String(), addrString(m.With)}, msgArgs(&m.Message)...)
 	var id int64
-	err := s.q().QueryRow(ctx, `INSERT INTO archive (owner, with_addr, `+msgColumns+`)
-		VALUES (`+placeholders(1, len(args))+`) RETURNING id`, args...).Scan(&id)
+	err = s.q().QueryRow(ctx, `INSERT INTO archive (id, owner, with_addr, `+msgColumns+`)
+		VALUES (COALESCE($1::bigint, nextval('archive_id_seq')), `+placeholders(2, len(args)-1)+`) RETURNING id`, args...).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("postgres: append archive of %s: %w", owner, err)
 	}
@@ -142,19 +159,36 @@ var archiveCopyColumns = append([]string{"owner", "with_addr"}, strings.Split(st
 
 // AppendArchiveBatch stores entries in order with one COPY, which is
 // atomic; the id sequence follows the row order, so ids sort as given.
+// Entries with ids are copied with them (then every entry needs one).
 func (s *Store) AppendArchiveBatch(ctx context.Context, entries []crosstalk.ArchiveEntry) error {
 	if len(entries) == 0 {
 		return ctx.Err()
 	}
+	withIDs := entries[0].ID != ""
+	cols := archiveCopyColumns
+	if withIDs {
+		cols = append([]string{"id"}, archiveCopyColumns...)
+	}
 	rows := pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
 		e := &entries[i]
-		return append([]any{e.Owner.String(), addrString(e.With)}, msgArgs(&e.Message)...), nil
+		row := append([]any{e.Owner.String(), addrString(e.With)}, msgArgs(&e.Message)...)
+		if (e.ID != "") != withIDs {
+			return nil, fmt.Errorf("postgres: archive batch mixes entries with and without ids")
+		}
+		if withIDs {
+			id, err := archiveID(e.ID)
+			if err != nil {
+				return nil, err
+			}
+			row = append([]any{id}, row...)
+		}
+		return row, nil
 	})
 	var err error
 	if s.tx != nil {
-		_, err = s.tx.CopyFrom(ctx, pgx.Identifier{"archive"}, archiveCopyColumns, rows)
+		_, err = s.tx.CopyFrom(ctx, pgx.Identifier{"archive"}, cols, rows)
 	} else {
-		_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"archive"}, archiveCopyColumns, rows)
+		_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"archive"}, cols, rows)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: append %d archive entries: %w", len(entries), err)

@@ -120,21 +120,38 @@ func (s *Store) CountOffline(ctx context.Context, owner crosstalk.Address) (int,
 }
 
 // archiveInsertSQL appends one archive entry and returns its id.
-const archiveInsertSQL = `INSERT INTO archive (owner, with_addr, ` + msgColumns + `)
-	VALUES (?, ?, ` + msgPlaceholders + `) RETURNING id`
+// A NULL id makes SQLite assign the next one.
+const archiveInsertSQL = `INSERT INTO archive (id, owner, with_addr, ` + msgColumns + `)
+	VALUES (?, ?, ?, ` + msgPlaceholders + `) RETURNING id`
 
-// AppendArchive stores a message in the owner's archive and returns its id;
-// m.ID is ignored. Ids sort in the order messages were appended.
+// archiveArgs are the insert's arguments for one entry: its given id (nil
+// for a new one), owner, with and the message.
+func archiveArgs(owner crosstalk.Address, m *crosstalk.ArchivedMessage) ([]any, error) {
+	var id any
+	if m.ID != "" {
+		n, ok := parseArchiveID(m.ID)
+		if !ok {
+			return nil, fmt.Errorf("sqlite: %q is not an archive id", m.ID)
+		}
+		id = n
+	}
+	return append([]any{id, owner.String(), addrString(m.With)}, msgArgs(&m.Message)...), nil
+}
 
+// AppendArchive stores a message in the owner's archive and returns its id:
+// m.ID when set, else a new one. New ids sort in the order messages were
+// appended.
 func (s *Store) AppendArchive(ctx context.Context, owner crosstalk.Address, m crosstalk.ArchivedMessage) (string, error) {
-	args := append([]any{owner.String(), addrString(m.With)}, msgArgs(&m.Message)...)
+	args, err := archiveArgs(owner, &m)
+	if err != nil {
+		return "", err
+	}
 	stmt := s.archiveInsert
 	if s.tx != nil {
 		stmt = s.tx.tx.StmtContext(ctx, stmt) // the same prepared statement: one writer connection
 	}
 	var id int64
-	err := stmt.QueryRowContext(ctx, args...).Scan(&id)
-	if err != nil {
+	if err := stmt.QueryRowContext(ctx, args...).Scan(&id); err != nil {
 		return "", fmt.Errorf("sqlite: append archive of %s: %w", owner, err)
 	}
 	return formatArchiveID(id), nil
@@ -153,7 +170,10 @@ func (s *Store) AppendArchiveBatch(ctx context.Context, entries []crosstalk.Arch
 		}
 		for i := range entries {
 			e := &entries[i]
-			args := append([]any{e.Owner.String(), addrString(e.With)}, msgArgs(&e.Message)...)
+			args, err := archiveArgs(e.Owner, &e.ArchivedMessage)
+			if err != nil {
+				return err
+			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("sqlite: append archive of %s: %w", e.Owner, err)
 			}

@@ -322,3 +322,50 @@ func testArchiveBatch(t *testing.T, s crosstalk.Store) {
 		t.Fatalf("a rolled-back batch left %d entries", len(page.Messages)-40)
 	}
 }
+
+// testArchiveGivenIDs appends entries with ids given by the caller (the
+// hub's, crosstalk.ArchiveIDs) alone and in a batch, and between them one
+// without: each keeps its id, the store's own id differs from the given
+// ones, paging after a given id works, and an id that is not an archive id
+// is refused. (A store may assign the id after the largest it holds, so
+// the given ids after it come from a later time, as the hub's do: the hub
+// gives every entry its id.)
+func testArchiveGivenIDs(t *testing.T, s crosstalk.Store) {
+	ctx := t.Context()
+	room, nick := addr("given@conference.example.com"), addr("given@conference.example.com/nick")
+	var gen crosstalk.ArchiveIDs
+	first := gen.Next(base)
+	id, err := s.AppendArchive(ctx, room, crosstalk.ArchivedMessage{ID: first, With: nick, Message: fullMessage(1, "given@conference.example.com/nick", "given@conference.example.com", base)})
+	must(t, err)
+	if id != first {
+		t.Fatalf("given id %q came back as %q", first, id)
+	}
+	auto, err := s.AppendArchive(ctx, room, crosstalk.ArchivedMessage{With: nick, Message: fullMessage(2, "given@conference.example.com/nick", "given@conference.example.com", base.Add(time.Second))})
+	must(t, err)
+	var batch []crosstalk.ArchiveEntry
+	want := []string{first, auto}
+	for i := 3; i <= 6; i++ {
+		e := crosstalk.ArchiveEntry{Owner: room, ArchivedMessage: crosstalk.ArchivedMessage{ID: gen.Next(base.Add(time.Hour)), With: nick,
+			Message: fullMessage(i, "given@conference.example.com/nick", "given@conference.example.com", base.Add(time.Duration(i)*time.Second))}}
+		batch = append(batch, e)
+		want = append(want, e.ID)
+	}
+	must(t, s.AppendArchiveBatch(ctx, batch))
+	page, err := s.QueryArchive(ctx, room, crosstalk.ArchiveQuery{Max: 10})
+	must(t, err)
+	var got []string
+	for _, m := range page.Messages {
+		got = append(got, m.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ids %v, want %v", got, want)
+	}
+	page, err = s.QueryArchive(ctx, room, crosstalk.ArchiveQuery{After: batch[1].ID, Max: 10})
+	must(t, err)
+	if len(page.Messages) != 2 || page.Messages[0].ID != batch[2].ID || page.Messages[0].Message.Body != batch[2].Message.Body {
+		t.Fatalf("after a given id: %+v", page.Messages)
+	}
+	if _, err := s.AppendArchive(ctx, room, crosstalk.ArchivedMessage{ID: "not-an-id", Message: fullMessage(9, "given@conference.example.com/nick", "given@conference.example.com", base)}); err == nil {
+		t.Fatal("an id that is not an archive id was taken")
+	}
+}

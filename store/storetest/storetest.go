@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crosstalk.Store) {
 		{"Archive", testArchive},
 		{"ArchivePaging", testArchivePaging},
 		{"ArchiveBatch", testArchiveBatch},
+		{"ArchiveGivenIDs", testArchiveGivenIDs},
 		{"Rooms", testRooms},
 		{"Registrations", testRegistrations},
 		{"PEP", testPEP},

@@ -58,3 +58,24 @@ func restart(t *testing.T, s *server) {
 	go func() { s.done <- s.cmd.Wait() }()
 	s.waitHealthy(t)
 }
+
+// TestSlixmppMUCLocked: with rooms.lock_new, a room slixmpp creates is
+// locked (item-not-found to others) until its owner accepts it as an
+// instant room, and cancelling the initial configuration destroys it
+// (XEP-0045 §10.1). A missing slixmpp fails the test.
+func TestSlixmppMUCLocked(t *testing.T) {
+	requirePeer(t, pythonPath)
+	if out, err := runPeerErr(t, 30*time.Second, pythonPath, "-c", "import slixmpp"); err != nil {
+		t.Fatalf("python3-slixmpp is missing (apt-get install python3-slixmpp): %v\n%s", err, out)
+	}
+	const pw = "interop-muc-lock-1"
+	s := startServer(t, serverOptions{Extra: "[rooms]\nlock_new = true\n", Users: map[string]string{"alice@localhost": pw, "bob@localhost": pw}})
+	host, port, _ := net.SplitHostPort(s.C2S)
+	script, _ := filepath.Abs("testdata/slixmpp_muc_lock.py")
+	out := runPeer(t, 90*time.Second, pythonPath, script, host, port, s.Domain, s.CAFile, pw)
+	for _, step := range []string{"locked", "cancel", "instant"} {
+		if !strings.Contains(out, "OK "+step+"\n") {
+			t.Errorf("step %s did not pass:\n%s", step, out)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func roomInfo(rooms Rooms) feature.HandlerFunc {
 		for _, f := range []string{NS, pick(c.Persistent, "muc_persistent", "muc_temporary"), pick(c.MembersOnly, "muc_membersonly", "muc_open"),
 			pick(c.Moderated, "muc_moderated", "muc_unmoderated"), pick(c.Public, "muc_public", "muc_hidden"),
 			pick(c.Password != "", "muc_passwordprotected", "muc_unsecured"),
-			pick(c.WhoIs == crosstalk.WhoIsAnyone, "muc_nonanonymous", "muc_semianonymous"), nsOccupantID, nsMAM, nsSelfPing} {
+			pick(c.WhoIs == crosstalk.WhoIsAnyone, "muc_nonanonymous", "muc_semianonymous"), nsOccupantID, nsMAM, xmppmap.NSSID, nsSelfPing} {
 			b.WriteString("<feature var='" + f + "'/>")
 		}
 		b.Write(roomInfoForm(r, len(occupants)))

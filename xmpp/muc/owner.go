@@ -45,6 +45,9 @@ func owner(rooms Rooms) feature.HandlerFunc {
 		case q.Destroy != nil:
 			return nil, rooms.DestroyRoom(ctx, iq.To, iq.From, q.Destroy.Reason)
 		case q.Form != nil && q.Form.Type == "cancel":
+			if r.Locked { // XEP-0045 §10.1.3: cancelling the initial configuration destroys the room
+				return nil, rooms.DestroyRoom(ctx, iq.To, iq.From, "")
+			}
 			return nil, nil
 		case q.Form != nil:
 			values := make([][2]string, 0, len(q.Form.Fields))

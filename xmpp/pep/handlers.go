@@ -110,6 +110,9 @@ func (s *Service) owner(ctx context.Context, iq feature.IQ) ([]byte, error) {
 		return nil, wrapStore("delete node", err)
 	}
 	s.notify(ctx, n, []byte("<delete node='"+xmppmap.Escape(n.Node)+"'/>"))
+	if n.Node == NSBookmarks {
+		s.syncBookmarks(ctx, owner, n.Node) // no XEP-0402 bookmarks: an empty XEP-0048 list
+	}
 	return nil, nil
 }
 
@@ -194,7 +197,14 @@ func (s *Service) publish(ctx context.Context, owner crosstalk.Address, req requ
 		if len(nodes) >= s.limits.MaxNodes {
 			return nil, &feature.Error{Type: "wait", Condition: "resource-constraint", Text: "too many PEP nodes"}
 		}
-		n = crosstalk.PEPNode{Owner: owner, Node: p.Node, Access: cmpOr(access, AccessPresence), MaxItems: max(maxItems, 1)}
+		def := AccessPresence
+		if isBookmarkNode(p.Node) {
+			def = AccessWhitelist // bookmarks are private data (XEP-0223) even when a client forgets to say so
+		}
+		if p.Node == NSBookmarks && maxItems == 0 {
+			maxItems = s.limits.MaxItems // one item per room (XEP-0402 asks for max_items=max)
+		}
+		n = crosstalk.PEPNode{Owner: owner, Node: p.Node, Access: cmpOr(access, def), MaxItems: max(maxItems, 1)}
 		if err := s.store.PutPEPNode(ctx, n); err != nil {
 			return nil, wrapStore("publish", err)
 		}
@@ -216,6 +226,9 @@ func (s *Service) publish(ctx context.Context, owner crosstalk.Address, req requ
 		return nil, wrapStore("publish", err)
 	}
 	s.notify(ctx, n, itemsEvent(n.Node, []crosstalk.PEPItem{it}))
+	if isBookmarkNode(n.Node) {
+		s.syncBookmarks(ctx, owner, n.Node) // XEP-0402 §5.3 (bookmarks.go)
+	}
 	return []byte("<pubsub xmlns='" + NS + "'><publish node='" + xmppmap.Escape(n.Node) + "'><item id='" +
 		xmppmap.Escape(it.ID) + "'/></publish></pubsub>"), nil
 }
@@ -248,6 +261,9 @@ func (s *Service) retract(ctx context.Context, owner crosstalk.Address, req requ
 	}
 	if r.Notify == "true" || r.Notify == "1" {
 		s.notify(ctx, n, []byte("<items node='"+xmppmap.Escape(n.Node)+"'><retract id='"+xmppmap.Escape(r.Items[0].ID)+"'/></items>"))
+	}
+	if n.Node == NSBookmarks {
+		s.syncBookmarks(ctx, owner, n.Node)
 	}
 	return nil, nil
 }

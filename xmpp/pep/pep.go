@@ -85,6 +85,10 @@ type Service struct {
 
 	mu   sync.Mutex
 	caps map[string]map[string]bool // verification string → +notify nodes
+
+	// bookmarkMu serialises keeping the two bookmark nodes in step
+	// (bookmarks.go); it is never held with mu.
+	bookmarkMu sync.Mutex
 }
 
 // New returns a service.
@@ -102,6 +106,7 @@ func (s *Service) Handle() []feature.Registration {
 				NS + "#access-open", NS + "#access-presence", NS + "#access-whitelist", NS + "#auto-create",
 				NS + "#filtered-notifications", NS + "#item-ids", NS + "#last-published", NS + "#persistent-items",
 				NS + "#publish", NSPublishOptions, NS + "#retract-items", NS + "#retrieve-items",
+				FeatureBookmarksCompatPEP, // XEP-0402 §5.3 (bookmarks.go)
 			}},
 		{Space: NSOwner, Local: "pubsub", Types: feature.Get | feature.Set, Target: feature.Own, Handle: s.owner,
 			Features: []string{NS + "#config-node", NS + "#delete-nodes"}},

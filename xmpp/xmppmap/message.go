@@ -73,10 +73,11 @@ func ToMessage(s *Stanza) (crosstalk.Message, error) {
 // when it came from XMPP, with from and to set to the message's (a room
 // rewrites from to room@service/nick and to to each occupant), otherwise
 // built from the translated fields. A Delayed message carries an XEP-0203
-// <delay/> stamped with its Time.
+// <delay/> stamped with its Time; a room message with an archive id, the
+// room's XEP-0359 <stanza-id/>.
 func FromMessage(m *crosstalk.Message) []byte {
 	if m.Native.Protocol == crosstalk.ProtocolXMPP && len(m.Native.Payload) > 0 {
-		if !m.Delayed && addressed(m.Native.Payload, m.From, m.To) {
+		if !m.Delayed && m.StanzaID == "" && addressed(m.Native.Payload, m.From, m.To) {
 			return m.Native.Payload // the common case: nobody re-addressed it
 		}
 		if s, err := ParseStanza(m.Native.Payload); err == nil {
@@ -87,6 +88,7 @@ func FromMessage(m *crosstalk.Message) []byte {
 			if m.Delayed && !m.Time.IsZero() {
 				s.Inner = appendDelay(s.Inner, m)
 			}
+			s.Inner = appendStanzaID(s.Inner, m)
 			return s.Bytes()
 		}
 		return m.Native.Payload
@@ -113,6 +115,7 @@ func FromMessage(m *crosstalk.Message) []byte {
 	if m.Delayed && !m.Time.IsZero() {
 		s.Inner = appendDelay(s.Inner, m)
 	}
+	s.Inner = appendStanzaID(s.Inner, m)
 	return s.Bytes()
 }
 

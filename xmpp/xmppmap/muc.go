@@ -18,7 +18,7 @@ const (
 // the history wanted (XEP-0045 §7.2.6, §7.2.15), seconds counted back
 // from now.
 func parseJoin(x *Element, now time.Time) *crosstalk.RoomJoin {
-	j := &crosstalk.RoomJoin{MaxStanzas: -1}
+	j := &crosstalk.RoomJoin{MaxStanzas: -1, Configurable: true} // a MUC client can configure a room it creates
 	st := Stanza{Name: "x", Inner: x.Inner}
 	children, err := st.Children()
 	if err != nil {
