@@ -94,12 +94,19 @@ func (b *binding) contact() (crosstalk.Registration, sipmsg.Uri, bool) {
 // Protocol returns crosstalk.ProtocolSIP.
 func (b *binding) Protocol() crosstalk.Protocol { return crosstalk.ProtocolSIP }
 
-// Deliver queues a message without blocking; ErrSlowConsumer when full.
-// Other events are not queued: a SIP binding is sent messages only (its
-// UA learns presence by subscribing), and with many bindings per account
-// the presence of each new one would otherwise make work for all others.
+// Deliver queues a message, or a room's presence (a notice for a SIP
+// occupant, room.go), without blocking; ErrSlowConsumer when full. Other
+// events are not queued: the writer would drop them (a UA learns presence
+// by subscribing), and with many bindings per account the presence of
+// each new one would otherwise make work for all the others.
 func (b *binding) Deliver(ev crosstalk.Event) error {
-	if _, ok := ev.(*crosstalk.Message); !ok {
+	switch e := ev.(type) {
+	case *crosstalk.Message:
+	case *crosstalk.Presence:
+		if e.From.IsZero() || !b.s.hub.IsRoomService(e.From) {
+			return nil
+		}
+	default:
 		return nil
 	}
 	return b.mb.Put(ev)
