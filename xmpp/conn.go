@@ -96,23 +96,32 @@ func (s *session) kick() {
 // errKicked reports that another connection took the session over.
 var errKicked = errors.New("taken over by a resuming connection")
 
-// serveConn runs one connection of the session: a writer goroutine and the
-// read loop on the caller's goroutine.
+// serveConn runs one connection of the session: the read loop on the
+// caller's goroutine and, whenever there is something to write, a writer
+// goroutine (wake). The unacknowledged stanzas of a resumed session are
+// written first, from here, before the writer may run.
 func (s *session) serveConn(ctx context.Context, t *transport, preamble []byte, resend []smEntry) error {
 	s.connMu.Lock()
 	s.t = t
 	s.connMu.Unlock()
 	s.kicked.Store(false)
 	s.lastRead.Store(time.Now().UnixNano())
-	connDone, writerDone := make(chan struct{}), make(chan struct{})
-	go s.writeLoop(t, connDone, writerDone, preamble, resend)
+	buf := s.srv.getWriteBuf()
+	buf.Write(preamble)
+	for _, e := range resend {
+		s.emit(buf, e.b, e.ev)
+	}
+	if s.flush(t, buf, nil) {
+		s.attach(t)
+	}
+	s.srv.putWriteBuf(buf)
 	err := s.readLoop(ctx, t)
 	if s.detachable(err) {
-		close(connDone)
+		s.detach()
 	} else {
 		s.Close(endReason(err))
 	}
-	<-writerDone
+	s.writers.Wait()
 	_ = t.conn.Close()
 	return err
 }
@@ -158,6 +167,9 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 		if s.kicked.Load() {
 			return errKicked
 		}
+		if err := t.wait(); err != nil {
+			return err
+		}
 		el, err := t.next()
 		if err != nil {
 			if s.kicked.Load() {
@@ -177,69 +189,126 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 	}
 }
 
-// writeLoop is the only writer of one connection of the session. It ends
-// the session on s.done (writing the final stream error) and leaves it
-// alone on connDone (detached for resumption).
-func (s *session) writeLoop(t *transport, connDone, writerDone chan struct{}, preamble []byte, resend []smEntry) {
-	defer close(writerDone)
-	var (
-		evs []crosstalk.Event
-		buf bytes.Buffer
-	)
-	buf.Write(preamble)
-	for _, e := range resend {
-		s.emit(&buf, e.b, e.ev)
+// attach lets writers write to t and starts the keepalive timer: a client
+// silent for half the idle timeout is pinged (XEP-0199 §4.3), so that one
+// that is only quiet answers before the reader gives up.
+func (s *session) attach(t *transport) {
+	s.wmu.Lock()
+	s.wt = t
+	period := s.srv.cfg.IdleTimeout / 4
+	s.keepalive = time.AfterFunc(period, func() {
+		if time.Since(time.Unix(0, s.lastRead.Load())) >= s.srv.cfg.IdleTimeout/2 {
+			s.wmu.Lock()
+			s.pingDue = true
+			s.wmu.Unlock()
+			s.wake()
+		}
+		s.wmu.Lock()
+		if s.wt != nil && s.keepalive != nil {
+			s.keepalive.Reset(period)
+		}
+		s.wmu.Unlock()
+	})
+	s.wmu.Unlock()
+	s.wake() // what the hub queued before the connection was served
+}
+
+// detach stops writing to the current connection (it broke; the session
+// waits for a resumption). A running writer stops after its current write.
+func (s *session) detach() {
+	s.wmu.Lock()
+	s.wt = nil
+	if s.keepalive != nil {
+		s.keepalive.Stop()
+		s.keepalive = nil
 	}
-	if !s.flush(t, &buf, nil) {
-		return
+	s.wmu.Unlock()
+}
+
+// wake makes sure a writer runs when there may be something to write. An
+// idle session has no writer goroutine: one is started here and ends when
+// it finds nothing more to do.
+func (s *session) wake() {
+	s.wmu.Lock()
+	start := !s.wrunning && s.wt != nil
+	if start {
+		s.wrunning = true
+		s.writers.Add(1)
 	}
-	ready := s.mbox.Ready()
-	first := make(chan struct{}, 1)
-	first <- struct{}{}
-	// A client silent for half the idle timeout is pinged (XEP-0199 §4.3),
-	// so that one that is only quiet answers before the reader gives up.
-	keepalive := time.NewTicker(s.srv.cfg.IdleTimeout / 4)
-	defer keepalive.Stop()
+	s.wmu.Unlock()
+	if start {
+		go s.writeLoop()
+	}
+}
+
+// writeLoop is the only writer of the session while it runs (wake starts
+// at most one). It writes the replies the reader queued and the events of
+// the mailbox until both are empty, then ends. When the session is done it
+// writes the final stream error and detaches the connection.
+func (s *session) writeLoop() {
+	defer s.writers.Done()
+	buf := s.srv.getWriteBuf()
+	defer s.srv.putWriteBuf(buf)
+	var evs []crosstalk.Event
 	for {
-		buf.Reset()
-		var taken []crosstalk.Event
-		select {
-		case <-s.done:
-			s.writeFinal(t)
+		s.wmu.Lock()
+		t, items, ping := s.wt, s.pending, s.pingDue
+		done := s.isDone()
+		if t == nil || (!done && len(items) == 0 && !ping && s.mbox.Len() == 0) {
+			s.wrunning = false
+			s.wmu.Unlock()
 			return
-		case <-connDone:
-			return
-		case it := <-s.out:
-			if !s.csi.inactive.Load() && len(s.csi.order) > 0 {
-				s.flushHeld(&buf)
+		}
+		s.pending, s.spare = s.spare[:0], items
+		s.pingDue = false
+		if done {
+			s.wt = nil // one final write, and no writer after it
+			if s.keepalive != nil {
+				s.keepalive.Stop()
+				s.keepalive = nil
 			}
+		}
+		s.wmu.Unlock()
+		select {
+		case s.space <- struct{}{}:
+		default:
+		}
+		if done {
+			s.writeFinal(t, items)
+			s.wmu.Lock()
+			s.wrunning = false
+			s.wmu.Unlock()
+			return
+		}
+		buf.Reset()
+		// The hub's events first: those a request caused (a roster push)
+		// were queued before its answer.
+		evs = s.mbox.Take(evs[:0])
+		for _, ev := range evs {
+			s.render(buf, ev)
+		}
+		if len(items) > 0 && !s.csi.inactive.Load() && len(s.csi.order) > 0 {
+			s.flushHeld(buf)
+		}
+		for i, it := range items {
 			if it.stanza {
-				s.emit(&buf, it.b, nil)
+				s.emit(buf, it.b, nil)
 			} else {
 				buf.Write(it.b)
 			}
 			if it.enableSM {
 				s.sm.start()
 			}
-		case <-keepalive.C:
-			if time.Since(time.Unix(0, s.lastRead.Load())) < s.srv.cfg.IdleTimeout/2 {
-				continue
-			}
-			s.emit(&buf, []byte("<iq type='get' id='keepalive"+strconv.FormatUint(s.srv.pushSeq.Add(1), 10)+
+			items[i] = outItem{}
+		}
+		if ping {
+			s.emit(buf, []byte("<iq type='get' id='keepalive"+strconv.FormatUint(s.srv.pushSeq.Add(1), 10)+
 				"' from='"+s.addr.Domain()+"' to='"+xmppmap.Escape(s.addr.String())+"'><ping xmlns='urn:xmpp:ping'/></iq>"), nil)
-		case <-first:
-			evs = s.mbox.Take(evs[:0])
-			taken = evs
-		case <-ready:
-			evs = s.mbox.Take(evs[:0])
-			taken = evs
 		}
-		for _, ev := range taken {
-			s.render(&buf, ev)
+		if !s.flush(t, buf, evs) {
+			s.detach()
 		}
-		if !s.flush(t, &buf, taken) {
-			return
-		}
+		clear(evs)
 	}
 }
 
@@ -278,16 +347,10 @@ func writeError(err error) error {
 
 // writeFinal flushes pending replies, sends the stream error the reason
 // calls for (or a plain close) and shuts the connection.
-func (s *session) writeFinal(t *transport) {
+func (s *session) writeFinal(t *transport, items []outItem) {
 	var buf bytes.Buffer
-drain:
-	for range replyQueue {
-		select {
-		case it := <-s.out:
-			buf.Write(it.b)
-		default:
-			break drain
-		}
+	for _, it := range items {
+		buf.Write(it.b)
 	}
 	if cond := streamCondition(s.reason); cond != "" {
 		buf.Write(streamErrorXML(cond))

@@ -50,6 +50,11 @@ type Server struct {
 	active    map[net.Conn]bool
 	closed    bool
 	wg        sync.WaitGroup
+
+	// writeBufs and readBufs are buffers shared by the sessions' writers
+	// and readers while they work, so that idle sessions hold none.
+	writeBufs sync.Pool
+	readBufs  sync.Pool
 }
 
 // New returns a server over the hub and store. The configuration must have
@@ -206,7 +211,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	lim := xmlguard.Limits{MaxBytes: int64(s.cfg.StanzaSize), MaxDepth: s.cfg.MaxDepth, MaxAttrs: s.cfg.MaxAttrs}
 	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
-	n.t = newTransport(conn, lim, s.cfg.WriteTimeout)
+	n.t = newTransport(conn, lim, s.cfg.WriteTimeout, &s.readBufs)
 	n.t.log = log
 	if err := prepare(ctx, n); err != nil {
 		log.Debug().Err(err).Msg("connection setup failed")
