@@ -14,38 +14,103 @@ import (
 )
 
 // run serves the bound session until it ends, over one connection or, with
-// XEP-0198 resumption, several in turn; then it unbinds the session and
-// hands back what it never delivered.
-func (s *session) run(ctx context.Context) {
+// XEP-0198 resumption, several in turn; then it unbinds the session, hands
+// back what it never delivered and calls exit. The session's reader does
+// not stay on one goroutine: when the client is quiet, the reader hands
+// over to a fresh goroutine that waits for the next bytes (reading), so a
+// parked idle session keeps a small stack, not the one its busiest moment
+// (TLS handshake, SCRAM, a store query) grew. run may therefore return
+// before the session ends.
+func (s *session) run(ctx context.Context, exit func()) {
+	s.exit = exit
 	s.srv.local.add(s)
+	s.startConn(s.transport(), nil, nil)
+	s.reading(ctx)
+}
+
+// reading runs the reader of the session's current connection on this
+// goroutine until the client is quiet (then a fresh goroutine takes over
+// in waitThenRead) or the session ends.
+func (s *session) reading(ctx context.Context) {
+	for {
+		t := s.transport()
+		err := s.readLoop(ctx, t)
+		if errors.Is(err, errQuiet) {
+			go s.waitThenRead(ctx, t)
+			return
+		}
+		if !s.endConn(t, err) {
+			s.finish(ctx)
+			return
+		}
+	}
+}
+
+// waitThenRead waits, on a goroutine that has done nothing else, for the
+// client to send more, then reads on.
+func (s *session) waitThenRead(ctx context.Context, t *transport) {
+	t.wait()
+	s.reading(ctx)
+}
+
+// errQuiet ends a read loop whose client has sent nothing more yet.
+var errQuiet = errors.New("client quiet")
+
+// startConn starts serving a connection: the unacknowledged stanzas of a
+// resumed session are written first, from here, before a writer may run.
+func (s *session) startConn(t *transport, preamble []byte, resend []smEntry) {
+	s.connMu.Lock()
+	s.t = t
+	s.connMu.Unlock()
+	s.kicked.Store(false)
+	s.lastRead.Store(time.Now().UnixNano())
+	buf := s.srv.getWriteBuf()
+	buf.Write(preamble)
+	for _, e := range resend {
+		s.emit(buf, e.b, e.ev)
+	}
+	if s.flush(t, buf, nil) {
+		s.attach(t)
+	}
+	s.srv.putWriteBuf(buf)
+}
+
+// endConn ends the current connection after its read loop returned err.
+// It returns true when the session goes on over a resumed connection
+// (XEP-0198), false when the session is over.
+func (s *session) endConn(t *transport, err error) bool {
+	detach := s.detachable(err)
+	if detach {
+		s.detach()
+	} else {
+		s.Close(endReason(err))
+	}
+	s.writers.Wait()
+	_ = t.conn.Close()
+	if s.released != nil {
+		close(s.released) // the resuming connection's goroutine goes on
+		s.released = nil
+	}
+	if !detach || s.resumptions >= maxResumptions {
+		return false
+	}
+	s.resumptions++
+	s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
+	ho := s.waitResume()
+	if ho == nil {
+		return false
+	}
+	s.released = ho.released
+	preamble, resend := s.sm.resume(ho.h)
+	s.startConn(ho.t, preamble, resend)
+	s.log.Info().Msg("session resumed")
+	return true
+}
+
+// finish unbinds the ended session and hands its leftovers to the hub.
+func (s *session) finish(ctx context.Context) {
+	defer s.exit()
 	defer s.srv.local.remove(s)
-	t := s.transport()
-	var (
-		preamble []byte
-		resend   []smEntry
-		released chan struct{}
-	)
-	for range maxResumptions + 1 {
-		err := s.serveConn(ctx, t, preamble, resend)
-		if released != nil {
-			close(released)
-			released = nil
-		}
-		if !s.detachable(err) {
-			break
-		}
-		s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
-		ho := s.waitResume()
-		if ho == nil {
-			break
-		}
-		t, released = ho.t, ho.released
-		preamble, resend = s.sm.resume(ho.h)
-		s.log.Info().Msg("session resumed")
-	}
-	if released != nil {
-		close(released)
-	}
 	s.Close(errors.New("resumption limit reached"))
 	s.srv.forgetResumable(s)
 	s.refuseResumptions()
@@ -96,36 +161,6 @@ func (s *session) kick() {
 // errKicked reports that another connection took the session over.
 var errKicked = errors.New("taken over by a resuming connection")
 
-// serveConn runs one connection of the session: the read loop on the
-// caller's goroutine and, whenever there is something to write, a writer
-// goroutine (wake). The unacknowledged stanzas of a resumed session are
-// written first, from here, before the writer may run.
-func (s *session) serveConn(ctx context.Context, t *transport, preamble []byte, resend []smEntry) error {
-	s.connMu.Lock()
-	s.t = t
-	s.connMu.Unlock()
-	s.kicked.Store(false)
-	s.lastRead.Store(time.Now().UnixNano())
-	buf := s.srv.getWriteBuf()
-	buf.Write(preamble)
-	for _, e := range resend {
-		s.emit(buf, e.b, e.ev)
-	}
-	if s.flush(t, buf, nil) {
-		s.attach(t)
-	}
-	s.srv.putWriteBuf(buf)
-	err := s.readLoop(ctx, t)
-	if s.detachable(err) {
-		s.detach()
-	} else {
-		s.Close(endReason(err))
-	}
-	s.writers.Wait()
-	_ = t.conn.Close()
-	return err
-}
-
 // endReason maps how the read loop ended to the session's end reason.
 func endReason(err error) error {
 	switch {
@@ -158,7 +193,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// readLoop reads stanzas until the stream ends or breaks a limit.
+// readLoop reads stanzas until the stream ends or breaks a limit, or until
+// nothing more is buffered (errQuiet).
 func (s *session) readLoop(ctx context.Context, t *transport) error {
 	for {
 		if err := t.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)); err != nil {
@@ -167,8 +203,8 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 		if s.kicked.Load() {
 			return errKicked
 		}
-		if err := t.wait(); err != nil {
-			return err
+		if !t.buffered() {
+			return errQuiet
 		}
 		el, err := t.next()
 		if err != nil {

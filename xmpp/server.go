@@ -128,16 +128,15 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, direct bool) error 
 			continue
 		}
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(conn)
-			s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
-				if direct {
-					return n.startTLS(ctx, true)
-				}
-				return nil
-			})
-		}()
+		go s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
+			if direct {
+				return n.startTLS(ctx, true)
+			}
+			return nil
+		}, func() {
+			s.untrack(conn)
+			s.wg.Done()
+		})
 	}
 }
 
@@ -195,19 +194,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // handle runs one connection from accept to close; prepare sets the
-// negotiation up for the transport (direct TLS, WebSocket).
-func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context.Context, *negotiation) error) {
+// negotiation up for the transport (direct TLS, WebSocket). exit is called
+// once, after the connection is closed. handle may return before that: a
+// bound session's reader goes on on other goroutines (session.run).
+func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context.Context, *negotiation) error, exit func()) {
 	remote := remoteAddr(conn)
 	sid := newID()
 	log := s.log.With().Str("sid", sid).Str("remote", conn.RemoteAddr().String()).Logger()
-	defer func() { _ = conn.Close() }()
 	if !s.conns.acquire(remote) {
 		log.Warn().Msg("connection refused: too many connections from this address")
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = conn.Write(append(streamHeader(sid, s.cfg.Domains[0]), streamErrorXML(condPolicyViolation)...))
+		_ = conn.Close()
+		exit()
 		return
 	}
-	defer s.conns.release(remote)
+	bound := false
+	done := func() {
+		s.conns.release(remote)
+		_ = conn.Close()
+		exit()
+	}
+	defer func() {
+		if !bound {
+			done()
+		}
+	}()
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	lim := xmlguard.Limits{MaxBytes: int64(s.cfg.StanzaSize), MaxDepth: s.cfg.MaxDepth, MaxAttrs: s.cfg.MaxAttrs}
 	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
@@ -222,7 +234,8 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context
 		log.Debug().Err(err).Msg("negotiation ended")
 		return
 	}
-	sess.run(ctx)
+	bound = true
+	sess.run(ctx, done)
 }
 
 func remoteAddr(c net.Conn) netip.Addr {

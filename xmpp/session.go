@@ -64,6 +64,15 @@ type session struct {
 	reason    error // set once, before done is closed
 	resumeCh  chan *handover
 
+	// exit is called once when the session is over and its connection
+	// closed (Server.handle's clean-up).
+	exit func()
+	// released belongs to the connection a resumption handed over: closed
+	// when the session no longer uses it. resumptions counts them. Both
+	// belong to the reader.
+	released    chan struct{}
+	resumptions int
+
 	// failed holds events taken from the mailbox whose write failed; only
 	// the writer touches it while it runs.
 	failed []crosstalk.Event

@@ -150,25 +150,37 @@ func (c *connReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// wait blocks until the client sends something, holding no pooled buffer
-// while it waits; it returns at once when bytes are buffered.
-func (c *connReader) wait() error {
-	if c.err != nil || (c.buf != nil && c.r < c.w) {
-		return nil
+// buffered reports whether the next read returns without waiting for
+// the network: bytes or an error are pending.
+func (c *connReader) buffered() bool {
+	return c.err != nil || (c.buf != nil && c.r < c.w)
+}
+
+// wait blocks until the client sends something other than white space
+// between elements (which it drops: RFC 6120 §11.7 allows it there, as a
+// keepalive), holding no pooled buffer while it waits. A read error is
+// kept for the next read.
+func (c *connReader) wait() {
+	for range 100 {
+		for c.buf != nil && c.r < c.w && isSpace(c.buf[c.r]) {
+			c.r++
+		}
+		if c.buffered() {
+			return
+		}
+		c.release()
+		n, err := c.src.Read(c.probe[:])
+		if n > 0 {
+			c.take()
+			c.w = copy(c.buf, c.probe[:n])
+		}
+		if err != nil {
+			c.err = err
+		}
 	}
-	c.release()
-	n, err := c.src.Read(c.probe[:])
-	if n > 0 {
-		c.take()
-		c.w = copy(c.buf, c.probe[:n])
-		c.err = err
-		return nil
+	if !c.buffered() {
+		c.err = io.ErrNoProgress
 	}
-	if err == nil {
-		return nil // nothing read; the next read tries again
-	}
-	c.err = err
-	return nil
 }
 
 // transport is the byte and token side of one connection: the net.Conn
@@ -266,12 +278,16 @@ type element struct {
 
 // wait blocks until the client sends more, holding no read buffer while
 // it waits (see connReader). Call it between elements.
-func (t *transport) wait() error {
+func (t *transport) wait() {
 	if cap(t.rec.buf) > keptRecord {
 		t.rec.buf = nil
 	}
-	return t.rec.r.wait()
+	t.rec.r.wait()
 }
+
+// buffered reports whether next can start without waiting for the
+// network.
+func (t *transport) buffered() bool { return t.rec.r.buffered() }
 
 // next reads the next top-level element (a stanza or a negotiation
 // element), skipping white space between them. It returns errStreamClosed
