@@ -44,6 +44,8 @@ type Store struct {
 	// wstmts and rstmts keep the statements run through r, w, read and
 	// atomic prepared, on the writer and on the read pool.
 	wstmts, rstmts *stmtCache
+	// group batches the atomic writes waiting for the writer.
+	group *groupCommit
 }
 
 // txState is the transaction a Store handed to InTransaction's fn runs in.
@@ -80,7 +82,7 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	}
 	f.Close()
 
-	s := &Store{log: log.With().Str("component", "store/sqlite").Logger(), path: path}
+	s := &Store{log: log.With().Str("component", "store/sqlite").Logger(), path: path, group: &groupCommit{}}
 	base := (&url.URL{Scheme: "file", OmitHost: true, Path: path}).String()
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
@@ -231,21 +233,14 @@ func (s *Store) w() querier {
 // inTx runs statements in a transaction of the writer.
 func (s *Store) inTx(tx *sql.Tx) querier { return cachedQuerier{q: tx, tx: tx, c: s.wstmts} }
 
-// atomic runs fn as one unit on the writer: in a transaction of its own, or
-// under a savepoint of the enclosing one.
+// atomic runs fn as one unit on the writer: under a savepoint of the
+// enclosing transaction, or in a transaction it may share with other
+// writes waiting at the same time (groupCommit), under a savepoint there.
 func (s *Store) atomic(ctx context.Context, fn func(q querier) error) error {
 	if s.tx != nil {
 		return s.tx.savepointDo(ctx, func() error { return fn(s.inTx(s.tx.tx)) })
 	}
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(s.inTx(tx)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.atomicBatched(ctx, fn)
 }
 
 // read runs fn on one consistent snapshot.
