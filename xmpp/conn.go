@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -16,11 +17,11 @@ import (
 // run serves the bound session until it ends, over one connection or, with
 // XEP-0198 resumption, several in turn; then it unbinds the session, hands
 // back what it never delivered and calls exit. The session's reader does
-// not stay on one goroutine: when the client is quiet, the reader hands
-// over to a fresh goroutine that waits for the next bytes (reading), so a
-// parked idle session keeps a small stack, not the one its busiest moment
-// (TLS handshake, SCRAM, a store query) grew. run may therefore return
-// before the session ends.
+// not stay on one goroutine: when the client is quiet, a fresh goroutine
+// waits for its next bytes (waitOrHandOver), and when the quiet lasts, the
+// reader ends and the waiter reads on, so a parked idle session keeps a
+// small stack, not the one its busiest moment (TLS handshake, SCRAM, a
+// store query) grew. run may therefore return before the session ends.
 func (s *session) run(ctx context.Context, exit func()) {
 	s.exit = exit
 	s.srv.local.add(s)
@@ -36,7 +37,9 @@ func (s *session) reading(ctx context.Context) {
 		t := s.transport()
 		err := s.readLoop(ctx, t)
 		if errors.Is(err, errQuiet) {
-			go s.waitThenRead(ctx, t)
+			if s.waitOrHandOver(ctx, t) {
+				continue
+			}
 			return
 		}
 		if !s.endConn(t, err) {
@@ -46,11 +49,59 @@ func (s *session) reading(ctx context.Context) {
 	}
 }
 
-// waitThenRead waits, on a goroutine that has done nothing else, for the
-// client to send more, then reads on.
-func (s *session) waitThenRead(ctx context.Context, t *transport) {
-	t.wait()
-	s.reading(ctx)
+// readerLinger is how long a reader whose client went quiet keeps its
+// goroutine before handing over to the one waiting for the client.
+const readerLinger = 250 * time.Millisecond
+
+// handover states of a wait (waitOrHandOver).
+const (
+	waitPending = iota
+	waitGaveUp  // the reader ended: the waiter reads on
+	waitArrived // the waiter saw bytes: the reader reads on
+)
+
+// waiter is one wait for the client's next bytes on a fresh goroutine.
+type waiter struct {
+	state   atomic.Int32
+	arrived chan struct{}
+}
+
+// waitOrHandOver waits for the client's next bytes on a fresh goroutine,
+// whose small stack is all an idle session keeps. When they arrive within
+// readerLinger, this goroutine reads on (true): a busy session keeps its
+// reader and the stack it grew. Otherwise this goroutine ends (false) and
+// the waiter becomes the reader when the client speaks again.
+func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
+	w := &waiter{arrived: make(chan struct{})}
+	go func() {
+		t.wait()
+		if w.state.CompareAndSwap(waitPending, waitArrived) {
+			close(w.arrived)
+			return
+		}
+		s.reading(ctx)
+	}()
+	if s.linger == nil {
+		s.linger = time.NewTimer(readerLinger)
+	} else {
+		s.linger.Reset(readerLinger)
+	}
+	select {
+	case <-w.arrived:
+		s.linger.Stop()
+		return true
+	case <-s.linger.C:
+		// Cleared before the hand-over, which orders it before the
+		// waiter's use of s: the next reader makes its own timer.
+		timer := s.linger
+		s.linger = nil
+		if w.state.CompareAndSwap(waitPending, waitGaveUp) {
+			return false
+		}
+		s.linger = timer
+		<-w.arrived
+		return true
+	}
 }
 
 // errQuiet ends a read loop whose client has sent nothing more yet.
@@ -259,14 +310,29 @@ func (s *session) detach() {
 		s.keepalive = nil
 	}
 	s.wmu.Unlock()
+	s.signal() // a lingering writer ends now
 }
+
+// signal wakes a lingering writer.
+func (s *session) signal() {
+	select {
+	case s.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// writerLinger is how long a writer with nothing to do waits for more
+// before it ends: a busy session keeps its writer (and the stack it grew),
+// an idle one has none after this.
+const writerLinger = 250 * time.Millisecond
 
 // wake makes sure a writer runs when there may be something to write. An
 // idle session has no writer goroutine: one is started here and ends when
 // it finds nothing more to do.
 func (s *session) wake() {
 	s.wmu.Lock()
-	start := !s.wrunning && s.wt != nil
+	running := s.wrunning
+	start := !running && s.wt != nil
 	if start {
 		s.wrunning = true
 		s.writers.Add(1)
@@ -274,6 +340,8 @@ func (s *session) wake() {
 	s.wmu.Unlock()
 	if start {
 		go s.writeLoop()
+	} else if running {
+		s.signal()
 	}
 }
 
@@ -285,16 +353,40 @@ func (s *session) writeLoop() {
 	defer s.writers.Done()
 	buf := s.srv.getWriteBuf()
 	defer s.srv.putWriteBuf(buf)
-	var evs []crosstalk.Event
+	var (
+		evs      []crosstalk.Event
+		linger   *time.Timer
+		lingered bool
+	)
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for {
 		s.wmu.Lock()
 		t, items, ping := s.wt, s.pending, s.pingDue
 		done := s.isDone()
 		if t == nil || (!done && len(items) == 0 && !ping && s.mbox.Len() == 0) {
-			s.wrunning = false
+			if t == nil || lingered {
+				s.wrunning = false
+				s.wmu.Unlock()
+				return
+			}
 			s.wmu.Unlock()
-			return
+			if linger == nil {
+				linger = time.NewTimer(writerLinger)
+			} else {
+				linger.Reset(writerLinger)
+			}
+			select {
+			case <-s.wakeCh:
+			case <-linger.C:
+				lingered = true
+			}
+			continue
 		}
+		lingered = false
 		s.pending, s.spare = s.spare[:0], items
 		s.pingDue = false
 		if done {

@@ -533,6 +533,7 @@ func TestWebSocketIdleCost(t *testing.T) {
 	alice := ts.user(t, "alice")
 	url, tc := startWebSocket(t, ts)
 	settle := func() (uint64, int) {
+		time.Sleep(2 * writerLinger) // the writers of the last logins end
 		var m runtime.MemStats
 		for range 3 {
 			runtime.GC()

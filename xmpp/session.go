@@ -17,8 +17,8 @@ import (
 // goroutine is its only reader; one writer goroutine drains the mailbox
 // (events from the hub) and the reply queue (answers to the client's own
 // requests). The writer runs only while there is something to write (wake
-// starts it, it ends when both queues are empty), so an idle session costs
-// one parked goroutine, not two. A client that does not read is
+// starts it; it ends when both queues have stayed empty for writerLinger),
+// so an idle session costs one parked goroutine, not two. A client that does not read is
 // disconnected when a write times out or the mailbox overflows; whatever it
 // never took goes back to the hub.
 //
@@ -52,6 +52,8 @@ type session struct {
 	spare     []outItem
 	pingDue   bool
 	keepalive *time.Timer
+	// wakeCh wakes a writer that lingers with nothing to do.
+	wakeCh chan struct{}
 	// space is signalled when the writer takes the pending replies; a
 	// reader waiting for room in a full queue waits on it.
 	space chan struct{}
@@ -72,6 +74,8 @@ type session struct {
 	// belong to the reader.
 	released    chan struct{}
 	resumptions int
+	// linger times the reader's wait for a quiet client (reader only).
+	linger *time.Timer
 
 	// failed holds events taken from the mailbox whose write failed; only
 	// the writer touches it while it runs.
@@ -110,6 +114,7 @@ func newSession(n *negotiation) *session {
 		log:      n.log,
 		mbox:     crosstalk.NewMailbox(n.srv.cfg.MailboxEvents, n.srv.cfg.MailboxBytes),
 		space:    make(chan struct{}, 1),
+		wakeCh:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		resumeCh: make(chan *handover, 1),
 	}
