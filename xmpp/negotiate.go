@@ -273,6 +273,9 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 	}
 	sess.addr = addr
 	sess.log = n.log.With().Str("jid", addr.String()).Logger()
+	// One logger for the session's life: zerolog gives each With its own
+	// 500-byte context buffer, and the negotiation's is garbage from here.
+	n.t.log = sess.log
 	reply := "<iq type='result' id='" + xmppmap.Escape(st.Attr("id")) + "'><bind xmlns='" + nsBind + "'><jid>" +
 		xmppmap.Escape(addr.String()) + "</jid></bind></iq>"
 	if err := n.t.write([]byte(reply)); err != nil {
