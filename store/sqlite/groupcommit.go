@@ -140,3 +140,24 @@ func savepoint(ctx context.Context, tx *sql.Tx, name string, fn func() error) er
 	_, err := tx.ExecContext(ctx, "RELEASE "+name)
 	return err
 }
+
+// batchedWriter runs a single-statement write (ExecContext) in a group
+// commit, so that, say, the last-activity writes of many sessions ending at
+// once share an fsync. Queries (RETURNING) run on the writer directly: their
+// rows are read after the statement, which a shared transaction's commit
+// would cut short.
+type batchedWriter struct {
+	cachedQuerier
+	s *Store
+}
+
+// ExecContext runs the statement in the next batch.
+func (b batchedWriter) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := b.s.atomicBatched(ctx, func(q querier) error {
+		r, err := q.ExecContext(ctx, query, args...)
+		res = r
+		return err
+	})
+	return res, err
+}

@@ -222,12 +222,13 @@ func (s *Store) r() querier {
 	return cachedQuerier{q: s.rdb, c: s.rstmts}
 }
 
-// w is where single-statement writes go: the transaction, or the writer.
+// w is where single-statement writes go: the transaction, or the writer,
+// where an ExecContext joins the next group commit (batchedWriter).
 func (s *Store) w() querier {
 	if s.tx != nil {
 		return s.inTx(s.tx.tx)
 	}
-	return cachedQuerier{q: s.wdb, c: s.wstmts}
+	return batchedWriter{cachedQuerier{q: s.wdb, c: s.wstmts}, s}
 }
 
 // inTx runs statements in a transaction of the writer.
