@@ -43,6 +43,7 @@ func (s *session) reading(ctx context.Context) {
 			return
 		}
 		if !s.endConn(t, err) {
+			s.stopWaiter()
 			s.finish(ctx)
 			return
 		}
@@ -60,27 +61,43 @@ const (
 	waitArrived // the waiter saw bytes: the reader reads on
 )
 
-// waiter is one wait for the client's next bytes on a fresh goroutine.
+// waiter is the goroutine that waits for a quiet client's next bytes on
+// the reader's behalf. It lives as long as the session is busy, so a busy
+// session starts it once, not at every quiet moment.
 type waiter struct {
+	req     chan *transport // reader → waiter: wait on this transport
 	state   atomic.Int32
-	arrived chan struct{}
+	arrived chan struct{} // waiter → reader: bytes (or an error) are buffered
 }
 
-// waitOrHandOver waits for the client's next bytes on a fresh goroutine,
-// whose small stack is all an idle session keeps. When they arrive within
-// readerLinger, this goroutine reads on (true): a busy session keeps its
-// reader and the stack it grew. Otherwise this goroutine ends (false) and
-// the waiter becomes the reader when the client speaks again.
-func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
-	w := &waiter{arrived: make(chan struct{})}
-	go func() {
+// waitFor is the waiter's loop. When the reader has given up on a wait,
+// the waiter reads on as the session's reader.
+func (s *session) waitFor(ctx context.Context, w *waiter) {
+	for t := range w.req {
 		t.wait()
 		if w.state.CompareAndSwap(waitPending, waitArrived) {
-			close(w.arrived)
-			return
+			w.arrived <- struct{}{}
+			continue
 		}
 		s.reading(ctx)
-	}()
+		return
+	}
+}
+
+// waitOrHandOver has the waiter wait for the client's next bytes. When
+// they arrive within readerLinger, this goroutine reads on (true): a busy
+// session keeps its reader and the stack it grew. Otherwise this goroutine
+// ends (false) and the waiter, whose small stack is all an idle session
+// keeps, becomes the reader when the client speaks again.
+func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
+	w := s.waiter
+	if w == nil {
+		w = &waiter{req: make(chan *transport), arrived: make(chan struct{}, 1)}
+		s.waiter = w
+		go s.waitFor(ctx, w)
+	}
+	w.state.Store(waitPending)
+	w.req <- t
 	if s.linger == nil {
 		s.linger = time.NewTimer(readerLinger)
 	} else {
@@ -92,15 +109,23 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 		return true
 	case <-s.linger.C:
 		// Cleared before the hand-over, which orders it before the
-		// waiter's use of s: the next reader makes its own timer.
+		// waiter's use of s: the next reader makes its own.
 		timer := s.linger
-		s.linger = nil
+		s.waiter, s.linger = nil, nil
 		if w.state.CompareAndSwap(waitPending, waitGaveUp) {
 			return false
 		}
-		s.linger = timer
+		s.waiter, s.linger = w, timer
 		<-w.arrived
 		return true
+	}
+}
+
+// stopWaiter ends the waiter of a session whose reader is done.
+func (s *session) stopWaiter() {
+	if s.waiter != nil {
+		close(s.waiter.req)
+		s.waiter = nil
 	}
 }
 

@@ -74,8 +74,10 @@ type session struct {
 	// belong to the reader.
 	released    chan struct{}
 	resumptions int
-	// linger times the reader's wait for a quiet client (reader only).
+	// linger times the reader's wait for a quiet client; waiter waits for
+	// it (both reader only, see waitOrHandOver).
 	linger *time.Timer
+	waiter *waiter
 
 	// failed holds events taken from the mailbox whose write failed; only
 	// the writer touches it while it runs.
