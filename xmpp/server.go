@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -50,6 +51,11 @@ type Server struct {
 	active    map[net.Conn]bool
 	closed    bool
 	wg        sync.WaitGroup
+
+	// tlsOnce builds the shared TLS configurations (sharedTLS).
+	tlsOnce                sync.Once
+	tlsStartTLS, tlsDirect *tls.Config
+	tlsLeaf                *x509.Certificate
 
 	// writeBufs and readBufs are buffers shared by the sessions' writers
 	// and readers while they work, so that idle sessions hold none.
@@ -249,6 +255,43 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// leafOf returns a certificate's parsed leaf, or nil.
+func leafOf(c *tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil || len(c.Certificate) == 0 {
+		return c.Leaf
+	}
+	leaf, _ := x509.ParseCertificate(c.Certificate[0])
+	return leaf
+}
+
+// sharedTLS returns the TLS configuration all connections of a kind
+// (STARTTLS or direct TLS) share, with the one certificate it serves,
+// when the configuration has exactly one fixed certificate (the usual
+// case, and the self-signed default): then the certificate served, which
+// tls-server-end-point binds to, is known without a per-connection clone
+// of the configuration (which each connection would keep). Nil otherwise.
+func (s *Server) sharedTLS(direct bool) (*tls.Config, *x509.Certificate) {
+	s.tlsOnce.Do(func() {
+		base := s.cfg.TLS
+		if base == nil || base.GetCertificate != nil || base.GetConfigForClient != nil || len(base.Certificates) != 1 {
+			return
+		}
+		s.tlsLeaf = leafOf(&base.Certificates[0])
+		s.tlsStartTLS = base.Clone()
+		s.tlsDirect = base.Clone()
+		if len(s.tlsDirect.NextProtos) == 0 {
+			s.tlsDirect.NextProtos = []string{"xmpp-client"}
+		}
+	})
+	if s.tlsStartTLS == nil {
+		return nil, nil
+	}
+	if direct {
+		return s.tlsDirect, s.tlsLeaf
+	}
+	return s.tlsStartTLS, s.tlsLeaf
 }
 
 // serverTLS returns a per-connection TLS configuration that records the
