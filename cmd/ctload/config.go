@@ -67,11 +67,11 @@ type config struct {
 	Busy      time.Duration
 	// SIPTransport is udp, tcp or tls.
 	SIPTransport string
-	sources    []netip.Addr
-	PID        int
-	JSONFile   string
-	Smoke      bool
-	Quiet      bool
+	sources      []netip.Addr
+	PID          int
+	JSONFile     string
+	Smoke        bool
+	Quiet        bool
 }
 
 // Smoke-mode bounds: a few seconds with small numbers.
