@@ -99,7 +99,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("ctload", flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.StringVar(&c.XMPPAddr, "xmpp", "127.0.0.1:5222", "XMPP c2s `host:port` (STARTTLS), loopback only")
-	fs.StringVar(&c.SIPAddr, "sip", "127.0.0.1:5060", "SIP UDP `host:port` of the registrar/proxy, loopback only")
+	fs.StringVar(&c.SIPAddr, "sip", "127.0.0.1:5060", "SIP `host:port` of the registrar/proxy (UDP, TCP or TLS: -sip-transport), loopback only")
 	fs.StringVar(&c.Domain, "domain", "localhost", "the server's domain (XMPP domain, SIP domain and digest realm)")
 	fs.StringVar(&c.CAFile, "ca", "", "PEM `file` of the CA (or self-signed certificate) to verify the XMPP server against")
 	fs.BoolVar(&c.Insecure, "insecure", false, "do not verify the XMPP server's certificate (self-signed test servers)")
