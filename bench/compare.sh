@@ -177,9 +177,9 @@ start_kamailio() {
 # Debian package's own service is never started here). The VM's
 # schedulers do not busy-wait (+sbwt none …): on two shared cores spinning
 # would take time from the load generator and count as server CPU.
-# Accounts are created through mod_http_api on the loopback address (one
-# HTTP request each, ~15 ms, 4 at a time), not by ejabberdctl, which starts
-# a VM per account (~1 s each).
+# Accounts and rosters are created through mod_http_api on the loopback
+# address (one HTTP request per account, ~15 ms, 4 at a time), not by
+# ejabberdctl, which starts a VM per call (~1 s each).
 start_ejabberd() {
   local d=$WORK/ejabberd libs; mkdir -p "$d/db"
   # Where Debian keeps ejabberd's Erlang applications (ejabberdctl knows).
@@ -202,6 +202,31 @@ start_ejabberd() {
   all_accounts | sed "s/.*/{\"user\":\"user&\",\"host\":\"$DOMAIN\",\"password\":\"$PASSWORD\"}/" |
     xargs -d '\n' -P 4 -I{} curl -sf -o /dev/null -X POST -d '{}' "http://$EJABBERD_IP:$EJABBERD_API_PORT/api/register" ||
     log "ejabberd: some registrations failed"
+  ejabberd_rosters "$d" 1001 "$PRES20_ACCOUNTS" 20
+  ejabberd_rosters "$d" 2001 151 150
+}
+
+# ejabberd_rosters DIR FIRST SESSIONS CONTACTS: the same full-mesh rosters
+# as prosody_rosters, through mod_admin_extra's push_roster: one Erlang
+# term file per group, pushed into each member's roster (subscription
+# both; ejabberd leaves the member itself out).
+ejabberd_rosters() {
+  local dir=$1 first=$2 n=$3 k=$4 i g f
+  for ((g = 0; g < n; g += k + 1)); do
+    f=$dir/roster-$((first + g)).term
+    {
+      echo -n '['
+      for ((i = g; i <= g + k && i < n; i++)); do
+        [ "$i" = "$g" ] || echo -n ','
+        echo -n "{<<\"user$((first + i))\">>,<<\"$DOMAIN\">>,<<\"bench\">>,<<\"user$((first + i))\">>}"
+      done
+      echo '].'
+    } > "$f"
+    for ((i = g; i <= g + k && i < n; i++)); do
+      echo "{\"file\":\"$f\",\"user\":\"user$((first + i))\",\"host\":\"$DOMAIN\"}"
+    done
+  done | xargs -d '\n' -P 4 -I{} curl -sf -o /dev/null -X POST -d '{}' "http://$EJABBERD_IP:$EJABBERD_API_PORT/api/push_roster" ||
+    log "ejabberd: some roster pushes failed"
 }
 
 # start_crosstalk sets CT_XMPP and CT_SIP to 1 when those listeners answer.
@@ -357,8 +382,8 @@ sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"
 # way to provision them, by one unmeasured ctload run that subscribes.
 SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
 [ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
-# ejabberd's rosters are made by subscribing too, as Crosstalk's.
-SUBSCRIBE=true presence_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
+# ejabberd's rosters are provisioned through its admin API, as Prosody's on disk.
+SUBSCRIBE=false presence_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
 
 # Rooms (issue 7): one room of $MUC_N occupants on each XMPP server.
 muc_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"

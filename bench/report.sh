@@ -117,8 +117,8 @@ loaded by \`cmd/ctload\` running on the same cores.
 - ejabberd runs tuned, as issue 8 asks, not as Debian ships it (\`bench/ejabberd.yml.in\`):
   SCRAM-SHA-256 password storage, no c2s shaper, listen backlog 4096, no session or stanza-size
   limits, \`ulimit -n 20000\`, \`+K true\`; its CPU is that of \`beam.smp\` and its children
-  (\`erl_child_setup\`; no \`epmd\`, as it runs without distribution). Its rosters are made
-  by subscribing, as Crosstalk's.
+  (\`erl_child_setup\` and its helpers; no \`epmd\`, as it runs without distribution). Its
+  accounts and rosters are created through its HTTP API (\`register\`, \`push_roster\`).
 - Kamailio's script checks one shared password without a database (\`pv_www_authenticate\`),
   which flatters it a little against a server that looks accounts up.
 
@@ -166,8 +166,8 @@ Login and idle runs (not ladders; failures listed) — Prosody login: $(outcome 
 Roster of 150 — Prosody: $(outcome prosody.presence150); ejabberd: $(outcome ejabberd.presence150)$([ "$CX" = 1 ] && echo "; Crosstalk: $(outcome crosstalk.presence150)").
 
 Presence: sessions form full-mesh groups of contacts+1 with mutual (both) subscriptions —
-written into Prosody's roster storage, made for ejabberd and Crosstalk by one unmeasured
-ctload run that subscribes; a status change is counted once per contact that receives it. The
+written into Prosody's roster storage, pushed into ejabberd's through its admin API
+(\`push_roster\`), made for Crosstalk by one unmeasured ctload run that subscribes; a status change is counted once per contact that receives it. The
 roster-of-150 run is unpaced, 8 changes in flight at a time.
 
 ## Rooms (XEP-0045, issue 7)
