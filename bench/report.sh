@@ -172,7 +172,7 @@ roster-of-150 run is unpaced, 8 changes in flight at a time.
 
 ## Rooms (XEP-0045, issue 7)
 
-One room on \`$MUC_HOST\` joined by $MUC_N occupants (one account each, 20 joining at a
+One room on \`$MUC_HOST\` joined by $MUC_N occupants (one account each, 10 joining at a
 time, no history asked). **Fan-out**: $MUC_FANOUT times one occupant sends one message and
 the time until the last of the other $((MUC_N - 1)) has it is taken. **Busy room**:
 $MUC_SENDERS occupants send for ${MUC_BUSY} s, 8 messages in flight each; a message counts
