@@ -44,10 +44,18 @@ func TestStmtCache(t *testing.T) {
 		}
 	}
 	read() // inside a read transaction: prepared in the background
-	for i := 0; cached() < 2 && i < 500; i++ {
+	// Wait until the background preparations settle: the count is at
+	// least 2 and unchanged over 10 checks (a roster read has several
+	// statements, prepared one by one).
+	n, same := cached(), 0
+	for i := 0; (n < 2 || same < 10) && i < 1000; i++ {
 		time.Sleep(10 * time.Millisecond)
+		if c := cached(); c == n {
+			same++
+		} else {
+			n, same = c, 0
+		}
 	}
-	n := cached()
 	for range 3 {
 		read()
 	}
