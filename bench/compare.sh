@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/compare.sh — Crosstalk side by side with Prosody (XMPP) and
-# Kamailio (SIP) on this machine (issue 8). Starts each server on its own
+# bench/compare.sh — Crosstalk side by side with Prosody and ejabberd
+# (XMPP, rooms) and Kamailio (SIP) on this machine (issues 7 and 8). Starts each server on its own
 # loopback address with a private configuration under a temporary
 # directory, runs the same cmd/ctload scenarios against each, and writes
 # docs/benchmarks.md: machine, versions, exact commands, figures and each
@@ -15,12 +15,12 @@
 # Crosstalk is measured when its XMPP and SIP listeners answer; until the
 # frontends are merged its columns say so.
 #
-# Needs: prosody, kamailio (Debian), openssl, jq, go. Usage:
-#   bench/compare.sh            # full run, ~5 minutes
+# Needs: prosody, ejabberd, kamailio (Debian), openssl, jq, curl, go. Usage:
+#   bench/compare.sh            # full run, ~20 minutes
 #   QUICK=1 bench/compare.sh    # small numbers, ~1 minute, to check the script
 #   OUT=/tmp/b.md bench/compare.sh
 #   SCENARIOS=sip-register,sip-message OUT=/tmp/sip.md bench/compare.sh
-#     # only those suites (idle, xmpp, presence, sip, sip-register,
+#     # only those suites (idle, xmpp, presence, muc, sip, sip-register,
 #     # sip-message, cross); servers no selected suite needs are not started
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,16 +49,24 @@ MSG_RATES="1000 2000 5000 8000 10000 12000 15000 20000"
 PRES20_ACCOUNTS=189  # 9 groups of 21, accounts user1001…
 PRES20_RATES="100 250 500 1000 1500 2000 3000"  # status changes/s (×20 deliveries)
 PRES150_N=1000       # status changes to rosters of 150, accounts user2001…user2151
+MUC_FIRST=3001       # muc: one account per occupant, user3001…
+MUC_N=500            # occupants of the one room
+MUC_FANOUT=20        # fan-out rounds (one message into the full room each)
+MUC_SENDERS=10       # busy-room senders
+MUC_BUSY=10          # busy-room seconds
 if [ "$QUICK" = 1 ]; then
   LOGIN_N=200 IDLE_N=200 STEP=2 ACCOUNTS=100 PAIRS=10 SIP_PAIRS=8
   CHAT_RATES="1000 5000" REG_RATES="1000 5000" MSG_RATES="1000 5000"
   PRES20_ACCOUNTS=42 PRES20_RATES="100 250" PRES150_N=100
+  MUC_N=50 MUC_FANOUT=5 MUC_BUSY=2
 fi
 
 # Loopback addresses of the servers (ctload refuses anything else).
 # Override them to run beside another run of this script.
 PROSODY_IP=${PROSODY_IP:-127.0.0.21} KAMAILIO_IP=${KAMAILIO_IP:-127.0.0.22} CROSSTALK_IP=${CROSSTALK_IP:-127.0.0.23}
-XMPP_PORT=15222 SIP_PORT=15060
+EJABBERD_IP=${EJABBERD_IP:-127.0.0.24}
+XMPP_PORT=15222 SIP_PORT=15060 EJABBERD_API_PORT=15280
+MUC_HOST=conference.$DOMAIN
 
 WORK=$(mktemp -d /tmp/ctload-bench.XXXXXX)
 RES=${RESULTS:-$(mktemp -d /tmp/ctload-results.XXXXXX)} # kept: the JSON of every run
@@ -122,16 +130,22 @@ go build -o "$WORK/bin/crosstalk" ./cmd/crosstalk
 CTLOAD=$WORK/bin/ctload
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj "/CN=$DOMAIN" \
-  -addext "subjectAltName=DNS:$DOMAIN" 2>/dev/null
+  -addext "subjectAltName=DNS:$DOMAIN,DNS:$MUC_HOST" 2>/dev/null
+
+# all_accounts: the numbers of every account the runs use.
+all_accounts() {
+  seq 1 "$ACCOUNTS"; seq 1001 $((1000 + PRES20_ACCOUNTS)); seq 2001 2151
+  seq "$MUC_FIRST" $((MUC_FIRST + MUC_N - 1))
+}
 
 # ---- servers ---------------------------------------------------------------
 
 start_prosody() {
   local d=$WORK/prosody; mkdir -p "$d/data"
   fill prosody.cfg.lua.in DIR="$d" ADDR=$PROSODY_IP PORT=$XMPP_PORT DOMAIN=$DOMAIN \
-    CERT="$WORK/cert.pem" KEY="$WORK/key.pem" > "$d/prosody.cfg.lua"
-  log "prosody: registering $ACCOUNTS accounts"
-  { seq 1 "$ACCOUNTS"; seq 1001 $((1000 + PRES20_ACCOUNTS)); seq 2001 2151; } | xargs -P 4 -I{} prosodyctl --config "$d/prosody.cfg.lua" register "user{}" $DOMAIN $PASSWORD >/dev/null 2>&1
+    CERT="$WORK/cert.pem" KEY="$WORK/key.pem" MUC=$MUC_HOST > "$d/prosody.cfg.lua"
+  log "prosody: registering $(all_accounts | wc -l) accounts"
+  all_accounts | xargs -P 4 -I{} prosodyctl --config "$d/prosody.cfg.lua" register "user{}" $DOMAIN $PASSWORD >/dev/null 2>&1
   prosody_rosters "$d" 1001 "$PRES20_ACCOUNTS" 20
   prosody_rosters "$d" 2001 151 150
   (ulimit -n 20000; exec prosody --config "$d/prosody.cfg.lua" -F >"$d/out.log" 2>&1) &
@@ -165,6 +179,66 @@ start_kamailio() {
   kamailio -f "$d/kamailio.cfg" -DD -E -w "$d" -P "$d/kamailio.pid" -m 1024 -M 32 >"$d/out.log" 2>&1 &
   KAMAILIO_PID=$!; SERVER_PIDS+=("$KAMAILIO_PID")
   wait_listen udp $KAMAILIO_IP $SIP_PORT || { cat "$d/out.log"; exit 1; }
+}
+
+# start_ejabberd runs ejabberd from Debian as a child of this script: the
+# Erlang VM started directly (not through ejabberdctl, which would su to the
+# ejabberd user) with the configuration, Mnesia and logs under $WORK, and
+# without Erlang distribution — no node name, no cookie, no epmd — so it
+# cannot meet a system ejabberd or another Erlang node on the machine (the
+# Debian package's own service is never started here). The VM's
+# schedulers do not busy-wait (+sbwt none …): on two shared cores spinning
+# would take time from the load generator and count as server CPU.
+# Accounts and rosters are created through mod_http_api on the loopback
+# address (one HTTP request per account, ~15 ms, 4 at a time), not by
+# ejabberdctl, which starts a VM per call (~1 s each).
+start_ejabberd() {
+  local d=$WORK/ejabberd libs; mkdir -p "$d/db"
+  # Where Debian keeps ejabberd's Erlang applications (ejabberdctl knows).
+  libs=$(sed -n "s/^ERL_LIBS='\(.*\)'$/\1/p" "$(command -v ejabberdctl)")
+  for port in $XMPP_PORT $EJABBERD_API_PORT; do
+    if ss -H -ltn "src $EJABBERD_IP and sport = :$port" | grep -q .; then
+      log "ejabberd: $EJABBERD_IP:$port is taken by another process"; exit 1
+    fi
+  done
+  fill ejabberd.yml.in DOMAIN=$DOMAIN ADDR=$EJABBERD_IP PORT=$XMPP_PORT HTTPPORT=$EJABBERD_API_PORT \
+    CERT="$WORK/cert.pem" KEY="$WORK/key.pem" MUC=$MUC_HOST > "$d/ejabberd.yml"
+  (ulimit -n 20000; cd "$d"; ERL_LIBS=$libs EJABBERD_CONFIG_PATH=$d/ejabberd.yml \
+    EJABBERD_LOG_PATH=$d/ejabberd.log ERL_MAX_PORTS=32768 ERL_CRASH_DUMP=$d/erl_crash.dump \
+    exec erl -noinput -noshell +K true +P 1000000 +sbwt none +sbwtdcpu none +sbwtdio none \
+    -mnesia dir "\"$d/db\"" -s ejabberd >"$d/out.log" 2>&1) &
+  EJABBERD_PID=$!; SERVER_PIDS+=("$EJABBERD_PID")
+  wait_listen tcp $EJABBERD_IP $EJABBERD_API_PORT || { cat "$d/out.log"; exit 1; }
+  wait_listen tcp $EJABBERD_IP $XMPP_PORT || { cat "$d/out.log"; exit 1; }
+  log "ejabberd: registering $(all_accounts | wc -l) accounts"
+  all_accounts | sed "s/.*/{\"user\":\"user&\",\"host\":\"$DOMAIN\",\"password\":\"$PASSWORD\"}/" |
+    xargs -d '\n' -P 4 -I{} curl -sf -o /dev/null -X POST -d '{}' "http://$EJABBERD_IP:$EJABBERD_API_PORT/api/register" ||
+    log "ejabberd: some registrations failed"
+  ejabberd_rosters "$d" 1001 "$PRES20_ACCOUNTS" 20
+  ejabberd_rosters "$d" 2001 151 150
+}
+
+# ejabberd_rosters DIR FIRST SESSIONS CONTACTS: the same full-mesh rosters
+# as prosody_rosters, through mod_admin_extra's push_roster: one Erlang
+# term file per group, pushed into each member's roster (subscription
+# both; ejabberd leaves the member itself out).
+ejabberd_rosters() {
+  local dir=$1 first=$2 n=$3 k=$4 i g f
+  for ((g = 0; g < n; g += k + 1)); do
+    f=$dir/roster-$((first + g)).term
+    {
+      echo -n '['
+      for ((i = g; i <= g + k && i < n; i++)); do
+        [ "$i" = "$g" ] || echo -n ','
+        echo -n "{<<\"user$((first + i))\">>,<<\"$DOMAIN\">>,<<\"bench\">>,<<\"user$((first + i))\">>}"
+      done
+      echo '].'
+    } > "$f"
+    for ((i = g; i <= g + k && i < n; i++)); do
+      echo "{\"file\":\"$f\",\"user\":\"user$((first + i))\",\"host\":\"$DOMAIN\"}"
+    done
+  done | xargs -d '\n' -P 4 -I{} curl -sf -o /dev/null -X POST -d '{}' "http://$EJABBERD_IP:$EJABBERD_API_PORT/api/push_roster" ||
+    log "ejabberd: some roster pushes failed"
 }
 
 # start_crosstalk sets CT_XMPP and CT_SIP to 1 when those listeners answer.
@@ -205,8 +279,8 @@ EOF
   if [ "$CT_XMPP$CT_SIP" != 00 ]; then
     # The command line writes the store directly; the running server sees
     # an account at its first login.
-    log "crosstalk: creating $ACCOUNTS accounts"
-    for i in $(seq 1 "$ACCOUNTS") $(seq 1001 $((1000 + PRES20_ACCOUNTS))) $(seq 2001 2151); do
+    log "crosstalk: creating $(all_accounts | wc -l) accounts"
+    for i in $(all_accounts); do
       echo "$PASSWORD" | "$WORK/bin/crosstalk" user add "user$i@$DOMAIN" --config "$d/crosstalk.toml" >/dev/null || log "crosstalk: user add user$i failed"
     done
   fi
@@ -284,6 +358,19 @@ idle_suite() { # PREFIX ADDR CA PID
   log "$p xmpp-idle";  ct "$p.idle" "${c[@]}" -n "$IDLE_N" -c 50 -d 120s -hold 5s -src 127.0.1.1-127.0.1.50 xmpp-idle; settle "${SERVER_PIDS[@]}"
 }
 
+# muc_suite PREFIX ADDR CA PID: one room of $MUC_N: join (10 at a time;
+# a join may wait 30 s, as Prosody fans each join out to every occupant in
+# one Lua thread: with 20 at a time and 10 s, a loaded machine made a fifth
+# of its joins time out), fan-out, busy room.
+muc_suite() {
+  local p=$1 addr=$2 ca=$3 pid=$4
+  log "$p muc, $MUC_N occupants"
+  ct "$p.muc" -xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -pid "$pid" -muc $MUC_HOST \
+    -first $MUC_FIRST -accounts $MUC_N -occupants $MUC_N -c 10 -fanout $MUC_FANOUT -senders $MUC_SENDERS \
+    -busy ${MUC_BUSY}s -n 1000000 -d 300s -timeout 30s muc
+  settle "${SERVER_PIDS[@]}"
+}
+
 sip_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   local c=(-sip "$addr" -domain $DOMAIN -password $PASSWORD -pid "$pid")
@@ -296,7 +383,8 @@ sip_suite() { # PREFIX ADDR PID
 }
 
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
-want idle xmpp presence && start_prosody
+want idle xmpp presence muc && start_prosody
+want idle xmpp presence muc && start_ejabberd
 want sip sip-register sip-message && start_kamailio
 start_crosstalk
 log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP; scenarios: $SCENARIOS"
@@ -304,10 +392,12 @@ log "crosstalk frontends: xmpp=$CT_XMPP sip=$CT_SIP; scenarios: $SCENARIOS"
 # Idle first: memory per session is read on servers fresh from start.
 if want idle; then
   idle_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+  idle_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
   [ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 fi
 if want xmpp; then
   xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+  xmpp_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
   [ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 fi
 if want sip sip-register sip-message; then
@@ -319,6 +409,15 @@ fi
 if want presence; then
   SUBSCRIBE=false presence_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
   [ "$CT_XMPP" = 1 ] && SUBSCRIBE=true presence_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+  # ejabberd's rosters are provisioned through its admin API, as Prosody's on disk.
+  SUBSCRIBE=false presence_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
+fi
+
+# Rooms (issue 7): one room of $MUC_N occupants on each XMPP server.
+if want muc; then
+  muc_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
+  muc_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
+  [ "$CT_XMPP" = 1 ] && muc_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 fi
 
 # ---- cross-protocol, Crosstalk only (issue 6): no other server here

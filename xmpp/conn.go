@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -14,38 +15,178 @@ import (
 )
 
 // run serves the bound session until it ends, over one connection or, with
-// XEP-0198 resumption, several in turn; then it unbinds the session and
-// hands back what it never delivered.
-func (s *session) run(ctx context.Context) {
+// XEP-0198 resumption, several in turn; then it unbinds the session, hands
+// back what it never delivered and calls exit. The session's reader does
+// not stay on one goroutine: when the client is quiet, a fresh goroutine
+// waits for its next bytes (waitOrHandOver), and when the quiet lasts, the
+// reader ends and the waiter reads on, so a parked idle session keeps a
+// small stack, not the one its busiest moment (TLS handshake, SCRAM, a
+// store query) grew. run may therefore return before the session ends.
+func (s *session) run(ctx context.Context, exit func()) {
+	s.exit = exit
 	s.srv.local.add(s)
+	s.startConn(s.transport(), nil, nil)
+	s.reading(ctx)
+}
+
+// reading runs the reader of the session's current connection on this
+// goroutine until the client is quiet (then a fresh goroutine takes over
+// in waitThenRead) or the session ends.
+func (s *session) reading(ctx context.Context) {
+	for {
+		t := s.transport()
+		err := s.readLoop(ctx, t)
+		if errors.Is(err, errQuiet) {
+			if s.waitOrHandOver(ctx, t) {
+				continue
+			}
+			return
+		}
+		if !s.endConn(t, err) {
+			s.stopWaiter()
+			s.finish(ctx)
+			return
+		}
+	}
+}
+
+// readerLinger is how long a reader whose client went quiet keeps its
+// goroutine before handing over to the one waiting for the client.
+const readerLinger = 250 * time.Millisecond
+
+// handover states of a wait (waitOrHandOver).
+const (
+	waitPending = iota
+	waitGaveUp  // the reader ended: the waiter reads on
+	waitArrived // the waiter saw bytes: the reader reads on
+)
+
+// waiter is the goroutine that waits for a quiet client's next bytes on
+// the reader's behalf. It lives as long as the session is busy, so a busy
+// session starts it once, not at every quiet moment.
+type waiter struct {
+	req     chan *transport // reader → waiter: wait on this transport
+	state   atomic.Int32
+	arrived chan struct{} // waiter → reader: bytes (or an error) are buffered
+}
+
+// waitFor is the waiter's loop. When the reader has given up on a wait,
+// the waiter reads on as the session's reader.
+func (s *session) waitFor(ctx context.Context, w *waiter) {
+	for t := range w.req {
+		t.wait()
+		if w.state.CompareAndSwap(waitPending, waitArrived) {
+			w.arrived <- struct{}{}
+			continue
+		}
+		s.reading(ctx)
+		return
+	}
+}
+
+// waitOrHandOver has the waiter wait for the client's next bytes. When
+// they arrive within readerLinger, this goroutine reads on (true): a busy
+// session keeps its reader and the stack it grew. Otherwise this goroutine
+// ends (false) and the waiter, whose small stack is all an idle session
+// keeps, becomes the reader when the client speaks again.
+func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
+	w := s.waiter
+	if w == nil {
+		w = &waiter{req: make(chan *transport), arrived: make(chan struct{}, 1)}
+		s.waiter = w
+		go s.waitFor(ctx, w)
+	}
+	w.state.Store(waitPending)
+	w.req <- t
+	if s.linger == nil {
+		s.linger = time.NewTimer(readerLinger)
+	} else {
+		s.linger.Reset(readerLinger)
+	}
+	select {
+	case <-w.arrived:
+		s.linger.Stop()
+		return true
+	case <-s.linger.C:
+		// Cleared before the hand-over, which orders it before the
+		// waiter's use of s: the next reader makes its own.
+		timer := s.linger
+		s.waiter, s.linger = nil, nil
+		if w.state.CompareAndSwap(waitPending, waitGaveUp) {
+			return false
+		}
+		s.waiter, s.linger = w, timer
+		<-w.arrived
+		return true
+	}
+}
+
+// stopWaiter ends the waiter of a session whose reader is done.
+func (s *session) stopWaiter() {
+	if s.waiter != nil {
+		close(s.waiter.req)
+		s.waiter = nil
+	}
+}
+
+// errQuiet ends a read loop whose client has sent nothing more yet.
+var errQuiet = errors.New("client quiet")
+
+// startConn starts serving a connection: the unacknowledged stanzas of a
+// resumed session are written first, from here, before a writer may run.
+func (s *session) startConn(t *transport, preamble []byte, resend []smEntry) {
+	s.connMu.Lock()
+	s.t = t
+	s.connMu.Unlock()
+	s.kicked.Store(false)
+	s.lastRead.Store(time.Now().UnixNano())
+	buf := s.srv.getWriteBuf()
+	buf.Write(preamble)
+	for _, e := range resend {
+		s.emit(buf, e.b, e.ev)
+	}
+	if s.flush(t, buf, nil) {
+		s.attach(t)
+	}
+	s.srv.putWriteBuf(buf)
+}
+
+// endConn ends the current connection after its read loop returned err.
+// It returns true when the session goes on over a resumed connection
+// (XEP-0198), false when the session is over.
+func (s *session) endConn(t *transport, err error) bool {
+	detach := s.detachable(err)
+	if detach {
+		s.detach()
+	} else {
+		s.Close(endReason(err))
+	}
+	s.writers.Wait()
+	_ = t.conn.Close()
+	if s.released != nil {
+		close(s.released) // the resuming connection's goroutine goes on
+		s.released = nil
+	}
+	if !detach || s.resumptions >= maxResumptions {
+		return false
+	}
+	s.resumptions++
+	s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
+	ho := s.waitResume()
+	if ho == nil {
+		return false
+	}
+	s.released = ho.released
+	preamble, resend := s.sm.resume(ho.h)
+	s.startConn(ho.t, preamble, resend)
+	s.log.Info().Msg("session resumed")
+	return true
+}
+
+// finish unbinds the ended session and hands its leftovers to the hub.
+func (s *session) finish(ctx context.Context) {
+	defer s.exit()
 	defer s.srv.local.remove(s)
-	t := s.transport()
-	var (
-		preamble []byte
-		resend   []smEntry
-		released chan struct{}
-	)
-	for range maxResumptions + 1 {
-		err := s.serveConn(ctx, t, preamble, resend)
-		if released != nil {
-			close(released)
-			released = nil
-		}
-		if !s.detachable(err) {
-			break
-		}
-		s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
-		ho := s.waitResume()
-		if ho == nil {
-			break
-		}
-		t, released = ho.t, ho.released
-		preamble, resend = s.sm.resume(ho.h)
-		s.log.Info().Msg("session resumed")
-	}
-	if released != nil {
-		close(released)
-	}
 	s.Close(errors.New("resumption limit reached"))
 	s.srv.forgetResumable(s)
 	s.refuseResumptions()
@@ -96,27 +237,6 @@ func (s *session) kick() {
 // errKicked reports that another connection took the session over.
 var errKicked = errors.New("taken over by a resuming connection")
 
-// serveConn runs one connection of the session: a writer goroutine and the
-// read loop on the caller's goroutine.
-func (s *session) serveConn(ctx context.Context, t *transport, preamble []byte, resend []smEntry) error {
-	s.connMu.Lock()
-	s.t = t
-	s.connMu.Unlock()
-	s.kicked.Store(false)
-	s.lastRead.Store(time.Now().UnixNano())
-	connDone, writerDone := make(chan struct{}), make(chan struct{})
-	go s.writeLoop(t, connDone, writerDone, preamble, resend)
-	err := s.readLoop(ctx, t)
-	if s.detachable(err) {
-		close(connDone)
-	} else {
-		s.Close(endReason(err))
-	}
-	<-writerDone
-	_ = t.conn.Close()
-	return err
-}
-
 // endReason maps how the read loop ended to the session's end reason.
 func endReason(err error) error {
 	switch {
@@ -149,7 +269,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// readLoop reads stanzas until the stream ends or breaks a limit.
+// readLoop reads stanzas until the stream ends or breaks a limit, or until
+// nothing more is buffered (errQuiet).
 func (s *session) readLoop(ctx context.Context, t *transport) error {
 	for {
 		if err := t.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)); err != nil {
@@ -157,6 +278,9 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 		}
 		if s.kicked.Load() {
 			return errKicked
+		}
+		if !t.buffered() {
+			return errQuiet
 		}
 		el, err := t.next()
 		if err != nil {
@@ -177,69 +301,167 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 	}
 }
 
-// writeLoop is the only writer of one connection of the session. It ends
-// the session on s.done (writing the final stream error) and leaves it
-// alone on connDone (detached for resumption).
-func (s *session) writeLoop(t *transport, connDone, writerDone chan struct{}, preamble []byte, resend []smEntry) {
-	defer close(writerDone)
+// attach lets writers write to t and starts the keepalive timer: a client
+// silent for half the idle timeout is pinged (XEP-0199 §4.3), so that one
+// that is only quiet answers before the reader gives up.
+func (s *session) attach(t *transport) {
+	s.wmu.Lock()
+	s.wt = t
+	period := s.srv.cfg.IdleTimeout / 4
+	s.keepalive = time.AfterFunc(period, func() {
+		if time.Since(time.Unix(0, s.lastRead.Load())) >= s.srv.cfg.IdleTimeout/2 {
+			s.wmu.Lock()
+			s.pingDue = true
+			s.wmu.Unlock()
+			s.wake()
+		}
+		s.wmu.Lock()
+		if s.wt != nil && s.keepalive != nil {
+			s.keepalive.Reset(period)
+		}
+		s.wmu.Unlock()
+	})
+	s.wmu.Unlock()
+	s.wake() // what the hub queued before the connection was served
+}
+
+// detach stops writing to the current connection (it broke; the session
+// waits for a resumption). A running writer stops after its current write.
+func (s *session) detach() {
+	s.wmu.Lock()
+	s.wt = nil
+	if s.keepalive != nil {
+		s.keepalive.Stop()
+		s.keepalive = nil
+	}
+	s.wmu.Unlock()
+	s.signal() // a lingering writer ends now
+}
+
+// signal wakes a lingering writer.
+func (s *session) signal() {
+	select {
+	case s.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// writerLinger is how long a writer with nothing to do waits for more
+// before it ends: a busy session keeps its writer (and the stack it grew),
+// an idle one has none after this.
+const writerLinger = 250 * time.Millisecond
+
+// wake makes sure a writer runs when there may be something to write. An
+// idle session has no writer goroutine: one is started here and ends when
+// it finds nothing more to do.
+func (s *session) wake() {
+	s.wmu.Lock()
+	running := s.wrunning
+	start := !running && s.wt != nil
+	if start {
+		s.wrunning = true
+		s.writers.Add(1)
+	}
+	s.wmu.Unlock()
+	if start {
+		go s.writeLoop()
+	} else if running {
+		s.signal()
+	}
+}
+
+// writeLoop is the only writer of the session while it runs (wake starts
+// at most one). It writes the replies the reader queued and the events of
+// the mailbox until both are empty, then ends. When the session is done it
+// writes the final stream error and detaches the connection.
+func (s *session) writeLoop() {
+	defer s.writers.Done()
+	buf := s.srv.getWriteBuf()
+	defer s.srv.putWriteBuf(buf)
 	var (
-		evs []crosstalk.Event
-		buf bytes.Buffer
+		evs      []crosstalk.Event
+		linger   *time.Timer
+		lingered bool
 	)
-	buf.Write(preamble)
-	for _, e := range resend {
-		s.emit(&buf, e.b, e.ev)
-	}
-	if !s.flush(t, &buf, nil) {
-		return
-	}
-	ready := s.mbox.Ready()
-	first := make(chan struct{}, 1)
-	first <- struct{}{}
-	// A client silent for half the idle timeout is pinged (XEP-0199 §4.3),
-	// so that one that is only quiet answers before the reader gives up.
-	keepalive := time.NewTicker(s.srv.cfg.IdleTimeout / 4)
-	defer keepalive.Stop()
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for {
-		buf.Reset()
-		var taken []crosstalk.Event
-		select {
-		case <-s.done:
-			s.writeFinal(t)
-			return
-		case <-connDone:
-			return
-		case it := <-s.out:
-			if !s.csi.inactive.Load() && len(s.csi.order) > 0 {
-				s.flushHeld(&buf)
+		s.wmu.Lock()
+		t, items, ping := s.wt, s.pending, s.pingDue
+		done := s.isDone()
+		if t == nil || (!done && len(items) == 0 && !ping && s.mbox.Len() == 0) {
+			if t == nil || lingered {
+				s.wrunning = false
+				s.wmu.Unlock()
+				return
 			}
+			s.wmu.Unlock()
+			if linger == nil {
+				linger = time.NewTimer(writerLinger)
+			} else {
+				linger.Reset(writerLinger)
+			}
+			select {
+			case <-s.wakeCh:
+			case <-linger.C:
+				lingered = true
+			}
+			continue
+		}
+		lingered = false
+		s.pending, s.spare = s.spare[:0], items
+		s.pingDue = false
+		if done {
+			s.wt = nil // one final write, and no writer after it
+			if s.keepalive != nil {
+				s.keepalive.Stop()
+				s.keepalive = nil
+			}
+		}
+		s.wmu.Unlock()
+		select {
+		case s.space <- struct{}{}:
+		default:
+		}
+		if done {
+			s.writeFinal(t, items)
+			s.wmu.Lock()
+			s.wrunning = false
+			s.wmu.Unlock()
+			return
+		}
+		buf.Reset()
+		// The hub's events first: those a request caused (a roster push)
+		// were queued before its answer.
+		evs = s.mbox.Take(evs[:0])
+		for _, ev := range evs {
+			s.render(buf, ev)
+		}
+		if len(items) > 0 && !s.csi.inactive.Load() && len(s.csi.order) > 0 {
+			s.flushHeld(buf)
+		}
+		for i, it := range items {
 			if it.stanza {
-				s.emit(&buf, it.b, nil)
+				s.emit(buf, it.b, nil)
 			} else {
 				buf.Write(it.b)
 			}
 			if it.enableSM {
 				s.sm.start()
 			}
-		case <-keepalive.C:
-			if time.Since(time.Unix(0, s.lastRead.Load())) < s.srv.cfg.IdleTimeout/2 {
-				continue
-			}
-			s.emit(&buf, []byte("<iq type='get' id='keepalive"+strconv.FormatUint(s.srv.pushSeq.Add(1), 10)+
+			items[i] = outItem{}
+		}
+		if ping {
+			s.emit(buf, []byte("<iq type='get' id='keepalive"+strconv.FormatUint(s.srv.pushSeq.Add(1), 10)+
 				"' from='"+s.addr.Domain()+"' to='"+xmppmap.Escape(s.addr.String())+"'><ping xmlns='urn:xmpp:ping'/></iq>"), nil)
-		case <-first:
-			evs = s.mbox.Take(evs[:0])
-			taken = evs
-		case <-ready:
-			evs = s.mbox.Take(evs[:0])
-			taken = evs
 		}
-		for _, ev := range taken {
-			s.render(&buf, ev)
+		if !s.flush(t, buf, evs) {
+			s.detach()
 		}
-		if !s.flush(t, &buf, taken) {
-			return
-		}
+		clear(evs)
 	}
 }
 
@@ -278,16 +500,10 @@ func writeError(err error) error {
 
 // writeFinal flushes pending replies, sends the stream error the reason
 // calls for (or a plain close) and shuts the connection.
-func (s *session) writeFinal(t *transport) {
+func (s *session) writeFinal(t *transport, items []outItem) {
 	var buf bytes.Buffer
-drain:
-	for range replyQueue {
-		select {
-		case it := <-s.out:
-			buf.Write(it.b)
-		default:
-			break drain
-		}
+	for _, it := range items {
+		buf.Write(it.b)
 	}
 	if cond := streamCondition(s.reason); cond != "" {
 		buf.Write(streamErrorXML(cond))

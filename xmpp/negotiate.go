@@ -213,13 +213,12 @@ func (n *negotiation) features() []byte {
 // startTLS runs the server side of the TLS handshake and restarts the
 // reading stack on the TLS connection.
 func (n *negotiation) startTLS(ctx context.Context, direct bool) error {
-	cfg := n.srv.serverTLS(direct, func(c *tls.Certificate) {
-		leaf := c.Leaf
-		if leaf == nil && len(c.Certificate) > 0 {
-			leaf, _ = x509.ParseCertificate(c.Certificate[0])
-		}
+	cfg, leaf := n.srv.sharedTLS(direct)
+	if cfg != nil {
 		n.serverCert = leaf
-	})
+	} else {
+		cfg = n.srv.serverTLS(direct, func(c *tls.Certificate) { n.serverCert = leafOf(c) })
+	}
 	conn := tls.Server(n.t.conn, cfg)
 	hctx, cancel := context.WithTimeout(ctx, n.srv.cfg.HandshakeTimeout)
 	defer cancel()
@@ -273,6 +272,9 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 	}
 	sess.addr = addr
 	sess.log = n.log.With().Str("jid", addr.String()).Logger()
+	// One logger for the session's life: zerolog gives each With its own
+	// 500-byte context buffer, and the negotiation's is garbage from here.
+	n.t.log = sess.log
 	reply := "<iq type='result' id='" + xmppmap.Escape(st.Attr("id")) + "'><bind xmlns='" + nsBind + "'><jid>" +
 		xmppmap.Escape(addr.String()) + "</jid></bind></iq>"
 	if err := n.t.write([]byte(reply)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,6 +52,16 @@ type Server struct {
 	active    map[net.Conn]bool
 	closed    bool
 	wg        sync.WaitGroup
+
+	// tlsOnce builds the shared TLS configurations (sharedTLS).
+	tlsOnce                sync.Once
+	tlsStartTLS, tlsDirect *tls.Config
+	tlsLeaf                *x509.Certificate
+
+	// writeBufs and readBufs are buffers shared by the sessions' writers
+	// and readers while they work, so that idle sessions hold none.
+	writeBufs sync.Pool
+	readBufs  sync.Pool
 }
 
 // New returns a server over the hub and store. The configuration must have
@@ -124,16 +135,15 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, direct bool) error 
 			continue
 		}
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(conn)
-			s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
-				if direct {
-					return n.startTLS(ctx, true)
-				}
-				return nil
-			})
-		}()
+		go s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
+			if direct {
+				return n.startTLS(ctx, true)
+			}
+			return nil
+		}, func() {
+			s.untrack(conn)
+			s.wg.Done()
+		})
 	}
 }
 
@@ -191,23 +201,36 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // handle runs one connection from accept to close; prepare sets the
-// negotiation up for the transport (direct TLS, WebSocket).
-func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context.Context, *negotiation) error) {
+// negotiation up for the transport (direct TLS, WebSocket). exit is called
+// once, after the connection is closed. handle may return before that: a
+// bound session's reader goes on on other goroutines (session.run).
+func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context.Context, *negotiation) error, exit func()) {
 	remote := remoteAddr(conn)
 	sid := newID()
 	log := s.log.With().Str("sid", sid).Str("remote", conn.RemoteAddr().String()).Logger()
-	defer func() { _ = conn.Close() }()
 	if !s.conns.acquire(remote) {
 		log.Warn().Msg("connection refused: too many connections from this address")
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = conn.Write(append(streamHeader(sid, s.cfg.Domains[0]), streamErrorXML(condPolicyViolation)...))
+		_ = conn.Close()
+		exit()
 		return
 	}
-	defer s.conns.release(remote)
+	bound := false
+	done := func() {
+		s.conns.release(remote)
+		_ = conn.Close()
+		exit()
+	}
+	defer func() {
+		if !bound {
+			done()
+		}
+	}()
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	lim := xmlguard.Limits{MaxBytes: int64(s.cfg.StanzaSize), MaxDepth: s.cfg.MaxDepth, MaxAttrs: s.cfg.MaxAttrs}
 	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
-	n.t = newTransport(conn, lim, s.cfg.WriteTimeout)
+	n.t = newTransport(conn, lim, s.cfg.WriteTimeout, &s.readBufs)
 	n.t.log = log
 	if err := prepare(ctx, n); err != nil {
 		log.Debug().Err(err).Msg("connection setup failed")
@@ -218,7 +241,8 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context
 		log.Debug().Err(err).Msg("negotiation ended")
 		return
 	}
-	sess.run(ctx)
+	bound = true
+	sess.run(ctx, done)
 }
 
 func remoteAddr(c net.Conn) netip.Addr {
@@ -232,6 +256,43 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// leafOf returns a certificate's parsed leaf, or nil.
+func leafOf(c *tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil || len(c.Certificate) == 0 {
+		return c.Leaf
+	}
+	leaf, _ := x509.ParseCertificate(c.Certificate[0])
+	return leaf
+}
+
+// sharedTLS returns the TLS configuration all connections of a kind
+// (STARTTLS or direct TLS) share, with the one certificate it serves,
+// when the configuration has exactly one fixed certificate (the usual
+// case, and the self-signed default): then the certificate served, which
+// tls-server-end-point binds to, is known without a per-connection clone
+// of the configuration (which each connection would keep). Nil otherwise.
+func (s *Server) sharedTLS(direct bool) (*tls.Config, *x509.Certificate) {
+	s.tlsOnce.Do(func() {
+		base := s.cfg.TLS
+		if base == nil || base.GetCertificate != nil || base.GetConfigForClient != nil || len(base.Certificates) != 1 {
+			return
+		}
+		s.tlsLeaf = leafOf(&base.Certificates[0])
+		s.tlsStartTLS = base.Clone()
+		s.tlsDirect = base.Clone()
+		if len(s.tlsDirect.NextProtos) == 0 {
+			s.tlsDirect.NextProtos = []string{"xmpp-client"}
+		}
+	})
+	if s.tlsStartTLS == nil {
+		return nil, nil
+	}
+	if direct {
+		return s.tlsDirect, s.tlsLeaf
+	}
+	return s.tlsStartTLS, s.tlsLeaf
 }
 
 // serverTLS returns a per-connection TLS configuration that records the

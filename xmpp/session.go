@@ -1,9 +1,11 @@
 package xmpp
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -14,8 +16,13 @@ import (
 // session is a bound c2s stream: an endpoint of the hub. The connection's
 // goroutine is its only reader; one writer goroutine drains the mailbox
 // (events from the hub) and the reply queue (answers to the client's own
-// requests). A client that does not read is disconnected when a write times
-// out or the mailbox overflows; whatever it never took goes back to the hub.
+// requests). The writer runs only while there is something to write (wake
+// starts it; it ends when both queues have stayed empty for writerLinger),
+// so an idle session costs one parked goroutine, not two. A client that does not read is
+// disconnected when a write times out or the mailbox overflows; whatever it
+// never took goes back to the hub.
+//
+// Lock order: connMu, then wmu, then the mailbox's and sm.mu.
 type session struct {
 	srv  *Server
 	raw  net.Conn
@@ -32,12 +39,45 @@ type session struct {
 	// lastRead is when the reader last took an element (UnixNano).
 	lastRead atomic.Int64
 
-	mbox      *crosstalk.Mailbox
-	out       chan outItem
+	mbox *crosstalk.Mailbox
+	// wmu guards the writer's state: wt, the connection writers may write
+	// to (nil before the first, while detached and after the final write);
+	// wrunning, whether a writer goroutine runs; pending, the reader's
+	// replies and nonzas in order (at most replyQueue); spare, the slice
+	// the writer gives back for reuse; pingDue, a keepalive ping to send.
+	wmu       sync.Mutex
+	wt        *transport
+	wrunning  bool
+	pending   []outItem
+	spare     []outItem
+	pingDue   bool
+	keepalive *time.Timer
+	// wakeCh wakes a writer that lingers with nothing to do.
+	wakeCh chan struct{}
+	// space is signalled when the writer takes the pending replies; a
+	// reader waiting for room in a full queue waits on it.
+	space chan struct{}
+	// writers counts the running writer (0 or 1), for serveConn to wait
+	// for it before closing the connection.
+	writers sync.WaitGroup
+
 	done      chan struct{}
 	closeOnce sync.Once
 	reason    error // set once, before done is closed
 	resumeCh  chan *handover
+
+	// exit is called once when the session is over and its connection
+	// closed (Server.handle's clean-up).
+	exit func()
+	// released belongs to the connection a resumption handed over: closed
+	// when the session no longer uses it. resumptions counts them. Both
+	// belong to the reader.
+	released    chan struct{}
+	resumptions int
+	// linger times the reader's wait for a quiet client; waiter waits for
+	// it (both reader only, see waitOrHandOver).
+	linger *time.Timer
+	waiter *waiter
 
 	// failed holds events taken from the mailbox whose write failed; only
 	// the writer touches it while it runs.
@@ -75,10 +115,10 @@ func newSession(n *negotiation) *session {
 		raw:      n.raw,
 		log:      n.log,
 		mbox:     crosstalk.NewMailbox(n.srv.cfg.MailboxEvents, n.srv.cfg.MailboxBytes),
-		out:      make(chan outItem, replyQueue),
+		space:    make(chan struct{}, 1),
+		wakeCh:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		resumeCh: make(chan *handover, 1),
-		state:    make(map[string]any),
 	}
 }
 
@@ -91,7 +131,11 @@ func (s *session) Deliver(ev crosstalk.Event) error {
 		s.Close(d.Reason)
 		return nil
 	}
-	return s.mbox.Put(ev)
+	if err := s.mbox.Put(ev); err != nil {
+		return err
+	}
+	s.wake()
+	return nil
 }
 
 // Close ends the session with a reason; the writer sends the matching
@@ -101,6 +145,17 @@ func (s *session) Close(reason error) {
 		s.reason = reason
 		close(s.done)
 	})
+	s.wake() // the writer sends the end
+}
+
+// isDone reports whether the session was closed.
+func (s *session) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Addr returns the session's full address.
@@ -117,30 +172,21 @@ func (s *session) Get(key string) any {
 func (s *session) Set(key string, v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.state == nil {
+		s.state = make(map[string]any)
+	}
 	s.state[key] = v
 }
 
 // Send queues a stanza for the client from the session's own reader (a
 // handler), waiting while the reply queue is full.
 func (s *session) Send(stanza []byte) error {
-	select {
-	case <-s.done:
-		return crosstalk.ErrEndpointClosed
-	case s.out <- outItem{b: stanza, stanza: true}:
-		return nil
-	}
+	return s.enqueue(outItem{b: stanza, stanza: true}, true)
 }
 
 // trySend queues a stanza from another goroutine without blocking.
 func (s *session) trySend(stanza []byte) error {
-	select {
-	case <-s.done:
-		return crosstalk.ErrEndpointClosed
-	case s.out <- outItem{b: stanza, stanza: true}:
-		return nil
-	default:
-		return crosstalk.ErrSlowConsumer
-	}
+	return s.enqueue(outItem{b: stanza, stanza: true}, false)
 }
 
 // reply queues an answer stanza from the reader, waiting while the queue
@@ -148,10 +194,34 @@ func (s *session) trySend(stanza []byte) error {
 func (s *session) reply(b []byte) { s.queue(outItem{b: b, stanza: true}) }
 
 // queue queues a write request from the reader.
-func (s *session) queue(it outItem) {
-	select {
-	case s.out <- it:
-	case <-s.done:
+func (s *session) queue(it outItem) { _ = s.enqueue(it, true) }
+
+// enqueue adds a write request to the reply queue and wakes the writer.
+// With wait it waits while the queue is full (the reader only: it slows
+// the client that asks too fast); without, a full queue is
+// ErrSlowConsumer.
+func (s *session) enqueue(it outItem, wait bool) error {
+	for {
+		s.wmu.Lock()
+		if s.isDone() {
+			s.wmu.Unlock()
+			return crosstalk.ErrEndpointClosed
+		}
+		if len(s.pending) < replyQueue {
+			s.pending = append(s.pending, it)
+			s.wmu.Unlock()
+			s.wake()
+			return nil
+		}
+		s.wmu.Unlock()
+		if !wait {
+			return crosstalk.ErrSlowConsumer
+		}
+		select {
+		case <-s.done:
+			return crosstalk.ErrEndpointClosed
+		case <-s.space:
+		}
 	}
 }
 
@@ -222,4 +292,25 @@ func (r *registry) owns(c net.Conn) bool {
 		}
 	}
 	return false
+}
+
+// maxPooledWriteBuf bounds the write buffers kept for reuse; a larger one
+// (a big roster, a MAM page) is left to the garbage collector.
+const maxPooledWriteBuf = 64 << 10
+
+// getWriteBuf returns an empty buffer for one writer run.
+func (srv *Server) getWriteBuf() *bytes.Buffer {
+	if b, ok := srv.writeBufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putWriteBuf gives a writer's buffer back for reuse.
+func (srv *Server) putWriteBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledWriteBuf {
+		return
+	}
+	b.Reset()
+	srv.writeBufs.Put(b)
 }

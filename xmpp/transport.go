@@ -1,13 +1,13 @@
 package xmpp
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,7 +35,7 @@ var errStreamClosed = errors.New("stream closed by the client")
 // when the reader has it and pushes back at most one byte internally, so
 // the copy is exact at token boundaries.
 type recorder struct {
-	r   *bufio.Reader
+	r   *connReader
 	buf []byte
 }
 
@@ -57,6 +57,132 @@ func (r *recorder) Read(p []byte) (int, error) {
 
 func (r *recorder) reset() { r.buf = r.buf[:0] }
 
+// keptRecord is the largest record buffer an idle connection keeps; a
+// bigger one (left by a big stanza) is dropped when the reader waits.
+const keptRecord = 1024
+
+// readBufSize is the size of the pooled read buffers.
+const readBufSize = 4096
+
+// connReader is the buffered reader under the XML decoder. Its buffer
+// comes from a pool shared by all connections and goes back to it when it
+// has been read out and the reader waits for the client (wait), so an idle
+// connection holds no read buffer: wait blocks on a few bytes of its own,
+// and the pooled buffer is taken again once they arrive.
+type connReader struct {
+	src  io.Reader
+	pool *sync.Pool
+	buf  []byte // nil while idle
+	r, w int
+	err  error
+	// probe receives the first bytes after an idle wait.
+	probe [64]byte
+}
+
+func (c *connReader) take() {
+	if c.buf != nil {
+		return
+	}
+	if b, ok := c.pool.Get().(*[]byte); ok {
+		c.buf = *b
+	} else {
+		c.buf = make([]byte, readBufSize)
+	}
+	c.r, c.w = 0, 0
+}
+
+// release gives the buffer back when everything in it was read.
+func (c *connReader) release() {
+	if c.buf == nil || c.r < c.w {
+		return
+	}
+	b := c.buf
+	c.buf, c.r, c.w = nil, 0, 0
+	c.pool.Put(&b)
+}
+
+func (c *connReader) fill() error {
+	if c.err != nil {
+		err := c.err
+		c.err = nil
+		return err
+	}
+	c.take()
+	c.r, c.w = 0, 0
+	for range 100 {
+		n, err := c.src.Read(c.buf)
+		c.w = n
+		if n > 0 {
+			c.err = err
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// ReadByte returns the next byte.
+func (c *connReader) ReadByte() (byte, error) {
+	if c.buf == nil || c.r == c.w {
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := c.buf[c.r]
+	c.r++
+	return b, nil
+}
+
+// Read reads buffered bytes, filling the buffer when it is empty.
+func (c *connReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.buf == nil || c.r == c.w {
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.buf[c.r:c.w])
+	c.r += n
+	return n, nil
+}
+
+// buffered reports whether the next read returns without waiting for
+// the network: bytes or an error are pending.
+func (c *connReader) buffered() bool {
+	return c.err != nil || (c.buf != nil && c.r < c.w)
+}
+
+// wait blocks until the client sends something other than white space
+// between elements (which it drops: RFC 6120 §11.7 allows it there, as a
+// keepalive), holding no pooled buffer while it waits. A read error is
+// kept for the next read.
+func (c *connReader) wait() {
+	for range 100 {
+		for c.buf != nil && c.r < c.w && isSpace(c.buf[c.r]) {
+			c.r++
+		}
+		if c.buffered() {
+			return
+		}
+		c.release()
+		n, err := c.src.Read(c.probe[:])
+		if n > 0 {
+			c.take()
+			c.w = copy(c.buf, c.probe[:n])
+		}
+		if err != nil {
+			c.err = err
+		}
+	}
+	if !c.buffered() {
+		c.err = io.ErrNoProgress
+	}
+}
+
 // transport is the byte and token side of one connection: the net.Conn
 // (plain or TLS), the stanza byte budget, the recorder, the decoder and the
 // xmlguard limits above it. Only the connection's reader goroutine uses it,
@@ -72,6 +198,8 @@ type transport struct {
 	wtimeout time.Duration
 	// log receives wire traces at trace level, SASL payloads redacted.
 	log zerolog.Logger
+	// bufs is the pool of read buffers.
+	bufs *sync.Pool
 }
 
 // trace logs bytes on the wire at trace level; SASL elements carry
@@ -87,8 +215,8 @@ func (t *transport) trace(dir string, b []byte) {
 	ev.Str("dir", dir).Bytes("xml", b).Msg("wire")
 }
 
-func newTransport(conn net.Conn, lim xmlguard.Limits, wtimeout time.Duration) *transport {
-	t := &transport{lim: lim, wtimeout: wtimeout}
+func newTransport(conn net.Conn, lim xmlguard.Limits, wtimeout time.Duration, bufs *sync.Pool) *transport {
+	t := &transport{lim: lim, wtimeout: wtimeout, bufs: bufs}
 	t.reset(conn)
 	return t
 }
@@ -98,7 +226,10 @@ func newTransport(conn net.Conn, lim xmlguard.Limits, wtimeout time.Duration) *t
 func (t *transport) reset(conn net.Conn) {
 	t.conn = conn
 	t.budget = xmlguard.NewBudget(conn, t.lim.MaxBytes)
-	t.rec = &recorder{r: bufio.NewReaderSize(t.budget, 4096)}
+	if t.rec != nil {
+		t.rec.r.release()
+	}
+	t.rec = &recorder{r: &connReader{src: t.budget, pool: t.bufs}}
 	t.restart()
 }
 
@@ -144,6 +275,19 @@ type element struct {
 	start xml.StartElement
 	raw   []byte
 }
+
+// wait blocks until the client sends more, holding no read buffer while
+// it waits (see connReader). Call it between elements.
+func (t *transport) wait() {
+	if cap(t.rec.buf) > keptRecord {
+		t.rec.buf = nil
+	}
+	t.rec.r.wait()
+}
+
+// buffered reports whether next can start without waiting for the
+// network.
+func (t *transport) buffered() bool { return t.rec.r.buffered() }
 
 // next reads the next top-level element (a stanza or a negotiation
 // element), skipping white space between them. It returns errStreamClosed

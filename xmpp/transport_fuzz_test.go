@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +35,14 @@ func FuzzTransport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		const budget = 2048
 		conn := &byteConn{r: bytes.NewReader(append([]byte(fuzzHeader), input...))}
-		tr := newTransport(conn, xmlguard.Limits{MaxBytes: budget, MaxDepth: 8, MaxAttrs: 8}, time.Second)
+		tr := newTransport(conn, xmlguard.Limits{MaxBytes: budget, MaxDepth: 8, MaxAttrs: 8}, time.Second, new(sync.Pool))
 		if _, err := tr.readHeader(); err != nil {
 			t.Fatalf("header: %v", err)
 		}
-		for range 1000 {
+		for i := range 1000 {
+			if i%2 == 1 { // as the session's read loop does between elements
+				tr.wait()
+			}
 			el, err := tr.next()
 			if err != nil {
 				return

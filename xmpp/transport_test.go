@@ -3,6 +3,7 @@ package xmpp
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 func TestTraceRedactsSASL(t *testing.T) {
 	var logs bytes.Buffer
 	input := "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth><message><body>hi</body></message>"
-	tr := newTransport(&byteConn{r: bytes.NewReader([]byte(fuzzHeader + input))}, xmlguard.Limits{MaxBytes: 4096}, time.Second)
+	tr := newTransport(&byteConn{r: bytes.NewReader([]byte(fuzzHeader + input))}, xmlguard.Limits{MaxBytes: 4096}, time.Second, new(sync.Pool))
 	tr.log = zerolog.New(&logs).Level(zerolog.TraceLevel)
 	if _, err := tr.readHeader(); err != nil {
 		t.Fatal(err)
@@ -29,5 +30,54 @@ func TestTraceRedactsSASL(t *testing.T) {
 	out := logs.String()
 	if strings.Contains(out, "AGFsaWNl") || strings.Contains(out, "dj1zZWNyZXQ") || !strings.Contains(out, "redacted") || !strings.Contains(out, "<body>hi</body>") {
 		t.Fatalf("trace: %s", out)
+	}
+}
+
+// chunkConn hands out its input a few bytes at a time and records, for
+// every read, whether the transport above held a read buffer meanwhile.
+type chunkConn struct {
+	byteConn
+	chunk int
+	tr    *transport
+	// held[i] is true when read i happened while a pooled buffer was held.
+	held []bool
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	c.held = append(c.held, c.tr.rec.r.buf != nil)
+	return c.r.Read(p[:min(len(p), c.chunk)])
+}
+
+// TestWaitHoldsNoBuffer checks that a connection waiting between stanzas
+// holds no pooled read buffer, and that elements split over many reads and
+// over waits come out whole.
+func TestWaitHoldsNoBuffer(t *testing.T) {
+	in := "<message id='1'><body>" + strings.Repeat("é", 3000) + "</body></message><presence/><iq type='get' id='2'><ping xmlns='urn:xmpp:ping'/></iq>"
+	for _, chunk := range []int{1, 7, 64, 5000} {
+		c := &chunkConn{byteConn: byteConn{r: bytes.NewReader([]byte(fuzzHeader + in))}, chunk: chunk}
+		pool := new(sync.Pool)
+		tr := newTransport(c, xmlguard.Limits{MaxBytes: 1 << 20}, time.Second, pool)
+		c.tr = tr
+		if _, err := tr.readHeader(); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		var raw []byte
+		for {
+			before := len(c.held)
+			tr.wait()
+			if len(c.held) > before && c.held[before] {
+				t.Fatalf("chunk %d: waited while holding a read buffer", chunk)
+			}
+			el, err := tr.next()
+			if err != nil {
+				break
+			}
+			names = append(names, el.start.Name.Local)
+			raw = append(raw, el.raw...)
+		}
+		if strings.Join(names, ",") != "message,presence,iq" || string(raw) != in {
+			t.Fatalf("chunk %d: got %v, %d bytes", chunk, names, len(raw))
+		}
 	}
 }

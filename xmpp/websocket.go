@@ -56,8 +56,8 @@ func (s *Server) WebSocket(ctx context.Context) http.Handler {
 		s.active[conn] = true
 		s.wg.Add(1)
 		s.mu.Unlock()
-		defer s.wg.Done()
-		defer s.untrack(conn)
+		// The connection is hijacked: handle may return while the session
+		// goes on (session.run), and exit ends it.
 		s.handle(ctx, conn, func(_ context.Context, n *negotiation) error {
 			n.tlsOn = r.TLS != nil
 			if r.TLS != nil {
@@ -67,6 +67,9 @@ func (s *Server) WebSocket(ctx context.Context) http.Handler {
 			n.log = n.log.With().Str("transport", "websocket").Logger()
 			n.t.log = n.log
 			return nil
+		}, func() {
+			s.untrack(conn)
+			s.wg.Done()
 		})
 	})
 }

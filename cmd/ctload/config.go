@@ -21,11 +21,12 @@ const (
 	scXMPPPresence = "xmpp-presence"
 	scSIPRegister  = "sip-register"
 	scSIPMessage   = "sip-message"
+	scMUC          = "muc"
 	scCross        = "cross"
 )
 
 // scenarios lists every scenario name in usage order.
-var scenarios = []string{scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence, scSIPRegister, scSIPMessage, scCross}
+var scenarios = []string{scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence, scMUC, scSIPRegister, scSIPMessage, scCross}
 
 // errUsage marks a command line error (exit status 2).
 var errUsage = errors.New("usage")
@@ -56,11 +57,21 @@ type config struct {
 	Contacts   int
 	Subscribe  bool
 	SourceSpec string
-	sources    []netip.Addr
-	PID        int
-	JSONFile   string
-	Smoke      bool
-	Quiet      bool
+	// muc: the room service host, the room's local part, how many
+	// occupants join, fan-out rounds, busy-room senders and duration.
+	MUCHost   string
+	Room      string
+	Occupants int
+	Fanout    int
+	Senders   int
+	Busy      time.Duration
+	// SIPTransport is udp, tcp or tls.
+	SIPTransport string
+	sources      []netip.Addr
+	PID          int
+	JSONFile     string
+	Smoke        bool
+	Quiet        bool
 }
 
 // Smoke-mode bounds: a few seconds with small numbers.
@@ -69,6 +80,9 @@ const (
 	smokeConcurrent = 4
 	smokeDuration   = 3 * time.Second
 	smokeHold       = time.Second
+	smokeOccupants  = 8
+	smokeFanout     = 5
+	smokeBusy       = 2 * time.Second
 )
 
 // Upper bounds on what one run may ask for.
@@ -85,7 +99,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("ctload", flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.StringVar(&c.XMPPAddr, "xmpp", "127.0.0.1:5222", "XMPP c2s `host:port` (STARTTLS), loopback only")
-	fs.StringVar(&c.SIPAddr, "sip", "127.0.0.1:5060", "SIP UDP `host:port` of the registrar/proxy, loopback only")
+	fs.StringVar(&c.SIPAddr, "sip", "127.0.0.1:5060", "SIP `host:port` of the registrar/proxy (UDP, TCP or TLS: -sip-transport), loopback only")
 	fs.StringVar(&c.Domain, "domain", "localhost", "the server's domain (XMPP domain, SIP domain and digest realm)")
 	fs.StringVar(&c.CAFile, "ca", "", "PEM `file` of the CA (or self-signed certificate) to verify the XMPP server against")
 	fs.BoolVar(&c.Insecure, "insecure", false, "do not verify the XMPP server's certificate (self-signed test servers)")
@@ -102,6 +116,13 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.IntVar(&c.BodySize, "size", 100, "message body size in bytes")
 	fs.BoolVar(&c.Subscribe, "subscribe", true, "xmpp-presence: subscribe within each group first (false: the rosters are provisioned already)")
 	fs.IntVar(&c.Contacts, "contacts", 20, "xmpp-presence: contacts per roster (sessions form full-mesh groups of contacts+1)")
+	fs.StringVar(&c.MUCHost, "muc", "", "muc: the room service `host` (default conference.DOMAIN)")
+	fs.StringVar(&c.Room, "room", "ctload", "muc: the room's local part")
+	fs.IntVar(&c.Occupants, "occupants", 500, "muc: occupants that join the room (one account each)")
+	fs.IntVar(&c.Fanout, "fanout", 20, "muc: fan-out rounds, one message each into the full room")
+	fs.IntVar(&c.Senders, "senders", 10, "muc: occupants sending in the busy-room phase")
+	fs.DurationVar(&c.Busy, "busy", 10*time.Second, "muc: how long the busy-room phase sends (at most -n messages, paced by -rate)")
+	fs.StringVar(&c.SIPTransport, "sip-transport", "udp", "SIP transport to the server: udp, tcp or tls (tls verifies against -ca, or -insecure)")
 	fs.StringVar(&c.SourceSpec, "src", "", "source `addresses` to spread connections over: list or range, e.g. 127.0.0.2-127.0.0.200")
 	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU time per operation and RSS (from /proc)")
 	fs.StringVar(&c.JSONFile, "json", "", "write the result as JSON to `file`")
@@ -144,6 +165,13 @@ func (c *config) check() error {
 		c.Concurrent = min(c.Concurrent, smokeConcurrent)
 		c.Duration = min(c.Duration, smokeDuration)
 		c.Hold = min(c.Hold, smokeHold)
+		c.Occupants = min(c.Occupants, smokeOccupants)
+		c.Fanout = min(c.Fanout, smokeFanout)
+		c.Senders = min(c.Senders, c.Occupants)
+		c.Busy = min(c.Busy, smokeBusy)
+	}
+	if c.MUCHost == "" {
+		c.MUCHost = "conference." + c.Domain
 	}
 	var err error
 	if c.xmpp, err = loopbackAddr(c.XMPPAddr); err != nil {
@@ -184,11 +212,26 @@ func (c *config) check() error {
 		return fmt.Errorf("-contacts %d: want 1..1000", c.Contacts)
 	case c.PID < 0:
 		return fmt.Errorf("-pid %d", c.PID)
+	case c.MUCHost == "" || strings.ContainsAny(c.MUCHost, "@/ ") || c.Room == "" || strings.ContainsAny(c.Room, "@/ "):
+		return fmt.Errorf("-muc %q, -room %q: want a bare host and a bare local part", c.MUCHost, c.Room)
+	case c.Occupants < 2 || c.Occupants > maxConcurrent:
+		return fmt.Errorf("-occupants %d: want 2..%d", c.Occupants, maxConcurrent)
+	case c.Fanout < 0 || c.Fanout > maxCount:
+		return fmt.Errorf("-fanout %d: want 0..%d", c.Fanout, maxCount)
+	case c.Senders < 1 || c.Senders > c.Occupants:
+		return fmt.Errorf("-senders %d: want 1..-occupants (%d)", c.Senders, c.Occupants)
+	case c.Busy < 0 || c.Busy > maxDuration:
+		return fmt.Errorf("-busy %s: want 0..%s", c.Busy, maxDuration)
+	case c.SIPTransport != "udp" && c.SIPTransport != "tcp" && c.SIPTransport != "tls":
+		return fmt.Errorf("-sip-transport %q: want udp, tcp or tls", c.SIPTransport)
 	case c.CAFile != "" && c.Insecure:
 		return errors.New("-ca and -insecure exclude each other")
 	}
 	if (c.Scenario == scXMPPChat || c.Scenario == scSIPMessage || c.Scenario == scCross) && c.Accounts < 2*c.Concurrent {
 		return fmt.Errorf("%s uses two accounts per pair: -accounts %d is fewer than 2 × -c %d", c.Scenario, c.Accounts, c.Concurrent)
+	}
+	if c.Scenario == scMUC && c.Accounts < c.Occupants {
+		return fmt.Errorf("%s joins one account per occupant: -accounts %d is fewer than -occupants %d", c.Scenario, c.Accounts, c.Occupants)
 	}
 	if c.Scenario == scXMPPPresence && c.Accounts < c.Contacts+1 {
 		return fmt.Errorf("%s needs groups of -contacts+1 accounts: -accounts %d is fewer than %d", c.Scenario, c.Accounts, c.Contacts+1)

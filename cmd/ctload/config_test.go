@@ -47,6 +47,23 @@ func TestParseConfigSmoke(t *testing.T) {
 	}
 }
 
+func TestParseConfigMUCAndTransport(t *testing.T) {
+	c, err := parseConfig([]string{"-domain", "example.org", "-accounts", "600", "muc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MUCHost != "conference.example.org" || c.Room != "ctload" || c.Occupants != 500 || c.SIPTransport != "udp" {
+		t.Errorf("defaults %+v", c)
+	}
+	c, err = parseConfig([]string{"-smoke", "-accounts", "8", "-sip-transport", "tls", "-muc", "muc.localhost", "muc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MUCHost != "muc.localhost" || c.Occupants != smokeOccupants || c.Fanout != smokeFanout || c.Busy != smokeBusy || c.Senders != smokeOccupants || c.SIPTransport != "tls" {
+		t.Errorf("smoke muc %+v", c)
+	}
+}
+
 func TestParseConfigRefuses(t *testing.T) {
 	for i, args := range [][]string{
 		0:  {},
@@ -66,6 +83,12 @@ func TestParseConfigRefuses(t *testing.T) {
 		14: {"xmpp-login", "extra"},
 		15: {"-nosuchflag", "xmpp-login"},
 		16: {"-xmpp", "[::]:5222", "xmpp-login"},
+		17: {"-occupants", "20", "-accounts", "10", "muc"},
+		18: {"-occupants", "1", "muc"},
+		19: {"-senders", "11", "-occupants", "10", "muc"},
+		20: {"-muc", "a@b", "muc"},
+		21: {"-sip-transport", "sctp", "sip-register"},
+		22: {"-fanout", "-1", "muc"},
 	} {
 		_, err := parseConfig(args, io.Discard)
 		if err == nil {

@@ -1,6 +1,7 @@
 // Command ctload is Crosstalk's load generator. It drives any XMPP server
 // (RFC 6120/6121: STARTTLS, SCRAM, bind, roster, presence, chat) and any
-// SIP registrar/proxy (RFC 3261 over UDP, digest per RFC 8760) on loopback
+// SIP registrar/proxy (RFC 3261 over UDP, TCP or TLS, digest per RFC 8760)
+// on loopback
 // — Crosstalk, Prosody, ejabberd, Kamailio — with the same client code the
 // tests use (mellium for XMPP, sipgo for SIP), and reports rates,
 // latency percentiles and, given the server's pid, the server's CPU time
@@ -21,6 +22,11 @@
 //	xmpp-presence sessions in full-mesh groups of -contacts+1 subscribe to each
 //	              other, then change status -n times; deliveries/s and fan-out
 //	              latency matched by status text
+//	muc           -occupants sessions (one account each) join one room on -muc
+//	              (XEP-0045; default conference.DOMAIN); fan-out: -fanout times
+//	              one message into the full room, time to the last delivery;
+//	              busy room: -senders occupants send for -busy (8 in flight
+//	              each), messages/s delivered to all and deliveries/s
 //	sip-register  REGISTER, 401, REGISTER with digest (SHA-256 or MD5, as
 //	              challenged), 200; rate and p50/p99
 //	sip-message   -c pairs register, then MESSAGE through the server to the
@@ -28,6 +34,12 @@
 //	cross         -c pairs of an XMPP session and a SIP user agent on one
 //	              server (Crosstalk only): -n/2 messages XMPP→SIP, then -n/2
 //	              SIP→XMPP; each direction's rate and p50/p99 latency
+//
+// SIP goes over UDP unless -sip-transport says tcp or tls: then each user
+// agent keeps one connection from a fixed local port, registers that
+// address as its contact (;transport=tcp or tls) and receives the
+// requests relayed to it on that connection; tls verifies the server
+// against -ca (or not, with -insecure).
 //
 // Every run is bounded: at most -n operations, -d in all, -timeout each.
 // Every target and source address must be loopback (127.0.0.0/8 or ::1):
@@ -44,6 +56,8 @@
 //	ctload -xmpp 127.0.0.5:5222 -insecure -n 5000 -c 50 -src 127.0.0.10-127.0.0.40 -pid $(pidof lua5.4) xmpp-idle
 //	ctload -sip 127.0.0.6:5060 -n 50000 -c 32 -pid $KAMAILIO_PID sip-register
 //	ctload -sip 127.0.0.6:5060 -accounts 32 -c 16 -n 50000 -json out.json sip-message
+//	ctload -sip 127.0.0.6:5060 -sip-transport tcp -n 5000 sip-register
+//	ctload -xmpp 127.0.0.5:5222 -insecure -first 3001 -accounts 500 -occupants 500 -c 20 -muc muc.localhost muc
 //	ctload -smoke -xmpp 127.0.0.5:5222 -insecure xmpp-chat   # ~3 s, small numbers
 //
 // The table goes to standard output; -json FILE writes the same result as

@@ -77,7 +77,7 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 	m := meter{pid: cfg.PID, proc: "/proc"}
 	var err error
 	switch cfg.Scenario {
-	case scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence:
+	case scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence, scMUC:
 		res.Target = cfg.xmpp.String()
 		x, xerr := newXMPPClient(cfg, log)
 		if xerr != nil {
@@ -90,6 +90,8 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 			err = x.runChat(ctx, m, res)
 		case scXMPPPresence:
 			err = x.runPresence(ctx, m, res)
+		case scMUC:
+			err = x.runMUC(ctx, m, res)
 		default:
 			err = x.runIdle(ctx, m, res)
 		}

@@ -27,13 +27,14 @@ func newSIPClient(cfg *config, log zerolog.Logger) *sipClient {
 	return &sipClient{cfg: cfg, log: log}
 }
 
-// sipUA is one user agent on its own UDP socket, which both sends requests
-// and receives what the server relays to its contact.
+// sipUA is one user agent on its own UDP socket (or, over TCP and TLS, its
+// own connection from a fixed local port), which both sends requests and
+// receives what the server relays to its contact.
 type sipUA struct {
 	c      *sipClient
 	ua     *sipgo.UserAgent
 	client *sipgo.Client
-	pc     net.PacketConn
+	pc     net.PacketConn // UDP only
 	addr   netip.AddrPort
 
 	mu    sync.Mutex
@@ -55,6 +56,9 @@ func (c *sipClient) newUA(ctx context.Context, i int, onMessage func(*sipmsg.Req
 	src := c.cfg.source(i)
 	if !src.IsValid() {
 		src = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if c.cfg.SIPTransport != "udp" {
+		return c.newStreamUA(ctx, src, onMessage)
 	}
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", netip.AddrPortFrom(src, 0).String())
@@ -99,9 +103,70 @@ func (c *sipClient) newUA(ctx context.Context, i int, onMessage func(*sipmsg.Req
 	return u, nil
 }
 
+// newStreamUA is newUA over TCP or TLS: the user agent's one connection
+// to the server leaves from a local port chosen here, so that the Contact
+// it registers names that connection's address (RFC 3261 §18: the server
+// sends requests for the contact over the connection it came in on, as
+// Kamailio and Crosstalk do); requests arriving on it are answered 200.
+func (c *sipClient) newStreamUA(ctx context.Context, src netip.Addr, onMessage func(*sipmsg.Request)) (*sipUA, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", netip.AddrPortFrom(src, 0).String())
+	if err != nil {
+		return nil, fmt.Errorf("sip local port: %w", err)
+	}
+	addr := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent("ctload"), sipgo.WithUserAgentHostname(c.cfg.Domain)}
+	if c.cfg.SIPTransport == "tls" {
+		tc, err := c.cfg.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(tc))
+	}
+	ua, err := sipgo.NewUA(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	u := &sipUA{c: c, ua: ua, addr: addr, auth: make(map[string]*cachedChallenge), onMsg: onMessage}
+	srv, err := sipgo.NewServer(ua) // its handlers serve requests on the client's connection
+	if err != nil {
+		u.close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	srv.OnMessage(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if u.onMsg != nil {
+			u.onMsg(req)
+		}
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil))
+	})
+	srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil))
+	})
+	u.client, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(addr.String()), sipgo.WithClientHostname(addr.Addr().String()))
+	if err != nil {
+		u.close()
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	return u, nil
+}
+
 func (u *sipUA) close() {
 	_ = u.ua.Close()
-	_ = u.pc.Close()
+	if u.pc != nil {
+		_ = u.pc.Close()
+	}
+}
+
+// contact returns the UA's contact URI for acct (with transport=tcp or
+// tls over those).
+func (u *sipUA) contact(acct account) sipmsg.Uri {
+	c := sipmsg.Uri{Scheme: "sip", User: acct.Local, Host: u.addr.Addr().String(), Port: int(u.addr.Port())}
+	if t := u.c.cfg.SIPTransport; t != "udp" {
+		c.UriParams = sipmsg.NewParams()
+		c.UriParams.Add("transport", t)
+	}
+	return c
 }
 
 // aor returns the address of record of an account.
@@ -118,6 +183,7 @@ func (u *sipUA) newRequest(method sipmsg.RequestMethod, ruri sipmsg.Uri, from ac
 	req.AppendHeader(fh)
 	req.AppendHeader(&sipmsg.ToHeader{Address: to})
 	req.SetDestination(u.c.cfg.sip.String())
+	req.SetTransport(strings.ToUpper(u.c.cfg.SIPTransport))
 	return req
 }
 
@@ -219,7 +285,7 @@ func applyDigest(req *sipmsg.Request, chal *digest.Challenge, proxy bool, acct a
 // removes the binding), answering the challenge.
 func (u *sipUA) register(ctx context.Context, acct account, expires int) error {
 	req := u.newRequest(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: acct.Domain}, acct, aor(acct))
-	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: acct.Local, Host: u.addr.Addr().String(), Port: int(u.addr.Port())}})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contact(acct)})
 	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(expires)))
 	res, err := u.do(ctx, req, acct, false)
 	if err != nil {
@@ -265,7 +331,7 @@ func (c *sipClient) runRegister(ctx context.Context, m meter, res *Result) error
 	})
 	res.Phases = append(res.Phases, p)
 	c.unregisterAll(ctx, uas, bound)
-	res.Notes = append(res.Notes, "register = REGISTER, 401 challenge, REGISTER with digest (SHA-256 when offered, else MD5), 200; over UDP")
+	res.Notes = append(res.Notes, "register = REGISTER, 401 challenge, REGISTER with digest (SHA-256 when offered, else MD5), 200; over "+strings.ToUpper(c.cfg.SIPTransport))
 	return err
 }
 

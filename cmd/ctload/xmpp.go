@@ -72,6 +72,8 @@ type handlers struct {
 	// accepted; when it returns true, a request goes back to that JID
 	// (what a client does to make the subscription mutual).
 	subscribeBack func(from string) bool
+	// raw, if set, replaces all of the above: it gets every stanza.
+	raw mxmpp.Handler
 }
 
 // login dials the server from the i-th source address and runs the whole
@@ -98,7 +100,11 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers
 		return nil, fmt.Errorf("negotiate: %w", err)
 	}
 	sess := &xmppSession{s: s, conn: conn, jid: s.LocalAddr(), served: make(chan error, 1)}
-	go func() { sess.served <- s.Serve(stanzaHandler(h)) }()
+	hd := h.raw
+	if hd == nil {
+		hd = stanzaHandler(h)
+	}
+	go func() { sess.served <- s.Serve(hd) }()
 
 	iter := roster.Fetch(ctx, s)
 	for n := 0; n < maxRosterItems && iter.Next(); n++ {

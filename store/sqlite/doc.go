@@ -30,6 +30,13 @@
 // stored offline survives a crash of the process or of the machine; that is
 // what lets the server acknowledge it (ARCHITECTURE.md, "Message").
 //
+// Throughput: every commit is an fsync, so writes that wait for the writer
+// at the same time share one transaction (group commit, groupcommit.go),
+// each under its own savepoint and each returning only after that commit;
+// and every statement run through the store's helpers is prepared once per
+// SQL text and pool (stmtcache.go), since parsing is most of what a short
+// SQLite query costs.
+//
 // store/storetest holds the contract this package passes, word for word
 // with store/postgres.
 package sqlite

@@ -165,8 +165,8 @@ func (s *Store) AppendArchiveBatch(ctx context.Context, entries []crosstalk.Arch
 	}
 	return s.atomic(ctx, func(q querier) error {
 		stmt := s.archiveInsert
-		if tx, ok := q.(*sql.Tx); ok {
-			stmt = tx.StmtContext(ctx, stmt)
+		if cq, ok := q.(cachedQuerier); ok && cq.tx != nil {
+			stmt = cq.tx.StmtContext(ctx, stmt)
 		}
 		for i := range entries {
 			e := &entries[i]

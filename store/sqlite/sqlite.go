@@ -41,6 +41,11 @@ type Store struct {
 	// archiveInsert is AppendArchive's statement, prepared once on the
 	// writer: the hub's archiver calls it hundreds of times per batch.
 	archiveInsert *sql.Stmt
+	// wstmts and rstmts keep the statements run through r, w, read and
+	// atomic prepared, on the writer and on the read pool.
+	wstmts, rstmts *stmtCache
+	// group batches the atomic writes waiting for the writer.
+	group *groupCommit
 }
 
 // txState is the transaction a Store handed to InTransaction's fn runs in.
@@ -77,7 +82,7 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	}
 	f.Close()
 
-	s := &Store{log: log.With().Str("component", "store/sqlite").Logger(), path: path}
+	s := &Store{log: log.With().Str("component", "store/sqlite").Logger(), path: path, group: &groupCommit{}}
 	base := (&url.URL{Scheme: "file", OmitHost: true, Path: path}).String()
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
@@ -122,6 +127,7 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	n := max(4, runtime.GOMAXPROCS(0))
 	s.rdb.SetMaxOpenConns(n)
 	s.rdb.SetMaxIdleConns(n)
+	s.wstmts, s.rstmts = newStmtCache(s.wdb), newStmtCache(s.rdb)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -211,47 +217,44 @@ func (s *Store) migrate(ctx context.Context, ms []migration) error {
 // r is where reads go: the transaction, or the read pool.
 func (s *Store) r() querier {
 	if s.tx != nil {
-		return s.tx.tx
+		return s.inTx(s.tx.tx)
 	}
-	return s.rdb
+	return cachedQuerier{q: s.rdb, c: s.rstmts}
 }
 
-// w is where single-statement writes go: the transaction, or the writer.
+// w is where single-statement writes go: the transaction, or the writer,
+// where an ExecContext joins the next group commit (batchedWriter).
 func (s *Store) w() querier {
 	if s.tx != nil {
-		return s.tx.tx
+		return s.inTx(s.tx.tx)
 	}
-	return s.wdb
+	return batchedWriter{cachedQuerier{q: s.wdb, c: s.wstmts}, s}
 }
 
-// atomic runs fn as one unit on the writer: in a transaction of its own, or
-// under a savepoint of the enclosing one.
+// inTx runs statements in a transaction of the writer.
+func (s *Store) inTx(tx *sql.Tx) querier { return cachedQuerier{q: tx, tx: tx, c: s.wstmts} }
+
+// atomic runs fn as one unit on the writer: under a savepoint of the
+// enclosing transaction, or in a transaction it may share with other
+// writes waiting at the same time (groupCommit), under a savepoint there.
 func (s *Store) atomic(ctx context.Context, fn func(q querier) error) error {
 	if s.tx != nil {
-		return s.tx.savepointDo(ctx, func() error { return fn(s.tx.tx) })
+		return s.tx.savepointDo(ctx, func() error { return fn(s.inTx(s.tx.tx)) })
 	}
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.atomicBatched(ctx, fn)
 }
 
 // read runs fn on one consistent snapshot.
 func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	if s.tx != nil {
-		return fn(s.tx.tx)
+		return fn(s.inTx(s.tx.tx))
 	}
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return fn(cachedQuerier{q: tx, tx: tx, c: s.rstmts})
 }
 
 func (t *txState) savepointDo(ctx context.Context, fn func() error) (err error) {
@@ -289,7 +292,8 @@ func (s *Store) InTransaction(ctx context.Context, fn func(tx crosstalk.Store) e
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	inner := &Store{log: s.log, path: s.path, wdb: s.wdb, rdb: s.rdb, tx: &txState{tx: tx}, archiveInsert: s.archiveInsert}
+	inner := &Store{log: s.log, path: s.path, wdb: s.wdb, rdb: s.rdb, tx: &txState{tx: tx}, archiveInsert: s.archiveInsert,
+		wstmts: s.wstmts, rstmts: s.rstmts}
 	if err := fn(inner); err != nil {
 		return err
 	}
@@ -317,6 +321,7 @@ func (s *Store) Close() error {
 	if s.archiveInsert != nil {
 		errs = append(errs, s.archiveInsert.Close())
 	}
+	errs = append(errs, s.wstmts.close(), s.rstmts.close())
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
 	}

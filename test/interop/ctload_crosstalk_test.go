@@ -33,6 +33,7 @@ func TestCtloadCrosstalk(t *testing.T) {
 			t.Errorf("sessions %d, server RSS %d KiB", r.Sessions, r.ServerRSSAfterKB)
 		}
 	})
+	t.Run("muc", func(t *testing.T) { smokeMUC(t, xmpp...) })
 	t.Run("sip-register", func(t *testing.T) { smoke(t, "sip-register", append(sip, "-src", "127.0.0.2-127.0.0.3")...) })
 	t.Run("sip-register-many-bindings", func(t *testing.T) {
 		// 32 user agents registering 8 accounts give each AOR up to 32
@@ -55,4 +56,16 @@ func TestCtloadCrosstalk(t *testing.T) {
 			t.Errorf("phases %+v", r.Phases)
 		}
 	})
+	// The same over TCP (the UDP port) and TLS (verified against the
+	// server's certificate): each user agent's one connection carries its
+	// REGISTER and the MESSAGEs relayed to it.
+	for _, tr := range []struct{ name, addr string }{{"tcp", s.SIP}, {"tls", s.SIPTLS}} {
+		args := []string{"-sip", tr.addr, "-sip-transport", tr.name, "-ca", s.CAFile, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
+		t.Run("sip-register-"+tr.name, func(t *testing.T) { smoke(t, "sip-register", args...) })
+		t.Run("sip-message-"+tr.name, func(t *testing.T) {
+			if r := smoke(t, "sip-message", args...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
+				t.Errorf("phases %+v", r.Phases)
+			}
+		})
+	}
 }

@@ -119,6 +119,28 @@ func smoke(t *testing.T, scenario string, args ...string) ctloadResult {
 	return r
 }
 
+// smokeMUC runs ctload muc in smoke mode (8 occupants of one room on
+// conference.localhost) and checks its phases: every occupant joined,
+// every fan-out round reached the 7 others, and the busy room's
+// deliveries are 7 per message.
+func smokeMUC(t *testing.T, args ...string) {
+	t.Helper()
+	r := smoke(t, "muc", args...)
+	names := make([]string, len(r.Phases))
+	for i, p := range r.Phases {
+		names[i] = p.Name
+	}
+	if strings.Join(names, ",") != "login,join,fanout,busy,delivery" {
+		t.Fatalf("phases %v", names)
+	}
+	if join := r.Phases[1]; join.OK != ctloadAccounts {
+		t.Errorf("join ok %d, want %d", join.OK, ctloadAccounts)
+	}
+	if busy, del := r.Phases[3], r.Phases[4]; del.OK != busy.OK*(ctloadAccounts-1) {
+		t.Errorf("busy room: %d messages but %d deliveries, want %d each", busy.OK, del.OK, ctloadAccounts-1)
+	}
+}
+
 // placeholder matches a template's @KEY@.
 var placeholder = regexp.MustCompile(`@[A-Z]+@`)
 
@@ -150,8 +172,17 @@ type peerProcess struct {
 // after 10 s) at the end of the test, printing its output on failure.
 func startPeer(t *testing.T, dir, name string, args ...string) *peerProcess {
 	t.Helper()
+	return startPeerEnv(t, dir, nil, name, args...)
+}
+
+// startPeerEnv is startPeer with variables added to the environment.
+func startPeerEnv(t *testing.T, dir string, env []string, name string, args ...string) *peerProcess {
+	t.Helper()
 	p := &peerProcess{cmd: exec.Command(requirePeer(t, name), args...), logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
@@ -213,6 +244,7 @@ func startProsody(t *testing.T) (addr, caFile string, pid int) {
 	cfg := fillTemplate(t, "prosody.cfg.lua.in", map[string]string{
 		"DIR": dir, "ADDR": host, "PORT": port, "DOMAIN": "localhost",
 		"CERT": filepath.Join(dir, tlscert.CertFile), "KEY": filepath.Join(dir, tlscert.KeyFile),
+		"MUC": "conference.localhost",
 	})
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -297,6 +329,7 @@ func TestCtloadProsody(t *testing.T) {
 			t.Errorf("sessions %d, server RSS %d KiB", r.Sessions, r.ServerRSSAfterKB)
 		}
 	})
+	t.Run("muc", func(t *testing.T) { smokeMUC(t, common...) })
 	t.Run("wrong-password-fails", func(t *testing.T) {
 		code, out := runCtload(t, "-smoke", "-n", "2", "-password", "wrong", "-xmpp", addr, "-ca", ca, "xmpp-login")
 		if code != 1 || !strings.Contains(out, "failed") {
@@ -314,6 +347,13 @@ func TestCtloadKamailio(t *testing.T) {
 	t.Run("sip-message", func(t *testing.T) {
 		r := smoke(t, "sip-message", common...)
 		if len(r.Phases) != 2 || r.Phases[1].Name != "message" {
+			t.Errorf("phases %+v", r.Phases)
+		}
+	})
+	tcp := append([]string{"-sip-transport", "tcp"}, common...)
+	t.Run("sip-register-tcp", func(t *testing.T) { smoke(t, "sip-register", tcp...) })
+	t.Run("sip-message-tcp", func(t *testing.T) {
+		if r := smoke(t, "sip-message", tcp...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
 			t.Errorf("phases %+v", r.Phases)
 		}
 	})

@@ -137,6 +137,7 @@ func (s *server) waitHealthy(t *testing.T) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
+			s.done <- err // for stop, which would otherwise wait for it forever
 			t.Fatalf("crosstalk exited early: %v\n%s", err, s.Logs())
 		default:
 		}
