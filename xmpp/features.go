@@ -68,7 +68,8 @@ func offlineFeature() []feature.Registration {
 }
 
 // services returns the room service of a domain, if the hub runs one there
-// (conference.<domain>, as cmd/crosstalk configures it).
+// (conference.<domain>, as cmd/crosstalk configures it), and the connected
+// external components (XEP-0114) whose domains are subdomains of it.
 func (s *Server) services(domain string) []string {
 	var out []string
 	if a, err := crosstalk.NewAddress("", "conference."+domain, ""); err == nil && s.hub.IsRoomService(a) {
