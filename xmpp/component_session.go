@@ -75,9 +75,11 @@ func (c *component) run(ctx context.Context) {
 	c.writer.Add(1)
 	go c.writeLoop()
 	err := c.readLoop(ctx)
+	// The domain is free before the stream error goes out, so that a
+	// component that reconnects as soon as it reads it is not refused.
+	c.srv.hub.UnbindDomain(c.domain, c)
 	c.Close(err)
 	c.writer.Wait()
-	c.srv.hub.UnbindDomain(c.domain, c)
 	c.srv.comps.remove(c)
 	c.bounce(ctx, c.mbox.Close())
 	c.log.Info().Err(err).Msg("component disconnected")

@@ -201,7 +201,9 @@ func TestComponentLimits(t *testing.T) {
 	if got := comp.streamError(); got != condRestrictedXML {
 		t.Fatalf("DTD: %q, want restricted-xml", got)
 	}
-	comp, _ = ts.dialComponent(t, compDomain, compSecret)
+	if comp, got = ts.dialComponent(t, compDomain, compSecret); got != "handshake" {
+		t.Fatalf("reconnect: %q", got)
+	}
 	comp.send("<message from='x@" + compDomain + "' to='bob@" + testDomain + "'>" + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + "</message>")
 	if got := comp.streamError(); got != condPolicyViolation {
 		t.Fatalf("too deep: %q, want policy-violation", got)
