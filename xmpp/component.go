@@ -157,6 +157,9 @@ func (s *Server) componentHandshake(ctx context.Context, t *transport, sid, sour
 		return nil, fail(newStreamError(condInvalidNamespace, "the default namespace must be "+nsComponent))
 	}
 	to := attr(hdr, "", "to")
+	if a, err := crosstalk.ParseAddress(to); err == nil && a.Local() == "" && a.Resource() == "" {
+		to = a.Domain() // normalised (RFC 7622), as the configuration is
+	}
 	secret, known := s.comps.secrets[to]
 	if !known {
 		return nil, fail(newStreamError(condHostUnknown, "no component is configured for this domain"))
