@@ -42,6 +42,10 @@ type HubConfig struct {
 	// others' joins get ErrNotFound meanwhile. Rooms created by SIP
 	// occupants, who cannot configure, are never locked.
 	LockNewRooms bool
+	// ServiceDomains are domains served by one external endpoint each (an
+	// XEP-0114 component), bound with BindDomain (hub_domain.go). They must
+	// be neither in Domains nor in RoomDomains.
+	ServiceDomains []string
 }
 
 // Hub routes events between endpoints, fans out presence, keeps offline
@@ -84,6 +88,10 @@ type Hub struct {
 	roomsMu     sync.Mutex
 	rooms       map[Address]*liveRoom
 	occupying   map[Address]map[Address]bool // occupant full address → rooms
+
+	// domainEPs are the endpoints bound at service domains (hub_domain.go),
+	// guarded by mu.
+	domainEPs map[string]Endpoint
 }
 
 // online is the live state of an account with at least one bound endpoint.
@@ -111,11 +119,12 @@ type binding struct {
 // NewHub returns a hub over store.
 func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 	h := &Hub{
-		cfg:      cfg,
-		store:    store,
-		log:      log.With().Str("component", "hub").Logger(),
-		domains:  make(map[string]bool, len(cfg.Domains)),
-		accounts: make(map[Address]*online),
+		cfg:       cfg,
+		store:     store,
+		log:       log.With().Str("component", "hub").Logger(),
+		domains:   make(map[string]bool, len(cfg.Domains)),
+		accounts:  make(map[Address]*online),
+		domainEPs: make(map[string]Endpoint),
 	}
 	for _, d := range cfg.Domains {
 		h.domains[d] = true
@@ -338,7 +347,12 @@ func (h *Hub) Close(ctx context.Context) error {
 	h.closed = true
 	accounts := h.accounts
 	h.accounts = make(map[Address]*online)
+	domainEPs := h.domainEPs
+	h.domainEPs = make(map[string]Endpoint)
 	h.mu.Unlock()
+	for _, ep := range domainEPs {
+		ep.Close(ErrShuttingDown)
+	}
 	for _, acct := range accounts {
 		for _, b := range acct.bindings {
 			b.ep.Close(ErrShuttingDown)

@@ -128,6 +128,9 @@ func (h *Hub) chooseBare(bare Address, t MessageType) []*binding {
 }
 
 func (h *Hub) routeRemote(ctx context.Context, ev Event) error {
+	if handled, err := h.routeDomain(eventTo(ev).Domain(), ev); handled {
+		return err
+	}
 	if h.cfg.Remote == nil {
 		return ErrRemoteNotSupported
 	}

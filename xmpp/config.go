@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -53,6 +55,32 @@ type Config struct {
 	// SoftwareName and SoftwareVersion answer XEP-0092.
 	SoftwareName    string
 	SoftwareVersion string
+	// Components are the external components (XEP-0114) that may connect
+	// to ServeComponents, one per domain; the hub must have the same
+	// domains as HubConfig.ServiceDomains. None: no component can connect.
+	Components []Component
+	// ComponentHandshakeFailures is how many failed handshakes an address
+	// or a component domain may make per minute before handshakes are
+	// refused. Default 5.
+	ComponentHandshakeFailures int
+}
+
+// Component is one external component (XEP-0114): the domain it serves and
+// the shared secret of its handshake. String never shows the secret.
+type Component struct {
+	// Domain is the component's domain (gateway.example.com); it must not
+	// be one of Config.Domains.
+	Domain string
+	// Secret is the shared secret.
+	Secret string
+}
+
+// String returns the domain; the secret is never printed or logged.
+func (c Component) String() string { return c.Domain }
+
+// GoString returns the domain with the secret redacted, for %#v.
+func (c Component) GoString() string {
+	return "xmpp.Component{Domain: \"" + c.Domain + "\", Secret: <redacted>}"
 }
 
 // Defaults returns the documented defaults, serving localhost.
@@ -73,6 +101,8 @@ func Defaults() Config {
 		MailboxEvents:          1024,
 		MailboxBytes:           4 << 20,
 		SoftwareName:           "Crosstalk",
+
+		ComponentHandshakeFailures: 5,
 	}
 }
 
@@ -106,5 +136,29 @@ func (c *Config) Validate() error {
 	if c.MailboxEvents < 1 || c.MailboxBytes < c.StanzaSize {
 		errs = append(errs, errors.New("xmpp: MailboxEvents must be positive and MailboxBytes at least StanzaSize"))
 	}
+	errs = append(errs, c.validateComponents()...)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateComponents() []error {
+	var errs []error
+	if c.ComponentHandshakeFailures < 1 {
+		errs = append(errs, errors.New("xmpp: ComponentHandshakeFailures must be positive"))
+	}
+	seen := map[string]bool{}
+	for _, comp := range c.Components {
+		switch {
+		case comp.Domain == "" || strings.ContainsAny(comp.Domain, "@/ "):
+			errs = append(errs, fmt.Errorf("xmpp: component domain %q is not a domain", comp.Domain))
+		case slices.Contains(c.Domains, comp.Domain):
+			errs = append(errs, fmt.Errorf("xmpp: component domain %s is also a served domain", comp.Domain))
+		case seen[comp.Domain]:
+			errs = append(errs, fmt.Errorf("xmpp: component domain %s configured twice", comp.Domain))
+		}
+		seen[comp.Domain] = true
+		if comp.Secret == "" {
+			errs = append(errs, fmt.Errorf("xmpp: component %s needs a secret", comp.Domain))
+		}
+	}
+	return errs
 }

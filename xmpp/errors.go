@@ -73,6 +73,8 @@ const (
 	condConflict           = "conflict"
 	condConnectionTimeout  = "connection-timeout"
 	condHostUnknown        = "host-unknown"
+	condImproperAddressing = "improper-addressing"
+	condInvalidFrom        = "invalid-from"
 	condInvalidNamespace   = "invalid-namespace"
 	condNotAuthorized      = "not-authorized"
 	condNotWellFormed      = "not-well-formed"

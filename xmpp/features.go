@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"context"
+	"strings"
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/blocking"
@@ -67,10 +68,17 @@ func offlineFeature() []feature.Registration {
 }
 
 // services returns the room service of a domain, if the hub runs one there
-// (conference.<domain>, as cmd/crosstalk configures it).
+// (conference.<domain>, as cmd/crosstalk configures it), and the connected
+// external components (XEP-0114) whose domains are subdomains of it.
 func (s *Server) services(domain string) []string {
+	var out []string
 	if a, err := crosstalk.NewAddress("", "conference."+domain, ""); err == nil && s.hub.IsRoomService(a) {
-		return []string{a.String()}
+		out = append(out, a.String())
 	}
-	return nil
+	for _, d := range s.hub.BoundDomains() { // connected XEP-0114 components under this domain
+		if strings.HasSuffix(d, "."+domain) {
+			out = append(out, d)
+		}
+	}
+	return out
 }

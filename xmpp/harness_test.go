@@ -29,6 +29,7 @@ type testServer struct {
 	store    crosstalk.Store
 	addr     string // STARTTLS
 	tlsAddr  string // direct TLS
+	compAddr string // XEP-0114 components, when configured
 	roots    *x509.CertPool
 	password string
 }
@@ -48,13 +49,17 @@ func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}}, st, zerolog.Nop())
 	cfg := Defaults()
 	cfg.Domains = []string{testDomain}
 	cfg.TLS = tlscert.Config(cert)
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	var serviceDomains []string
+	for _, c := range cfg.Components {
+		serviceDomains = append(serviceDomains, c.Domain)
+	}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}, ServiceDomains: serviceDomains}, st, zerolog.Nop())
 	log := zerolog.Nop()
 	if testing.Verbose() {
 		log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
@@ -71,10 +76,20 @@ func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
+	serving := 2
 	go func() { _ = srv.Serve(ctx, ln); done <- struct{}{} }()
 	go func() { _ = srv.ServeTLS(ctx, tln); done <- struct{}{} }()
 	ts := &testServer{srv: srv, hub: hub, store: st, addr: ln.Addr().String(), tlsAddr: tln.Addr().String(), roots: roots, password: "pässwörd 1"}
+	if len(cfg.Components) > 0 {
+		cln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serving++
+		go func() { _ = srv.ServeComponents(ctx, cln); done <- struct{}{} }()
+		ts.compAddr = cln.Addr().String()
+	}
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
@@ -83,8 +98,9 @@ func startServer(t testing.TB, tweak func(*Config)) *testServer {
 			t.Errorf("shutdown: %v", err)
 		}
 		cancel()
-		<-done
-		<-done
+		for range serving {
+			<-done
+		}
 		_ = st.Close()
 	})
 	return ts

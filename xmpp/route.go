@@ -170,7 +170,7 @@ func (s *session) onIQ(ctx context.Context, st *xmppmap.Stanza) {
 			}
 			return
 		}
-		if !to.IsZero() && !to.IsBare() {
+		if !to.IsZero() && (!to.IsBare() || s.srv.hub.IsServiceDomain(to.Domain())) { // a full address, or a component (XEP-0114)
 			q := &crosstalk.Query{ID: id, From: s.addr, To: to, Type: queryType(typ),
 				Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: st.Bytes()}}
 			if err := s.srv.hub.RouteQuery(ctx, q); err != nil {

@@ -43,6 +43,8 @@ type Server struct {
 	conns *connLimiter
 	fails *lockout.Lockout
 	local *registry
+	// comps are the external components (XEP-0114, component.go).
+	comps *components
 	// pushSeq numbers the ids of server-initiated IQs (roster pushes).
 	pushSeq atomic.Uint64
 
@@ -82,6 +84,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		resumable: make(map[string]*session),
 		active:    make(map[net.Conn]bool),
 	}
+	s.comps = newComponents(cfg, func() time.Time { return s.now() })
 	s.fails = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxLimiterKeys, TrustFor: loginTrust, Now: func() time.Time { return s.now() }})
 	s.pep = pep.New(store, s, func() time.Time { return s.now() }, s.log, pep.DefaultLimits())
 	s.mux = s.features()
@@ -177,6 +180,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	for _, sess := range s.local.all() {
 		sess.Close(crosstalk.ErrShuttingDown)
+	}
+	for _, comp := range s.comps.all() {
+		comp.Close(crosstalk.ErrShuttingDown)
 	}
 	s.mu.Lock()
 	for c := range s.active {

@@ -202,8 +202,9 @@ type transport struct {
 	bufs *sync.Pool
 }
 
-// trace logs bytes on the wire at trace level; SASL elements carry
-// credentials or proofs and are logged without their content.
+// trace logs bytes on the wire at trace level; SASL elements and
+// component handshakes carry credentials or proofs and are logged without
+// their content.
 func (t *transport) trace(dir string, b []byte) {
 	ev := t.log.Trace()
 	if !ev.Enabled() {
@@ -211,6 +212,8 @@ func (t *transport) trace(dir string, b []byte) {
 	}
 	if bytes.Contains(b, []byte(nsSASL)) {
 		b = []byte("<!-- SASL element redacted -->")
+	} else if bytes.HasPrefix(b, []byte("<handshake")) && len(b) > len("<handshake/>") {
+		b = []byte("<!-- XEP-0114 handshake redacted -->") // a verifier of the component's secret
 	}
 	ev.Str("dir", dir).Bytes("xml", b).Msg("wire")
 }

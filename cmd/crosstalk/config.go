@@ -44,7 +44,32 @@ type Config struct {
 	Rooms RoomsConfig `toml:"rooms"`
 	// OperatorAllow lists the networks (CIDR) allowed to read /healthz and /metrics. Default loopback.
 	OperatorAllow []string `toml:"operator_allow"`
+	// Components are the external components (XEP-0114) that may connect to
+	// listen.xmpp_component; with none, that listener is not started.
+	Components []ComponentConfig `toml:"components"`
 }
+
+// ComponentConfig is one external component (XEP-0114): a subdomain and
+// its shared secret. String never shows the secret.
+type ComponentConfig struct {
+	// Domain is the component's domain (gateway.example.com).
+	Domain string `toml:"domain"`
+	// Secret is the handshake's shared secret, at least 16 characters.
+	Secret string `toml:"secret"`
+}
+
+// String returns the domain only.
+func (c ComponentConfig) String() string { return c.Domain }
+
+// GoString redacts the secret for %#v.
+func (c ComponentConfig) GoString() string {
+	return "ComponentConfig{Domain: " + strconv.Quote(c.Domain) + ", Secret: <redacted>}"
+}
+
+// minComponentSecret is the shortest component secret accepted: the
+// handshake is a plain SHA-1 over the stream id and the secret, so a short
+// secret falls to an offline guess from one captured handshake.
+const minComponentSecret = 16
 
 // RoomsConfig configures the room service (XEP-0045 and SIP occupants).
 type RoomsConfig struct {
@@ -71,6 +96,10 @@ type ListenConfig struct {
 	XMPPClient    string `toml:"xmpp_c2s"`
 	XMPPDirectTLS string `toml:"xmpp_tls"`
 	XMPPServer    string `toml:"xmpp_s2s"`
+	// XMPPComponent is the XEP-0114 component listener, started only when
+	// components are configured. Default 127.0.0.1:5275 (loopback: the
+	// protocol has no TLS).
+	XMPPComponent string `toml:"xmpp_component"`
 	SIPUDP        string `toml:"sip_udp"`
 	SIPTCP        string `toml:"sip_tcp"`
 	SIPTLS        string `toml:"sip_tls"`
@@ -104,7 +133,7 @@ func Defaults() Config {
 		Domains: []string{"localhost"},
 		DataDir: "data",
 		Listen: ListenConfig{
-			XMPPClient: ":5222", XMPPDirectTLS: ":5223", XMPPServer: ":5269",
+			XMPPClient: ":5222", XMPPDirectTLS: ":5223", XMPPServer: ":5269", XMPPComponent: "127.0.0.1:5275",
 			SIPUDP: ":5060", SIPTCP: ":5060", SIPTLS: ":5061", HTTPS: ":8443",
 		},
 		Limits:          LimitsConfig{StanzaSize: 256 << 10, SIPMessageSize: 65535, ConnectionsPerIP: 64, LoginFailuresPerMinute: 10},
@@ -144,6 +173,7 @@ var envVars = []struct {
 	{"CROSSTALK_XMPP_C2S_ADDR", func(c *Config, v string) error { c.Listen.XMPPClient = v; return nil }},
 	{"CROSSTALK_XMPP_TLS_ADDR", func(c *Config, v string) error { c.Listen.XMPPDirectTLS = v; return nil }},
 	{"CROSSTALK_XMPP_S2S_ADDR", func(c *Config, v string) error { c.Listen.XMPPServer = v; return nil }},
+	{"CROSSTALK_XMPP_COMPONENT_ADDR", func(c *Config, v string) error { c.Listen.XMPPComponent = v; return nil }},
 	{"CROSSTALK_SIP_UDP_ADDR", func(c *Config, v string) error { c.Listen.SIPUDP = v; return nil }},
 	{"CROSSTALK_SIP_TCP_ADDR", func(c *Config, v string) error { c.Listen.SIPTCP = v; return nil }},
 	{"CROSSTALK_SIP_TLS_ADDR", func(c *Config, v string) error { c.Listen.SIPTLS = v; return nil }},
@@ -213,7 +243,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
 	}
 	for name, addr := range map[string]string{
-		"xmpp_c2s": c.Listen.XMPPClient, "xmpp_tls": c.Listen.XMPPDirectTLS, "xmpp_s2s": c.Listen.XMPPServer,
+		"xmpp_c2s": c.Listen.XMPPClient, "xmpp_tls": c.Listen.XMPPDirectTLS, "xmpp_s2s": c.Listen.XMPPServer, "xmpp_component": c.Listen.XMPPComponent,
 		"sip_udp": c.Listen.SIPUDP, "sip_tcp": c.Listen.SIPTCP, "sip_tls": c.Listen.SIPTLS, "https": c.Listen.HTTPS,
 	} {
 		if addr == "" {
@@ -244,7 +274,44 @@ func (c *Config) Validate() error {
 	if _, err := c.operatorPrefixes(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateComponents()...)
 	return errors.Join(errs...)
+}
+
+// validateComponents checks the XEP-0114 components: a domain that is not
+// ours nor a room service, configured once, with a long enough secret.
+func (c *Config) validateComponents() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, comp := range c.Components {
+		a, err := crosstalk.ParseAddress(comp.Domain)
+		if err != nil || a.Local() != "" || a.Resource() != "" {
+			errs = append(errs, fmt.Errorf("components: %q is not a domain", comp.Domain))
+			continue
+		}
+		d := a.Domain()
+		c.Components[i].Domain = d
+		switch {
+		case c.serves(d) || strings.HasPrefix(d, "conference.") && c.serves(strings.TrimPrefix(d, "conference.")):
+			errs = append(errs, fmt.Errorf("components: %s is served here already", d))
+		case seen[d]:
+			errs = append(errs, fmt.Errorf("components: %s is configured twice", d))
+		}
+		seen[d] = true
+		if len(comp.Secret) < minComponentSecret {
+			errs = append(errs, fmt.Errorf("components: the secret of %s needs at least %d characters", d, minComponentSecret))
+		}
+	}
+	return errs
+}
+
+// componentDomains returns the domains of the configured components.
+func (c *Config) componentDomains() []string {
+	out := make([]string, len(c.Components))
+	for i, comp := range c.Components {
+		out[i] = comp.Domain
+	}
+	return out
 }
 
 func (c *Config) operatorPrefixes() ([]netip.Prefix, error) {

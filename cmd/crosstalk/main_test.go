@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -245,5 +246,38 @@ func TestServeReadyHealthyAndStops(t *testing.T) {
 		}
 	case <-time.After(shutdownGrace + time.Second):
 		t.Fatal("serve did not stop within the grace period")
+	}
+}
+
+func TestConfigComponents(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "c.toml")
+	os.WriteFile(good, []byte("domains = [\"example.com\"]\n[[components]]\ndomain = \"GW.example.com\"\nsecret = \"0123456789abcdef-secret\"\n"), 0o600)
+	c, err := buildConfig(good, func(string) string { return "" }, func(*Config) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Components) != 1 || c.Components[0].Domain != "gw.example.com" || c.Listen.XMPPComponent != "127.0.0.1:5275" {
+		t.Fatalf("components: %v, listener %q", c.Components, c.Listen.XMPPComponent)
+	}
+	for _, shown := range []string{fmt.Sprint(c.Components), fmt.Sprintf("%+v", c.Components[0]), fmt.Sprintf("%#v", c.Components)} {
+		if strings.Contains(shown, "secret") {
+			t.Errorf("the secret is printed: %s", shown)
+		}
+	}
+	for _, bad := range []string{
+		"[[components]]\ndomain = \"gw.example.com\"\nsecret = \"short\"\n",
+		"[[components]]\ndomain = \"example.com\"\nsecret = \"0123456789abcdef-secret\"\n",
+		"[[components]]\ndomain = \"conference.example.com\"\nsecret = \"0123456789abcdef-secret\"\n",
+		"[[components]]\ndomain = \"a@gw.example.com\"\nsecret = \"0123456789abcdef-secret\"\n",
+		"[[components]]\ndomain = \"gw.example.com\"\nsecret = \"0123456789abcdef-secret\"\n[[components]]\ndomain = \"gw.example.com\"\nsecret = \"0123456789abcdef-secret\"\n",
+	} {
+		p := filepath.Join(dir, "x.toml")
+		os.WriteFile(p, []byte("domains = [\"example.com\"]\n"+bad), 0o600)
+		if _, err := buildConfig(p, func(string) string { return "" }, func(*Config) {}); err == nil {
+			t.Errorf("%q accepted", bad)
+		} else if strings.Contains(err.Error(), "0123456789abcdef") {
+			t.Errorf("the secret is in the error: %v", err)
+		}
 	}
 }

@@ -85,7 +85,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains, OccupantIDKey: occupantKey, LockNewRooms: c.Rooms.LockNew}, st, log)
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: c.Domains, Archive: c.Archive, RoomDomains: roomDomains, OccupantIDKey: occupantKey, LockNewRooms: c.Rooms.LockNew,
+		ServiceDomains: c.componentDomains()}, st, log) // XEP-0114 components serve their domains
 
 	// XCAP (RFC 4825): the roster and blocklist as SIP buddy-list documents,
 	// mounted at /xcap-root/ on the HTTPS listener below (sip/xcap/README.md).

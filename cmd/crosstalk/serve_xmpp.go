@@ -13,7 +13,8 @@ import (
 )
 
 // startXMPP starts the c2s listeners that are configured (listen.xmpp_c2s
-// with STARTTLS, listen.xmpp_tls with direct TLS) and returns the function
+// with STARTTLS, listen.xmpp_tls with direct TLS) and, when components are
+// configured, the XEP-0114 listener (listen.xmpp_component), and returns the function
 // that stops them within its context, and the server for the handlers it
 // serves on the HTTPS listener.
 func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *crosstalk.Hub, st crosstalk.Store, log zerolog.Logger) (*xmpp.Server, func(context.Context) error, error) {
@@ -25,6 +26,9 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
 	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
 	cfg.SoftwareVersion = version
+	for _, comp := range c.Components {
+		cfg.Components = append(cfg.Components, xmpp.Component{Domain: comp.Domain, Secret: comp.Secret})
+	}
 	srv, err := xmpp.New(cfg, hub, st, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("xmpp: %w", err)
@@ -41,8 +45,9 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 	}{
 		{"xmpp_c2s", c.Listen.XMPPClient, srv.Serve},
 		{"xmpp_tls", c.Listen.XMPPDirectTLS, srv.ServeTLS},
+		{"xmpp_component", c.Listen.XMPPComponent, srv.ServeComponents}, // XEP-0114
 	} {
-		if l.addr == "" {
+		if l.addr == "" || l.name == "xmpp_component" && len(c.Components) == 0 {
 			continue
 		}
 		ln, err := net.Listen("tcp", l.addr)

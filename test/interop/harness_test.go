@@ -51,6 +51,9 @@ type server struct {
 	CAFile string
 	// Listener addresses (host:port on 127.0.0.1). SIP UDP and TCP share SIP.
 	C2S, DirectTLS, SIP, SIPTLS, HTTPS string
+	// Component is the XEP-0114 listener, served only when Extra
+	// configures [[components]].
+	Component string
 
 	cmd  *exec.Cmd
 	logs *syncBuffer
@@ -81,6 +84,7 @@ func startServer(t *testing.T, opts serverOptions) *server {
 		SIP:       freeTCPAndUDP(t),
 		SIPTLS:    freeTCP(t),
 		HTTPS:     freeTCP(t),
+		Component: freeTCP(t),
 		logs:      &syncBuffer{},
 		done:      make(chan error, 1),
 	}
@@ -90,6 +94,7 @@ data_dir = %q
 xmpp_c2s = %q
 xmpp_tls = %q
 xmpp_s2s = ""
+xmpp_component = %q
 sip_udp = %q
 sip_tcp = %q
 sip_tls = %q
@@ -98,7 +103,7 @@ https = %q
 level = "debug"
 format = "json"
 %s
-`, s.Domain, dir, s.C2S, s.DirectTLS, s.SIP, s.SIP, s.SIPTLS, s.HTTPS, opts.Extra)
+`, s.Domain, dir, s.C2S, s.DirectTLS, s.Component, s.SIP, s.SIP, s.SIPTLS, s.HTTPS, opts.Extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
