@@ -96,9 +96,12 @@ wait_listen() {
 # cpu_ticks PID: utime+stime of a process and its children, in ticks.
 cpu_ticks() {
   local t=0 p
+  local n
   for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    [ -r "/proc/$p/stat" ] || continue
-    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+    # A child may exit between the listing and the read (ejabberd's helper
+    # processes come and go): it then counts as 0, never as an error.
+    n=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || true
+    t=$((t + ${n:-0}))
   done
   echo "$t"
 }
