@@ -109,13 +109,18 @@ cpu_ticks() {
 # settle PID…: wait (up to 30 s) until each server uses under 5% of a core,
 # so that one server's backlog does not slow the next measurement.
 settle() {
-  local p a b
+  local p a b quiet
   for p in "$@"; do
+    quiet=0
     for _ in $(seq 1 30); do
       a=$(cpu_ticks "$p"); sleep 1; b=$(cpu_ticks "$p")
-      [ $((b - a)) -le 5 ] && break
+      if [ $((b - a)) -le 5 ]; then quiet=1; break; fi
     done
+    # Not quiet after 30 s: say so and go on (returning non-zero here ended
+    # the whole run under set -e).
+    [ "$quiet" = 1 ] || log "server $p still busy after 30 s ($((b - a)) ticks/s)"
   done
+  return 0
 }
 
 # fill TEMPLATE KEY=VALUE…: print a bench/ template with @KEY@ replaced.
