@@ -63,43 +63,14 @@ func (c *components) all() []*component {
 // listener should be on loopback or a private network: the protocol has no
 // TLS.
 func (s *Server) ServeComponents(ctx context.Context, ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return errors.New("xmpp: server shut down")
-	}
-	s.listeners[ln] = true
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
-	defer stop()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed || !s.listeners[ln]
-			delete(s.listeners, ln)
-			s.mu.Unlock()
-			if closed || ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			return fmt.Errorf("xmpp: component accept: %w", err)
-		}
-		if !s.track(conn) {
-			_ = conn.Close()
-			continue
-		}
+	return s.acceptLoop(ctx, ln, "component accept", func(conn net.Conn) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(conn)
 			s.handleComponent(ctx, conn)
 		}()
-	}
+	})
 }
 
 // handleComponent runs one component connection from accept to close.

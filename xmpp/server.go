@@ -107,6 +107,24 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) serve(ctx context.Context, ln net.Listener, direct bool) error {
+	return s.acceptLoop(ctx, ln, "accept", func(conn net.Conn) {
+		s.wg.Add(1)
+		go s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
+			if direct {
+				return n.startTLS(ctx, true)
+			}
+			return nil
+		}, func() {
+			s.untrack(conn)
+			s.wg.Done()
+		})
+	})
+}
+
+// acceptLoop accepts on ln until ctx ends or Shutdown is called, and hands
+// each tracked connection to start; what names the listener in errors. It
+// is shared by the client and component listeners.
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, what string, start func(net.Conn)) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -131,22 +149,13 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, direct bool) error 
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
-			return fmt.Errorf("xmpp: accept: %w", err)
+			return fmt.Errorf("xmpp: %s: %w", what, err)
 		}
 		if !s.track(conn) {
 			_ = conn.Close()
 			continue
 		}
-		s.wg.Add(1)
-		go s.handle(ctx, conn, func(ctx context.Context, n *negotiation) error {
-			if direct {
-				return n.startTLS(ctx, true)
-			}
-			return nil
-		}, func() {
-			s.untrack(conn)
-			s.wg.Done()
-		})
+		start(conn)
 	}
 }
 
