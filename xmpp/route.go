@@ -27,12 +27,11 @@ func (s *session) handle(ctx context.Context, el element) error {
 	if el.start.Name.Space != nsClient {
 		return newStreamError(condUnsupportedStanza, "<"+el.start.Name.Local+"/> in "+el.start.Name.Space)
 	}
-	st, err := xmppmap.ParseStanza(el.raw)
+	// The reader's decoder has checked the element and found its parts:
+	// no second parse.
+	st, err := xmppmap.NewStanza(el.start, el.inner)
 	if err != nil {
-		if errors.Is(err, xmppmap.ErrNotStanza) {
-			return newStreamError(condUnsupportedStanza, err.Error())
-		}
-		return newStreamError(condNotWellFormed, err.Error())
+		return newStreamError(condUnsupportedStanza, err.Error())
 	}
 	s.sm.counted()
 	// RFC 6120 §8.1.2.1: the server stamps the full address of the session.

@@ -272,11 +272,14 @@ func (t *transport) readHeader() (xml.StartElement, error) {
 	return xml.StartElement{}, newStreamError(condNotWellFormed, "no stream header")
 }
 
-// element is one top-level element read from the stream: its start tag and
-// its exact bytes.
+// element is one top-level element read from the stream: its start tag,
+// its exact bytes and, within them, the bytes between its start and end
+// tags (nil for an empty element), so that a stanza need not be parsed a
+// second time.
 type element struct {
 	start xml.StartElement
 	raw   []byte
+	inner []byte
 }
 
 // wait blocks until the client sends more, holding no read buffer while
@@ -298,6 +301,7 @@ func (t *transport) buffered() bool { return t.rec.r.buffered() }
 func (t *transport) next() (element, error) {
 	var el element
 	depth := 0
+	startEnd := 0 // bytes recorded up to the end of the start tag
 	for {
 		tok, err := t.guard.Token()
 		if err != nil {
@@ -317,6 +321,7 @@ func (t *transport) next() (element, error) {
 		case xml.StartElement:
 			if depth == 0 {
 				el.start = tok.Copy()
+				startEnd = len(t.rec.buf)
 			}
 			depth++
 		case xml.EndElement:
@@ -328,8 +333,17 @@ func (t *transport) next() (element, error) {
 				raw := t.rec.buf
 				if i := bytes.IndexByte(raw, '<'); i > 0 {
 					raw = raw[i:]
+					startEnd -= i
 				}
 				el.raw = bytes.Clone(raw)
+				// The decoder reads a start tag up to its '>' and no
+				// further; an empty element (<a/>) ends with nothing more
+				// read. Otherwise the end tag is the last "</".
+				if startEnd < len(el.raw) {
+					if j := bytes.LastIndex(el.raw, []byte("</")); j >= startEnd {
+						el.inner = el.raw[startEnd:j:j]
+					}
+				}
 				t.rec.reset()
 				t.trace("in", el.raw)
 				return el, nil

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // byteConn is a read-only net.Conn over a byte slice.
@@ -32,6 +34,7 @@ func FuzzTransport(f *testing.F) {
 	f.Add([]byte("<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>"))
 	f.Add([]byte("<message><!-- x --></message>"))
 	f.Add([]byte("<a:b xmlns:a='urn:x'><c/></a:b><r xmlns='urn:xmpp:sm:3'/>"))
+	f.Add([]byte("  <message xml:lang='en' to='a@b' x:y='1' xmlns:x='urn:x'><body>a &amp; <![CDATA[<b>]]></body></message >\n<iq/><presence></presence>"))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		const budget = 2048
 		conn := &byteConn{r: bytes.NewReader(append([]byte(fuzzHeader), input...))}
@@ -56,6 +59,19 @@ func FuzzTransport(f *testing.F) {
 			}
 			if len(el.raw) > budget+4096+len(fuzzHeader) {
 				t.Fatalf("element of %d bytes passed a %d-byte budget", len(el.raw), budget)
+			}
+			// The stanza the read loop builds from the decoded parts is the
+			// one a second parse of the bytes gives.
+			if el.start.Name.Space != nsClient {
+				continue
+			}
+			got, gerr := xmppmap.NewStanza(el.start, el.inner)
+			want, werr := xmppmap.ParseStanza(el.raw)
+			if (gerr == nil) != (werr == nil) {
+				t.Fatalf("element %q: NewStanza error %v, ParseStanza error %v", el.raw, gerr, werr)
+			}
+			if gerr == nil && (got.Name != want.Name || !bytes.Equal(got.Inner, want.Inner) || !reflect.DeepEqual(got.Attrs, want.Attrs)) {
+				t.Fatalf("element %q: from the stream %+v, parsed again %+v", el.raw, got, want)
 			}
 		}
 	})

@@ -12,6 +12,7 @@ func FuzzStanza(f *testing.F) {
 	f.Add([]byte(`<message to='b@example.com' type='chat'><body>hi</body></message>`))
 	f.Add([]byte(`<presence xml:lang='en'><show>dnd</show><priority>-1</priority></presence>`))
 	f.Add([]byte(`<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq>`))
+	f.Add([]byte(`<message><body xmlns='urn:x'>no</body><body>a<b>x</b>&lt;<![CDATA[c]]></body><body>second</body><subject/><thread parent='p'>t</thread></message>`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		s, err := ParseStanza(raw)
 		if err != nil {
@@ -30,6 +31,12 @@ func FuzzStanza(f *testing.F) {
 			m2, err2 := ToMessage(&again)
 			if (err1 == nil) != (err2 == nil) || m1.Body != m2.Body || m1.To != m2.To {
 				t.Fatalf("message mapping differs: %v %v", err1, err2)
+			}
+			if err1 == nil {
+				body, subject, thread, err := childTexts(&s)
+				if err != nil || m1.Body != body || m1.Subject != subject || m1.Thread != thread {
+					t.Fatalf("one-pass texts %q %q %q, from Children and Text %q %q %q (%v)", m1.Body, m1.Subject, m1.Thread, body, subject, thread, err)
+				}
 			}
 			if err1 == nil {
 				m1.Native.Payload = nil
@@ -87,4 +94,29 @@ func FuzzRosterQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// childTexts is ToMessage's body, subject and thread the long way: every
+// child decoded by Children, each text by Text.
+func childTexts(s *Stanza) (body, subject, thread string, err error) {
+	children, err := s.Children()
+	if err != nil {
+		return "", "", "", err
+	}
+	var seenBody, seenSubject, seenThread bool
+	for i := range children {
+		c := &children[i]
+		if c.XMLName.Space != NSClient {
+			continue
+		}
+		switch {
+		case c.XMLName.Local == "body" && !seenBody:
+			body, seenBody = c.Text(), true
+		case c.XMLName.Local == "subject" && !seenSubject:
+			subject, seenSubject = c.Text(), true
+		case c.XMLName.Local == "thread" && !seenThread:
+			thread, seenThread = c.Text(), true
+		}
+	}
+	return body, subject, thread, nil
 }

@@ -2,6 +2,7 @@ package xmppmap
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"strconv"
 	"time"
@@ -41,32 +42,64 @@ func ToMessage(s *Stanza) (crosstalk.Message, error) {
 		Lang:   s.Attr("xml:lang"),
 		Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: s.Bytes()},
 	}
-	children, err := s.Children()
-	if err != nil {
+	if err := messageTexts(s, &m); err != nil {
 		return crosstalk.Message{}, err
 	}
+	return m, nil
+}
+
+// messageTexts sets the message's body, subject and thread from the first
+// such children of the stanza in jabber:client, in one pass over its inner
+// XML: what Children and Text give, without decoding every child into an
+// Element and each text a second time. A child's text is its own character
+// data, without that of elements inside it.
+func messageTexts(s *Stanza, m *crosstalk.Message) error {
 	var seenBody, seenSubject, seenThread bool
-	for i := range children {
-		c := &children[i]
-		if c.XMLName.Space != NSClient {
-			continue
+	doc := make([]byte, 0, len(s.Inner)+40)
+	doc = append(doc, "<w xmlns='jabber:client'>"...)
+	doc = append(doc, s.Inner...)
+	doc = append(doc, "</w>"...)
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	var (
+		field *string // the text being collected, at depth 2
+		text  []byte
+		depth int
+	)
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return fmt.Errorf("xmppmap: children of <%s/>: %w", s.Name, err)
 		}
-		switch c.XMLName.Local {
-		case "body":
-			if !seenBody {
-				m.Body, seenBody = c.Text(), true
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth != 2 || t.Name.Space != NSClient {
+				continue
 			}
-		case "subject":
-			if !seenSubject {
-				m.Subject, seenSubject = c.Text(), true
+			switch {
+			case t.Name.Local == "body" && !seenBody:
+				field, seenBody = &m.Body, true
+			case t.Name.Local == "subject" && !seenSubject:
+				field, seenSubject = &m.Subject, true
+			case t.Name.Local == "thread" && !seenThread:
+				field, seenThread = &m.Thread, true
 			}
-		case "thread":
-			if !seenThread {
-				m.Thread, seenThread = c.Text(), true
+			text = text[:0]
+		case xml.CharData:
+			if depth == 2 && field != nil {
+				text = append(text, t...)
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 1 && field != nil {
+				*field = string(text)
+				field = nil
+			}
+			if depth == 0 {
+				return nil
 			}
 		}
 	}
-	return m, nil
 }
 
 // FromMessage renders a core message as a <message/>: the native stanza

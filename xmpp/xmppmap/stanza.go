@@ -44,16 +44,25 @@ func ParseStanza(raw []byte) (Stanza, error) {
 	if err := xml.Unmarshal(raw, &r); err != nil {
 		return Stanza{}, fmt.Errorf("xmppmap: %w", err)
 	}
-	switch r.XMLName.Local {
+	return NewStanza(xml.StartElement{Name: r.XMLName, Attr: r.Attrs}, r.Inner)
+}
+
+// NewStanza makes a stanza of a start tag already decoded (with namespaces
+// resolved, as an xml.Decoder's Token gives it) and the exact bytes between
+// its start and end tags, which must be well-formed: what ParseStanza
+// gives for the same element, without parsing it again. The stanza keeps
+// inner, not a copy.
+func NewStanza(start xml.StartElement, inner []byte) (Stanza, error) {
+	switch start.Name.Local {
 	case "message", "presence", "iq":
 	default:
-		return Stanza{}, fmt.Errorf("%w: <%s/>", ErrNotStanza, r.XMLName.Local)
+		return Stanza{}, fmt.Errorf("%w: <%s/>", ErrNotStanza, start.Name.Local)
 	}
-	if r.XMLName.Space != "" && r.XMLName.Space != NSClient {
-		return Stanza{}, fmt.Errorf("%w: namespace %q", ErrNotStanza, r.XMLName.Space)
+	if start.Name.Space != "" && start.Name.Space != NSClient {
+		return Stanza{}, fmt.Errorf("%w: namespace %q", ErrNotStanza, start.Name.Space)
 	}
-	s := Stanza{Name: r.XMLName.Local, Inner: r.Inner}
-	for _, a := range r.Attrs {
+	s := Stanza{Name: start.Name.Local, Inner: inner}
+	for _, a := range start.Attr {
 		switch {
 		case a.Name.Space == "" && a.Name.Local == "xmlns":
 			continue // the default namespace is the stream's
