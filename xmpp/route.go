@@ -33,6 +33,7 @@ func (s *session) handle(ctx context.Context, el element) error {
 	if err != nil {
 		return newStreamError(condUnsupportedStanza, err.Error())
 	}
+	st.SetChildTexts(el.texts)
 	s.sm.counted()
 	// RFC 6120 §8.1.2.1: the server stamps the full address of the session.
 	st.SetAttr("from", s.addr.String())

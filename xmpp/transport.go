@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // Stream namespaces (RFC 6120 §4.8).
@@ -280,6 +281,8 @@ type element struct {
 	start xml.StartElement
 	raw   []byte
 	inner []byte
+	// texts are the children's own character data (xmppmap.ChildText).
+	texts []xmppmap.ChildText
 }
 
 // wait blocks until the client sends more, holding no read buffer while
@@ -301,7 +304,8 @@ func (t *transport) buffered() bool { return t.rec.r.buffered() }
 func (t *transport) next() (element, error) {
 	var el element
 	depth := 0
-	startEnd := 0 // bytes recorded up to the end of the start tag
+	startEnd := 0   // bytes recorded up to the end of the start tag
+	var text []byte // the current child's own character data
 	for {
 		tok, err := t.guard.Token()
 		if err != nil {
@@ -322,6 +326,9 @@ func (t *transport) next() (element, error) {
 			if depth == 0 {
 				el.start = tok.Copy()
 				startEnd = len(t.rec.buf)
+			} else if depth == 1 {
+				el.texts = append(el.texts, xmppmap.ChildText{Name: tok.Name})
+				text = text[:0]
 			}
 			depth++
 		case xml.EndElement:
@@ -329,6 +336,9 @@ func (t *transport) next() (element, error) {
 				return el, errStreamClosed
 			}
 			depth--
+			if depth == 1 && len(text) > 0 {
+				el.texts[len(el.texts)-1].Text = string(text)
+			}
 			if depth == 0 {
 				raw := t.rec.buf
 				if i := bytes.IndexByte(raw, '<'); i > 0 {
@@ -351,6 +361,9 @@ func (t *transport) next() (element, error) {
 		case xml.CharData:
 			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
 				return el, newStreamError(condBadFormat, "text between stanzas")
+			}
+			if depth == 2 {
+				text = append(text, tok...)
 			}
 		}
 	}

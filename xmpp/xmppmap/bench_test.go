@@ -1,6 +1,9 @@
 package xmppmap
 
-import "testing"
+import (
+	"encoding/xml"
+	"testing"
+)
 
 // chatStanza is a client's chat message as BenchmarkChat in xmpp sends it,
 // after the server stamped its from.
@@ -29,6 +32,32 @@ func BenchmarkParseStanza(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ParseStanza(chatStanza); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkToMessageFromStream is the server's read loop's mapping: the
+// stanza made of the decoder's parts (NewStanza, SetChildTexts), nothing
+// parsed again.
+func BenchmarkToMessageFromStream(b *testing.B) {
+	s0, err := ParseStanza(chatStanza)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: s0.Name}, Attr: s0.Attrs}
+	texts := []ChildText{
+		{Name: xml.Name{Space: NSClient, Local: "body"}, Text: "benchmark message with a little text in it, Grüße"},
+		{Name: xml.Name{Space: "http://jabber.org/protocol/chatstates", Local: "active"}},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := NewStanza(start, s0.Inner)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.SetChildTexts(texts)
+		if _, err := ToMessage(&s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -55,6 +55,22 @@ func ToMessage(s *Stanza) (crosstalk.Message, error) {
 // data, without that of elements inside it.
 func messageTexts(s *Stanza, m *crosstalk.Message) error {
 	var seenBody, seenSubject, seenThread bool
+	if s.textsKnown {
+		for _, c := range s.texts {
+			if c.Name.Space != NSClient {
+				continue
+			}
+			switch {
+			case c.Name.Local == "body" && !seenBody:
+				m.Body, seenBody = c.Text, true
+			case c.Name.Local == "subject" && !seenSubject:
+				m.Subject, seenSubject = c.Text, true
+			case c.Name.Local == "thread" && !seenThread:
+				m.Thread, seenThread = c.Text, true
+			}
+		}
+		return nil
+	}
 	doc := make([]byte, 0, len(s.Inner)+40)
 	doc = append(doc, "<w xmlns='jabber:client'>"...)
 	doc = append(doc, s.Inner...)

@@ -28,6 +28,28 @@ type Stanza struct {
 	Attrs []xml.Attr
 	// Inner is the raw XML between the start and end tags.
 	Inner []byte
+
+	// texts, when textsKnown, are the child elements' own character data
+	// as the stream's decoder found them (SetChildTexts), so that ToMessage
+	// need not decode Inner again.
+	texts      []ChildText
+	textsKnown bool
+}
+
+// ChildText is one child element of a stanza and its own character data
+// (not that of elements inside it), in document order.
+type ChildText struct {
+	Name xml.Name
+	Text string
+}
+
+// SetChildTexts records the stanza's children and their texts, found by the
+// decoder that read the stanza from its stream, with namespaces resolved in
+// the stream's scope: one entry per child element, in order. ToMessage
+// then takes body, subject and thread from them instead of decoding Inner
+// again.
+func (s *Stanza) SetChildTexts(texts []ChildText) {
+	s.texts, s.textsKnown = texts, true
 }
 
 type rawStanza struct {

@@ -2,6 +2,7 @@ package xmppmap
 
 import (
 	"bytes"
+	"encoding/xml"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,5 +135,33 @@ func TestPresenceTypeNames(t *testing.T) {
 		if got, ok := presenceType(PresenceTypeName(pt)); !ok || got != pt {
 			t.Errorf("type %d: name %q parses to %d, %v", pt, PresenceTypeName(pt), got, ok)
 		}
+	}
+}
+
+// TestMessageChildTexts: with the texts the stream's decoder found, the
+// first body, subject and thread in jabber:client are taken from them, and
+// Inner is not decoded again.
+func TestMessageChildTexts(t *testing.T) {
+	s, err := ParseStanza([]byte(`<message to='bob@example.com'><body>from Inner</body></message>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetChildTexts([]ChildText{
+		{Name: xml.Name{Space: "urn:x", Local: "body"}, Text: "other namespace"},
+		{Name: xml.Name{Space: NSClient, Local: "body"}, Text: "first"},
+		{Name: xml.Name{Space: NSClient, Local: "body"}, Text: "second"},
+		{Name: xml.Name{Space: NSClient, Local: "thread"}, Text: "t1"},
+		{Name: xml.Name{Space: NSClient, Local: "subject"}},
+	})
+	m, err := ToMessage(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Body != "first" || m.Thread != "t1" || m.Subject != "" {
+		t.Fatalf("body %q, thread %q, subject %q", m.Body, m.Thread, m.Subject)
+	}
+	s.SetChildTexts(nil) // known: no children
+	if m, err = ToMessage(&s); err != nil || m.Body != "" {
+		t.Fatalf("no children: body %q (%v)", m.Body, err)
 	}
 }
