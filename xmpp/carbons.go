@@ -1,6 +1,8 @@
 package xmpp
 
 import (
+	"slices"
+
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
 )
@@ -40,6 +42,10 @@ func (srv *Server) carbonsReceived(to *session, m *crosstalk.Message) {
 		return
 	}
 	bare := to.addr.Bare()
+	sessions := srv.local.of(bare)
+	if !slices.ContainsFunc(sessions, carbonsOn) {
+		return // the common case, and no copy to send: spare the recipients' look-up
+	}
 	got := map[crosstalk.Address]bool{to.addr: true}
 	if m.To.IsBare() {
 		got = srv.bareRecipients(bare)
@@ -49,7 +55,7 @@ func (srv *Server) carbonsReceived(to *session, m *crosstalk.Message) {
 			}
 		}
 	}
-	for _, other := range srv.local.of(bare) {
+	for _, other := range sessions {
 		if !got[other.addr] && carbons.Enabled(other) {
 			if err := other.trySend(carbons.Wrap("received", bare, other.addr, m)); err != nil {
 				other.log.Debug().Err(err).Msg("received carbon dropped")
@@ -57,6 +63,9 @@ func (srv *Server) carbonsReceived(to *session, m *crosstalk.Message) {
 		}
 	}
 }
+
+// carbonsOn reports whether a session enabled carbons.
+func carbonsOn(s *session) bool { return carbons.Enabled(s) }
 
 // bareRecipients returns the resources a message to bare goes to: the
 // available ones with the highest non-negative priority.
