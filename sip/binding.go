@@ -251,7 +251,7 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() er
 	if !isRoom {
 		var ok bool
 		m, ok = ev.(*crosstalk.Message)
-		if !ok || m.SentCopy || m.Type == crosstalk.MessageError {
+		if !ok || m.SentCopy || m.ReceivedCopy || m.Type == crosstalk.MessageError {
 			// SIP has no copies of one's own messages, and an error for a
 			// MESSAGE that was answered already has nowhere to go.
 			return done
