@@ -56,7 +56,12 @@ func newEnv(t testing.TB, tweak func(*Config), users ...string) *testEnv {
 
 func startEnv(t testing.TB, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*Config)) *testEnv {
 	t.Helper()
-	cfg := Config{Domains: []string{"localhost"}, UDP: "127.0.0.1:0", TCP: "127.0.0.1:0", MinExpires: time.Second, SweepInterval: 200 * time.Millisecond, DeliveryTimeout: 5 * time.Second}
+	// SendWindow 1: the test UA is built on sipgo, which hands each
+	// request to its own goroutine, so MESSAGEs in flight together reach
+	// the test in any order — the kind of UA the send-window policy
+	// (design 006) leaves to a window of 1. TestSendWindowOrderAndFailure
+	// checks the default's order with a UA that reads its socket in order.
+	cfg := Config{Domains: []string{"localhost"}, UDP: "127.0.0.1:0", TCP: "127.0.0.1:0", MinExpires: time.Second, SweepInterval: 200 * time.Millisecond, DeliveryTimeout: 5 * time.Second, SendWindow: 1}
 	if tweak != nil {
 		tweak(&cfg)
 	}
