@@ -75,6 +75,13 @@ func TestReceivedCopyFromOtherProtocol(t *testing.T) {
 	for _, c := range []*client{a1, a2} {
 		c.send("<presence><priority>-1</priority></presence>")
 	}
+	// Both are available (a resource without presence gets no copies)
+	// before bob writes.
+	for deadline := time.Now().Add(10 * time.Second); len(ts.hub.PresenceOf(alice)) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's presence: %+v", ts.hub.PresenceOf(alice))
+		}
+	}
 	phone := &phoneEndpoint{got: make(chan crosstalk.Event, 16)}
 	ctx := context.Background()
 	phoneAddr, err := ts.hub.Bind(ctx, crosstalk.MustParseAddress("alice@"+testDomain+"/sip-1"), phone)
