@@ -31,7 +31,7 @@ func (f *fixture) onlineSIP(full string) (*endpoint, crosstalk.Address) {
 // with carbons enabled does.
 type carbonEndpoint struct{ *endpoint }
 
-func (carbonEndpoint) TakesSentCopies() bool { return true }
+func (carbonEndpoint) TakesCopies() bool { return true }
 
 // onlineCarbons binds an endpoint that takes sent copies.
 func (f *fixture) onlineCarbons(full string, priority int8) (*endpoint, crosstalk.Address) {
@@ -192,6 +192,88 @@ func TestOfflineToFirstEndpointAcrossProtocols(t *testing.T) {
 		page, err := f.hub.QueryArchive(f.ctx, addr(owner), crosstalk.ArchiveQuery{})
 		if err != nil || len(page.Messages) != 1 {
 			t.Fatalf("%s's archive: %d messages, %v", owner, len(page.Messages), err)
+		}
+	}
+}
+
+func receivedCopies(evs []crosstalk.Event) (copies, others []*crosstalk.Message) {
+	for _, m := range messages(evs) {
+		if m.ReceivedCopy {
+			copies = append(copies, m)
+		} else {
+			others = append(others, m)
+		}
+	}
+	return copies, others
+}
+
+// TestReceivedCopyAcrossProtocols: a message to alice that the routing
+// policy gives to her phone only (her XMPP resources have a lower
+// priority), or that is addressed to her phone, reaches her XMPP resources
+// that take copies as a received copy (XEP-0280 received carbons). When an
+// XMPP resource got the message itself, the hub copies nothing to XMPP
+// (xmpp/ does), and a SIP binding never gets a copy.
+func TestReceivedCopyAcrossProtocols(t *testing.T) {
+	f := newFixture(t, false, "alice", "bob")
+	pc, _ := f.onlineCarbons("alice/pc", -1)
+	tablet, _ := f.onlineCarbons("alice/tablet", -5)
+	plain, _ := f.online("alice/old", -1) // no carbons
+	phone, phoneAddr := f.onlineSIP("alice/sip-1")
+	bob, bobAddr := f.online("bob/desk", 0)
+	for _, ep := range []*endpoint{pc, tablet, plain, phone, bob} {
+		ep.take()
+	}
+	for _, to := range []crosstalk.Address{addr("alice"), phoneAddr} {
+		m := &crosstalk.Message{ID: "b-" + to.String(), From: bobAddr, To: to, Type: crosstalk.MessageChat, Body: "to your phone",
+			Native: crosstalk.Native{Protocol: crosstalk.ProtocolXMPP, Payload: []byte("<message/>")}}
+		if err := f.hub.RouteMessage(f.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if c, o := receivedCopies(phone.take()); len(c) != 0 || len(o) != 1 {
+			t.Fatalf("to %s: phone: %d copies, %d messages", to, len(c), len(o))
+		}
+		for name, ep := range map[string]*endpoint{"pc": pc, "tablet": tablet} {
+			c, o := receivedCopies(ep.take())
+			if len(c) != 1 || len(o) != 0 || c[0].To != to || c[0].From != bobAddr || c[0].Body != "to your phone" || c[0].ID != m.ID {
+				t.Fatalf("to %s: %s: copies %v, others %v", to, name, c, o)
+			}
+		}
+		if evs := plain.take(); len(messages(evs)) != 0 {
+			t.Fatalf("to %s: a resource without carbons got %v", to, messages(evs))
+		}
+	}
+
+	// An XMPP resource at the phone's priority gets the message itself:
+	// copying within XMPP is xmpp/'s business.
+	if err := f.hub.SetPresence(f.ctx, &crosstalk.Presence{From: addr("alice/pc")}); err != nil {
+		t.Fatal(err)
+	}
+	bob.take()
+	both := &crosstalk.Message{ID: "both", From: bobAddr, To: addr("alice"), Type: crosstalk.MessageChat, Body: "both"}
+	if err := f.hub.RouteMessage(f.ctx, both); err != nil {
+		t.Fatal(err)
+	}
+	if c, o := receivedCopies(pc.take()); len(c) != 0 || len(o) != 1 {
+		t.Fatalf("pc: %d copies, %d messages", len(c), len(o))
+	}
+	if c, o := receivedCopies(phone.take()); len(c) != 0 || len(o) != 1 {
+		t.Fatalf("phone: %d copies, %d messages", len(c), len(o))
+	}
+	if c, _ := receivedCopies(tablet.take()); len(c) != 0 {
+		t.Fatal("the hub copied within XMPP")
+	}
+
+	// Errors, headlines and groupchat are not copied; with the phone gone,
+	// a message to the XMPP resource is not copied to anyone.
+	for _, m := range []*crosstalk.Message{
+		{ID: "e", From: bobAddr, To: phoneAddr, Type: crosstalk.MessageError},
+		{ID: "h", From: bobAddr, To: addr("alice"), Type: crosstalk.MessageHeadline, Body: "h"},
+	} {
+		if err := f.hub.RouteMessage(f.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := receivedCopies(tablet.take()); len(c) != 0 {
+			t.Fatalf("%s copied", m.ID)
 		}
 	}
 }

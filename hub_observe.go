@@ -63,14 +63,16 @@ func (s *observerSet) rosterChanged(owner Address) {
 	}
 }
 
-// SentCopyTaker is an Endpoint that takes copies of what its own account
-// sends through another protocol (Message.SentCopy): an XMPP session with
-// carbons enabled (XEP-0280). Endpoints that do not implement it get none.
-type SentCopyTaker interface {
+// CopyTaker is an Endpoint that takes copies of its own account's
+// messages handled through another protocol: what the account sends from
+// there (Message.SentCopy) and what it receives only there
+// (Message.ReceivedCopy). An XMPP session with carbons enabled (XEP-0280)
+// is one. Endpoints that do not implement it get none.
+type CopyTaker interface {
 	Endpoint
-	// TakesSentCopies reports whether the endpoint wants copies now. It
-	// must not block or call into the hub.
-	TakesSentCopies() bool
+	// TakesCopies reports whether the endpoint wants copies now. It must
+	// not block or call into the hub.
+	TakesCopies() bool
 }
 
 // isPresenceSource reports whether ep only contributes presence.

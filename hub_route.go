@@ -50,6 +50,7 @@ func (h *Hub) routeMessage(ctx context.Context, m *Message) error {
 	if !to.IsBare() {
 		if b := h.lookup(to); b != nil { // §8.5.3.1: a bound resource gets it
 			if h.deliver(ctx, b, m) {
+				h.copyReceived(ctx, m, protoBit(b.ep.Protocol()))
 				return h.archive(ctx, m)
 			}
 		}
@@ -70,13 +71,14 @@ func (h *Hub) routeBare(ctx context.Context, m *Message, bare Address) error {
 	if m.Type == MessageGroupchat {
 		return fmt.Errorf("groupchat to %s: %w", bare, ErrNotFound)
 	}
-	delivered := false
+	var got protoSet // the protocols of the endpoints that got it
 	for _, b := range h.chooseBare(bare, m.Type) {
 		if h.deliver(ctx, b, m) {
-			delivered = true
+			got |= protoBit(b.ep.Protocol())
 		}
 	}
-	if delivered {
+	if got != 0 {
+		h.copyReceived(ctx, m, got)
 		return h.archive(ctx, m)
 	}
 	if m.Type != MessageChat && m.Type != MessageNormal {

@@ -114,6 +114,12 @@ type Message struct {
 	// (XEP-0280 sent carbons for XMPP). To is then the original recipient,
 	// not the endpoint it is delivered to.
 	SentCopy bool
+	// ReceivedCopy marks a copy of a message the recipient's own account
+	// received on endpoints of another protocol only (a bare message the
+	// routing policy gave to alice's phone): the hub hands it to her
+	// endpoints of the other protocols that take copies (XEP-0280 received
+	// carbons for XMPP). To is then the original recipient.
+	ReceivedCopy bool
 	// StanzaID is the id of a groupchat message in its room's archive, set
 	// by the room service on live and history messages (XEP-0359
 	// <stanza-id/> by the room, From's bare address); empty otherwise.

@@ -1,11 +1,13 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -140,18 +142,25 @@ func (b *binding) run() {
 		case <-ctx.Done():
 		}
 	}()
+	// Up to SendWindow MESSAGE transactions are in flight, started one
+	// after the other in queue order on the binding's flow, so a UA that
+	// handles requests in the order they arrive sees each sender's
+	// messages in the order they were sent (design 006, "Send window").
+	// seq numbers them so that what fails goes back to the hub in that
+	// order too, whatever order the failures come in.
 	var (
 		buf     []crosstalk.Event
 		sem     = make(chan struct{}, b.s.cfg.SendWindow)
 		wg      sync.WaitGroup
 		mu      sync.Mutex
-		failed  []crosstalk.Event
+		seq     uint64
+		failed  []seqEvent
 		failErr error
 		failSig = make(chan struct{}, 1)
 	)
-	fail := func(ev crosstalk.Event, err error) {
+	fail := func(n uint64, ev crosstalk.Event, err error) {
 		mu.Lock()
-		failed = append(failed, ev)
+		failed = append(failed, seqEvent{n, ev})
 		if failErr == nil {
 			failErr = err
 		}
@@ -169,7 +178,12 @@ func (b *binding) run() {
 	finish := func(pending []crosstalk.Event) {
 		wg.Wait()
 		mu.Lock()
-		left := append(append(failed, pending...), b.mb.Close()...)
+		slices.SortFunc(failed, func(a, b seqEvent) int { return cmp.Compare(a.n, b.n) })
+		left := make([]crosstalk.Event, 0, len(failed)+len(pending))
+		for _, f := range failed {
+			left = append(left, f.ev)
+		}
+		left = append(append(left, pending...), b.mb.Close()...)
 		err := failErr
 		mu.Unlock()
 		if err != nil {
@@ -203,17 +217,24 @@ func (b *binding) run() {
 					return
 				}
 				wait := b.start(ctx, ev)
+				seq++
 				wg.Add(1)
-				go func(ev crosstalk.Event) {
+				go func(n uint64, ev crosstalk.Event) {
 					defer func() { <-sem; wg.Done() }()
 					if err := wait(); err != nil {
-						fail(ev, err)
+						fail(n, ev, err)
 					}
-				}(ev)
+				}(seq, ev)
 			}
 			clear(buf)
 		}
 	}
+}
+
+// seqEvent is an event with its place in the binding's send order.
+type seqEvent struct {
+	n  uint64
+	ev crosstalk.Event
 }
 
 // errUnreachable reports a contact that gave no final response.
@@ -230,7 +251,7 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() er
 	if !isRoom {
 		var ok bool
 		m, ok = ev.(*crosstalk.Message)
-		if !ok || m.SentCopy || m.Type == crosstalk.MessageError {
+		if !ok || m.SentCopy || m.ReceivedCopy || m.Type == crosstalk.MessageError {
 			// SIP has no copies of one's own messages, and an error for a
 			// MESSAGE that was answered already has nowhere to go.
 			return done

@@ -59,9 +59,13 @@ type Config struct {
 	// Defaults 1024 and 4 MiB.
 	MailboxCount, MailboxBytes int
 	// SendWindow is how many MESSAGE transactions a binding may have in
-	// flight. They start in queue order, but a UA may handle concurrent
-	// requests in any order, so the default 1 (wait for each answer) is
-	// the only setting that keeps messages in order for every UA.
+	// flight. They start one after the other in queue order on the
+	// binding's flow, so they reach the UA in the order each sender sent
+	// them (over UDP, unless a datagram is lost and its retransmission
+	// overtaken); a UA that handles concurrent requests out of arrival
+	// order needs 1 (wait for each answer). A transaction that fails
+	// hands its message, and those after it not yet sent, back to the
+	// hub in queue order. Default 8.
 	SendWindow int
 	// DigestAlgorithms are offered in this order, one challenge each (RFC
 	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
@@ -125,7 +129,7 @@ func Defaults() Config {
 		DeliveryTimeout:        32 * time.Second,
 		MailboxCount:           1024,
 		MailboxBytes:           4 << 20,
-		SendWindow:             1,
+		SendWindow:             8,
 		BindingWriteDelay:      10 * time.Millisecond,
 		CredentialCacheTTL:     2 * time.Second,
 		MaxInFlight:            256,

@@ -23,7 +23,7 @@ import (
 
 // testEnv is a running server on loopback over a real SQLite store.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	store crosstalk.Store
 	hub   *crosstalk.Hub
 	srv   *Server
@@ -31,7 +31,7 @@ type testEnv struct {
 	tcp   string
 }
 
-func newEnv(t *testing.T, tweak func(*Config), users ...string) *testEnv {
+func newEnv(t testing.TB, tweak func(*Config), users ...string) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -54,9 +54,14 @@ func newEnv(t *testing.T, tweak func(*Config), users ...string) *testEnv {
 	return startEnv(t, st, hub, tweak)
 }
 
-func startEnv(t *testing.T, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*Config)) *testEnv {
+func startEnv(t testing.TB, st crosstalk.Store, hub *crosstalk.Hub, tweak func(*Config)) *testEnv {
 	t.Helper()
-	cfg := Config{Domains: []string{"localhost"}, UDP: "127.0.0.1:0", TCP: "127.0.0.1:0", MinExpires: time.Second, SweepInterval: 200 * time.Millisecond, DeliveryTimeout: 5 * time.Second}
+	// SendWindow 1: the test UA is built on sipgo, which hands each
+	// request to its own goroutine, so MESSAGEs in flight together reach
+	// the test in any order — the kind of UA the send-window policy
+	// (design 006) leaves to a window of 1. TestSendWindowOrderAndFailure
+	// checks the default's order with a UA that reads its socket in order.
+	cfg := Config{Domains: []string{"localhost"}, UDP: "127.0.0.1:0", TCP: "127.0.0.1:0", MinExpires: time.Second, SweepInterval: 200 * time.Millisecond, DeliveryTimeout: 5 * time.Second, SendWindow: 1}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -104,7 +109,7 @@ type logBuffer struct {
 	buf bytes.Buffer
 }
 
-func newLogBuffer(t *testing.T) *logBuffer {
+func newLogBuffer(t testing.TB) *logBuffer {
 	b := &logBuffer{}
 	t.Cleanup(func() {
 		b.mu.Lock()
@@ -128,7 +133,7 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 // testUA is a sipgo user agent on loopback that records the requests it
 // receives and answers them with status.
 type testUA struct {
-	t        *testing.T
+	t        testing.TB
 	user     string
 	ua       *sipgo.UserAgent
 	client   *sipgo.Client
@@ -156,7 +161,7 @@ func (u *testUA) server(e *testEnv) string {
 	return e.udp
 }
 
-func newUA(t *testing.T, user string) *testUA {
+func newUA(t testing.TB, user string) *testUA {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
@@ -236,7 +241,7 @@ func (u *testUA) request(method sipmsg.RequestMethod, uri sipmsg.Uri, dst string
 	return req
 }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -293,7 +298,7 @@ func status(res *sipmsg.Response) string {
 	return fmt.Sprintf("%d %s", res.StatusCode, res.Reason)
 }
 
-func wantStatus(t *testing.T, res *sipmsg.Response, code int) {
+func wantStatus(t testing.TB, res *sipmsg.Response, code int) {
 	t.Helper()
 	if res.StatusCode != code {
 		t.Fatalf("got %s, want %d\n%s", status(res), code, strings.TrimSpace(res.String()))

@@ -213,7 +213,7 @@ func TestRegisterOutOfOrderAndForeignAOR(t *testing.T) {
 	wantStatus(t, b.doAuth(req, "alice-password"), 403)
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {

@@ -46,6 +46,10 @@ var sentinelStatus = []struct {
 }{
 	{crosstalk.ErrInvalidAddress, 400, "Bad Request (invalid address)"},
 	{crosstalk.ErrUnmappable, 416, "Unsupported URI Scheme"},
+	// Not RFC 7247's 503 for XMPP's service-unavailable: the server
+	// refuses this itself, RFC 3261 §21.4.5 defines 404 for it, and a 503
+	// would have an RFC 3263 client fail over to another server (design
+	// 006, "Local refusals").
 	{crosstalk.ErrNoSuchAccount, 404, "Not Found"},
 	{crosstalk.ErrAccountExists, 403, "Forbidden (account exists)"},
 	{crosstalk.ErrNotFound, 404, "Not Found"},

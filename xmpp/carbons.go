@@ -7,12 +7,13 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
 )
 
-// TakesSentCopies says the hub may hand this session copies of what its
-// account sends from other protocols (crosstalk.SentCopyTaker): only when
-// carbons are on, so the others are not sent what they would drop.
-func (s *session) TakesSentCopies() bool { return carbons.Enabled(s) }
+// TakesCopies says the hub may hand this session copies of what its
+// account sends from, or receives only on, other protocols
+// (crosstalk.CopyTaker): only when carbons are on, so the others are not
+// sent what they would drop.
+func (s *session) TakesCopies() bool { return carbons.Enabled(s) }
 
-var _ crosstalk.SentCopyTaker = (*session)(nil)
+var _ crosstalk.CopyTaker = (*session)(nil)
 
 // carbonsSent copies a message a session sent to the account's other
 // sessions that enabled carbons (XEP-0280 §7).

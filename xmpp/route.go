@@ -275,6 +275,13 @@ func (s *session) render(b *bytes.Buffer, ev crosstalk.Event) {
 			}
 			return
 		}
+		if e.ReceivedCopy { // received by this account on another protocol only (a phone): a received carbon, XEP-0280 §6
+			if carbons.Enabled(s) && carbons.Eligible(e) {
+				s.flushHeld(b)
+				s.emit(b, carbons.Wrap("received", s.addr.Bare(), s.addr, e), e)
+			}
+			return
+		}
 		s.flushHeld(b)
 		s.emit(b, xmppmap.FromMessage(e), e) // Delayed ones carry XEP-0203 <delay/> (XEP-0160 §3)
 		s.srv.carbonsReceived(s, e)

@@ -28,6 +28,10 @@ type SIPConfig struct {
 	// MaxInFlight bounds the SIP requests handled at once, whatever their
 	// source; beyond it 503 with Retry-After. Default 256.
 	MaxInFlight int `toml:"max_in_flight"`
+	// SendWindow is how many MESSAGEs one registration binding may have
+	// in flight (sent in order; 1 waits for each answer, for UAs that
+	// handle concurrent requests out of order). Default 8.
+	SendWindow int `toml:"send_window"`
 	// PresenceNotifySeconds is the shortest time between two NOTIFYs of one
 	// presence subscription (RFC 3856 §6.6). Default 5; -1 disables it.
 	PresenceNotifySeconds int `toml:"presence_notify_seconds"`
@@ -58,6 +62,9 @@ func startSIP(ctx context.Context, c *Config, hub *crosstalk.Hub, st crosstalk.S
 	}
 	if c.SIP.MaxInFlight > 0 {
 		cfg.MaxInFlight = c.SIP.MaxInFlight
+	}
+	if c.SIP.SendWindow > 0 {
+		cfg.SendWindow = c.SIP.SendWindow
 	}
 	if len(c.SIP.DigestAlgorithms) > 0 {
 		cfg.DigestAlgorithms = c.SIP.DigestAlgorithms

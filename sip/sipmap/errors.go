@@ -8,7 +8,10 @@ import "github.com/crosstalk-im/crosstalk"
 // SIP response to a MESSAGE. The pivot is the RFC 6120 §8.3.3 condition
 // name carried by crosstalk.DeliveryError, so neither frontend knows the
 // other. TestSIPToXMPPTable and TestXMPPToSIPTable have one row per row of
-// the RFC's tables.
+// the tables as transcribed; the transcription is from the RFC as recalled
+// and has not been checked against its text (none could be reached), see
+// docs/design/006-cross-protocol.md, "What is verified against the RFC
+// text", for the rows in doubt.
 
 // sipToXMPP is RFC 7247 §6.2 (Mapping SIP Errors to XMPP), by status code.
 // Codes not listed fall back to their class (RFC 3261 §8.1.3.2: an

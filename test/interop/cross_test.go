@@ -73,6 +73,27 @@ func TestCrossSentCarbonFromPhone(t *testing.T) {
 	}
 }
 
+// TestCrossReceivedCarbonFromPhone: bob (sipp) writes to alice's bare
+// address; her phone (sipp) is the only endpoint the routing policy picks
+// (her XMPP client, slixmpp, has priority -1), and her XMPP client, with
+// carbons enabled, sees the message as an XEP-0280 <received/> carbon.
+func TestCrossReceivedCarbonFromPhone(t *testing.T) {
+	s := startSIPServer(t)
+	const body = "nur fürs Handy 📱 — und die Kopie"
+	phonePort := freePort(t)
+	phone := startSipp(t, "message_uas.xml", phonePort, 30*time.Second, nil, "-m", "1")
+	time.Sleep(200 * time.Millisecond)
+	registerSipp(t, s, "alice", phonePort)
+	alice := startSlixmppCross(t, s, "alice", "received", body)
+	time.Sleep(300 * time.Millisecond) // her priority -1 is in
+	startSipp(t, "message_uac.xml", freePort(t), 20*time.Second, []string{"bob;alice;localhost;" + body},
+		"-au", "bob", "-ap", sipUsers["bob@localhost"], "-m", "1", s.SIP).wait()
+	phone.wait()
+	if out := alice.wait(); !strings.Contains(out, "RECEIVED from=bob@localhost to=alice@localhost") {
+		t.Fatalf("carbon:\n%s", out)
+	}
+}
+
 // TestCrossBusyPhoneBouncesToXMPP: bob's phone (sipp) refuses alice's
 // message with 486 Busy Here; alice's XMPP client gets the message back as
 // an error with RFC 7247 §6.2's condition for 486, recipient-unavailable.

@@ -4,6 +4,9 @@ Usage: slixmpp_cross.py HOST PORT DOMAIN CAFILE USER PASSWORD MODE BODY
 Logs in as USER@DOMAIN/xmpp and prints "READY"; then, by MODE:
   carbon   enables carbons (XEP-0280) and waits for a <sent/> carbon of a
            message to bob whose body is BODY (sent by the user's phone)
+  received enables carbons, goes available with priority -1 (so a message
+           to the bare address goes to the user's phone only) and waits for
+           a <received/> carbon of a message from bob whose body is BODY
   bounce   sends BODY to bob and waits for the error that comes back,
            printing "ERROR <condition>"
   send     sends BODY to bob (offline everywhere) and waits a moment
@@ -50,6 +53,8 @@ class Client(ClientXMPP):
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("message_error", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("carbon_sent", lambda m: self.sent.put_nowait(m))
+        self.received = asyncio.Queue()
+        self.add_event_handler("carbon_received", lambda m: self.received.put_nowait(m))
         self.presences = asyncio.Queue()
         self.subscribed = asyncio.Event()
         # Every presence stanza: slixmpp's presence_available skips presence
@@ -58,9 +63,11 @@ class Client(ClientXMPP):
         self.add_event_handler("presence_subscribed", lambda p: self.subscribed.set())
 
     async def on_start(self, _):
-        if MODE == "carbon":
+        if MODE in ("carbon", "received"):
             await self.plugin["xep_0280"].enable()
-        if MODE == "show":
+        if MODE == "received":
+            self.send_presence(ppriority=-1)
+        elif MODE == "show":
             show, status = BODY.split("|", 1)
             self.send_presence(pshow=show, pstatus=status)
         else:
@@ -84,6 +91,21 @@ async def main():
                         print(f"CARBON from={inner['from'].bare} to={inner['to'].bare}", flush=True)
                         return
             await asyncio.wait_for(wait_carbon(), WAIT)
+        elif MODE == "received":
+            async def wait_received():
+                while True:
+                    m = await c.received.get()
+                    inner = m["carbon_received"]
+                    if inner["from"].bare == bob.bare and inner["body"].strip() == BODY:
+                        print(f"RECEIVED from={inner['from'].bare} to={inner['to'].bare}", flush=True)
+                        return
+            await asyncio.wait_for(wait_received(), WAIT)
+            await asyncio.sleep(0.5)
+            while not c.inbox.empty():  # the message itself went to the phone only
+                m = c.inbox.get_nowait()
+                if m["body"].strip() == BODY and m["type"] != "error":
+                    print("FAIL the XMPP client got the message itself", flush=True)
+                    sys.exit(1)
         elif MODE == "bounce":
             c.send_message(mto=bob, mbody=BODY, mtype="chat")
 
