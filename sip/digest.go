@@ -2,7 +2,7 @@ package sip
 
 import (
 	"context"
-		"errors"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
