@@ -253,12 +253,12 @@ func (p *cparser) quoted() (string, error) {
 			if p.i+1 == len(p.s) {
 				return "", errors.New("unterminated quoted-pair")
 			}
-			if c := p.s[p.i+1]; c == '\r' || c == '\n' {
-				return "", errors.New("quoted-pair of a line break")
+			if c := p.s[p.i+1]; isCTL(c) {
+				return "", fmt.Errorf("quoted-pair of control character %q", c)
 			}
 			escaped = true
 			p.i += 2
-		case b == '\r' || b == '\n' || b == 0 || b == 0x7f:
+		case isCTL(b):
 			return "", fmt.Errorf("control character %q in a quoted string", b)
 		default:
 			p.i++
@@ -266,6 +266,10 @@ func (p *cparser) quoted() (string, error) {
 	}
 	return "", errors.New("unterminated quoted string")
 }
+
+// isCTL reports a control character other than HTAB, which neither qdtext
+// nor a quoted-pair may hold (RFC 7230 §3.2.6, as RFC 7616 uses it).
+func isCTL(b byte) bool { return (b < 0x20 && b != '\t') || b == 0x7f }
 
 // unquote undoes the quoted-pairs of a quoted string's content.
 func unquote(s string) string {

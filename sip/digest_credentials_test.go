@@ -45,6 +45,7 @@ func TestParseCredentials(t *testing.T) {
 		19: {in: "Digest " + base + `, username*=UTF-8''a`, err: "username*"},
 		20: {in: `Digest username="alice`, err: "unterminated quoted string"},
 		21: {in: `Digest username="alice\`, err: "unterminated quoted-pair"},
+		32: {in: "Digest username=\"a\\\x01\"", err: "quoted-pair of control"},
 		22: {in: "Digest username=\"a\r\nb\"", err: "control character"},
 		23: {in: `Digest username="a" realm="r"`, err: "expected ','"},
 		24: {in: `Digest username`, err: "no value"},
