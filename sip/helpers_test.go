@@ -137,8 +137,8 @@ type testUA struct {
 	received chan *sipmsg.Request
 	// wire lists the start lines of the requests that reached the UA's
 	// socket, in arrival order (before sipgo's per-message goroutines).
-	wire   chan string
-	status int
+	wire     chan string
+	status   int
 	ringOnly bool
 	// inviteStatus, when set, is the final answer to every INVITE.
 	inviteStatus int
