@@ -97,9 +97,11 @@ type Hub struct {
 // online is the live state of an account with at least one bound endpoint.
 type online struct {
 	bindings map[string]*binding
-	// watchers caches the bare addresses that see this account's presence
-	// (roster items with from/both); nil until loaded, reset on roster change.
-	watchers []Address
+	// roster caches what presence needs from the account's roster; nil
+	// until loaded, reset on roster change (rosterChanged), which also
+	// bumps rosterGen so that a load racing with a change is not kept.
+	roster    *rosterView
+	rosterGen uint64
 	// blocked caches the account's blocklist; nil until loaded.
 	blocked blockSet
 }

@@ -117,14 +117,25 @@ func (h *Hub) isAvailable(b *binding) bool {
 	return b.presence != nil
 }
 
-// watchers returns the cached list of addresses that see owner's presence,
-// loading it from the roster when needed.
-func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
+// rosterView is what presence needs from an account's roster: who sees
+// the owner's presence (from/both), whose presence the owner sees
+// (to/both), and who waits for the owner's approval (pending in).
+type rosterView struct {
+	watchers, seen, pendingIn []Address
+}
+
+// rosterView returns the account's cached roster view, loading it from
+// the store when needed: a new endpoint's initial presence and every
+// fan-out read it, and a store read per new SIP binding was a measurable
+// share of a REGISTER. A load that raced with a roster change is used
+// once but not kept.
+func (h *Hub) rosterView(ctx context.Context, owner Address) *rosterView {
 	h.mu.RLock()
 	acct := h.accounts[owner]
-	var cached []Address
+	var cached *rosterView
+	var gen uint64
 	if acct != nil {
-		cached = acct.watchers
+		cached, gen = acct.roster, acct.rosterGen
 	}
 	h.mu.RUnlock()
 	if cached != nil {
@@ -133,27 +144,39 @@ func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
 	roster, err := h.store.GetRoster(ctx, owner)
 	if err != nil {
 		h.log.Error().Err(err).Str("jid", owner.String()).Msg("loading the roster for presence failed")
-		return nil
+		return &rosterView{}
 	}
-	list := make([]Address, 0, len(roster.Items))
+	v := &rosterView{}
 	for _, it := range roster.Items {
 		if it.SeesOwner() {
-			list = append(list, it.Contact)
+			v.watchers = append(v.watchers, it.Contact)
+		}
+		if it.OwnerSees() {
+			v.seen = append(v.seen, it.Contact)
+		}
+		if it.PendingIn {
+			v.pendingIn = append(v.pendingIn, it.Contact)
 		}
 	}
 	h.mu.Lock()
-	if acct := h.accounts[owner]; acct != nil {
-		acct.watchers = list
+	if acct := h.accounts[owner]; acct != nil && acct.rosterGen == gen {
+		acct.roster = v
 	}
 	h.mu.Unlock()
-	return list
+	return v
 }
 
-// rosterChanged drops the cached watchers of owner.
+// watchers returns the bare addresses that see owner's presence.
+func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
+	return h.rosterView(ctx, owner).watchers
+}
+
+// rosterChanged drops the cached roster view of owner.
 func (h *Hub) rosterChanged(owner Address) {
 	h.mu.Lock()
 	if acct := h.accounts[owner]; acct != nil {
-		acct.watchers = nil
+		acct.roster = nil
+		acct.rosterGen++
 	}
 	h.mu.Unlock()
 	h.obs.rosterChanged(owner)
@@ -170,23 +193,18 @@ func (h *Hub) initialPresence(ctx context.Context, b *binding) {
 			}
 		}
 	}
-	roster, err := h.store.GetRoster(ctx, owner)
-	if err != nil {
-		h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("loading the roster at initial presence failed")
-	}
-	for _, it := range roster.Items {
-		if it.OwnerSees() {
-			if h.IsLocal(it.Contact) {
-				for _, p := range h.PresenceOf(it.Contact) {
-					h.deliver(ctx, b, p)
-				}
-			} else if err := h.routeRemote(ctx, &Presence{From: owner, To: it.Contact, Type: PresenceProbe, Time: h.now()}); err != nil {
-				h.log.Debug().Err(err).Str("to", it.Contact.String()).Msg("probe to a remote contact not sent")
+	v := h.rosterView(ctx, owner)
+	for _, c := range v.seen {
+		if h.IsLocal(c) {
+			for _, p := range h.PresenceOf(c) {
+				h.deliver(ctx, b, p)
 			}
+		} else if err := h.routeRemote(ctx, &Presence{From: owner, To: c, Type: PresenceProbe, Time: h.now()}); err != nil {
+			h.log.Debug().Err(err).Str("to", c.String()).Msg("probe to a remote contact not sent")
 		}
-		if it.PendingIn {
-			h.deliver(ctx, b, &Presence{From: it.Contact, To: owner, Type: PresenceSubscribe, Time: h.now()})
-		}
+	}
+	for _, c := range v.pendingIn {
+		h.deliver(ctx, b, &Presence{From: c, To: owner, Type: PresenceSubscribe, Time: h.now()})
 	}
 	h.deliverOffline(ctx, b)
 }

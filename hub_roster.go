@@ -225,6 +225,14 @@ func (h *Hub) DeleteAccount(ctx context.Context, addr Address) error {
 	if err := h.store.DeleteAccount(ctx, addr); err != nil {
 		return err
 	}
-	h.obs.rosterChanged(addr) // the roster is gone with the account
+	// The roster is gone with the account, and so are the items of
+	// others that named it: drop every cached roster view (rare).
+	h.mu.Lock()
+	for _, acct := range h.accounts {
+		acct.roster = nil
+		acct.rosterGen++
+	}
+	h.mu.Unlock()
+	h.obs.rosterChanged(addr)
 	return nil
 }

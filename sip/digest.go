@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -60,15 +59,19 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 	if wait, locked := s.lockout.SourceLocked(src); locked {
 		return crosstalk.Address{}, lockedOut(wait)
 	}
-	var creds *digest.Credentials
-	for _, hdr := range headersNamed(req, h.credentials) {
-		c, err := digest.ParseCredentials(hdr.Value())
+	var creds credentials
+	found := false
+	for _, hdr := range req.Headers() {
+		if !strings.EqualFold(hdr.Name(), h.credentials) {
+			continue
+		}
+		c, err := parseCredentials(hdr.Value())
 		if err == nil && c.Realm == realm {
-			creds = c
+			creds, found = c, true
 			break
 		}
 	}
-	if creds == nil {
+	if !found {
 		return crosstalk.Address{}, s.challenge(h, realm, false, errNoCredentials)
 	}
 	addr, err := crosstalk.NewAddress(creds.Username, realm, "")
@@ -80,7 +83,7 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 	if wait, locked := s.lockout.AccountLocked(acct, src); locked {
 		return crosstalk.Address{}, lockedOut(wait)
 	}
-	ok, err := s.verifyDigest(ctx, req, addr, creds)
+	ok, err := s.verifyDigest(ctx, req, addr, &creds)
 	if err != nil {
 		return crosstalk.Address{}, err
 	}
@@ -104,7 +107,7 @@ func (s *Server) authenticate(ctx context.Context, req *sipmsg.Request, h authHe
 // way, so the answer does not tell which accounts exist. The HA1 comes
 // from the credential cache; a mismatch is checked once more against the
 // store, so a password changed a moment ago is not refused.
-func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr crosstalk.Address, creds *digest.Credentials) (bool, error) {
+func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr crosstalk.Address, creds *credentials) (bool, error) {
 	if !strings.EqualFold(creds.QOP, "auth") || creds.Cnonce == "" || creds.Nc <= 0 {
 		return false, nil
 	}
@@ -135,7 +138,7 @@ func (s *Server) verifyDigest(ctx context.Context, req *sipmsg.Request, addr cro
 
 // digestMatches compares the credentials' response with the one computed
 // from the account's HA1 for alg.
-func digestMatches(req *sipmsg.Request, addr crosstalk.Address, creds *digest.Credentials, c crosstalk.Credentials, alg string) bool {
+func digestMatches(req *sipmsg.Request, addr crosstalk.Address, creds *credentials, c crosstalk.Credentials, alg string) bool {
 	var ha1 string
 	switch alg {
 	case "MD5":
@@ -146,12 +149,7 @@ func digestMatches(req *sipmsg.Request, addr crosstalk.Address, creds *digest.Cr
 	if ha1 == "" || c.Realm != addr.Domain() {
 		return false
 	}
-	want, err := digest.Digest(&digest.Challenge{Realm: creds.Realm, Nonce: creds.Nonce, Algorithm: creds.Algorithm, QOP: []string{"auth"}},
-		digest.Options{Method: string(req.Method), URI: creds.URI, Username: creds.Username, A1: ha1, Cnonce: creds.Cnonce, Count: creds.Nc})
-	if err != nil {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(creds.Response))) == 1
+	return digestResponseMatches(alg, ha1, string(req.Method), creds)
 }
 
 func lockedOut(wait time.Duration) *StatusError {

@@ -63,6 +63,9 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 		if tx != nil {
 			tx.OnTerminate(func(string, error) { cancel() })
 		}
+		if req.IsAck() {
+			defer s.acks.handled(callID(req))
+		}
 		err := h(ctx, req, tx)
 		if err == nil {
 			return
@@ -168,6 +171,9 @@ func (s *Server) readFilter(info sipmsg.TransportReadProps, data []byte) ([]byte
 	if strings.EqualFold(info.Transport, "udp") && len(data) > s.cfg.MaxMessageSize {
 		s.log.Debug().Int("bytes", len(data)).Str("remote", fmt.Sprint(info.RemoteAddr)).Msg("oversized datagram dropped")
 		return nil, nil
+	}
+	if id, ok := rawACKCallID(data); ok {
+		s.acks.arrived(id) // in arrival order (ackorder.go)
 	}
 	return data, nil
 }

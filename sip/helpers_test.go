@@ -140,6 +140,9 @@ type testUA struct {
 	port     int
 	contact  sipmsg.Uri
 	received chan *sipmsg.Request
+	// wire lists the start lines of the requests that reached the UA's
+	// socket, in arrival order (before sipgo's per-message goroutines).
+	wire     chan string
 	status   int
 	ringOnly bool
 	// inviteStatus, when set, is the final answer to every INVITE.
@@ -163,7 +166,18 @@ func (u *testUA) server(e *testEnv) string {
 
 func newUA(t testing.TB, user string) *testUA {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname("127.0.0.1"))
+	wire := make(chan string, 64)
+	onWire := func(_ sipmsg.TransportReadProps, data []byte) ([]byte, error) {
+		if line, _, ok := bytes.Cut(data, []byte("\r\n")); ok && !bytes.HasPrefix(line, []byte("SIP/")) {
+			select {
+			case wire <- string(line):
+			default:
+			}
+		}
+		return data, nil
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname("127.0.0.1"),
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(onWire)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +185,7 @@ func newUA(t testing.TB, user string) *testUA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &testUA{t: t, user: user, ua: ua, received: make(chan *sipmsg.Request, 64), status: 200, ended: make(chan error, 4)}
+	u := &testUA{t: t, user: user, ua: ua, wire: wire, received: make(chan *sipmsg.Request, 64), status: 200, ended: make(chan error, 4)}
 	handle := func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.received <- req
 		switch {

@@ -35,6 +35,11 @@ func (s *Server) forward(ctx context.Context, req *sipmsg.Request, tx sipmsg.Ser
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return statusErr(483, "Too Many Hops")
 	}
+	if toTag(req) != "" {
+		// In a dialog: an ACK that arrived before this request leaves
+		// first (ackorder.go).
+		s.acks.wait(ctx, callID(req))
+	}
 	if req.IsInvite() {
 		if err := s.respond(tx, req, 100, "Trying"); err != nil {
 			return err

@@ -42,6 +42,7 @@ type Server struct {
 	lockout *lockout.Lockout
 	limiter *rateLimiter
 	creds   *credCache
+	acks    *ackOrder
 	load    *loadGuard
 	reg     *registrar
 	ws      *wsListener // nil without Config.WebSocket
@@ -79,6 +80,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	_, _ = rand.Read(s.key[:])
 	s.lockout = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxTracked, TrustFor: loginTrust, Now: s.now})
 	s.limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.RequestBurst, s.now)
+	s.acks = newACKOrder(s.now)
 	s.creds = newCredCache(cfg.CredentialCacheTTL, s.now)
 	s.load = newLoadGuard(cfg.MaxInFlight)
 	s.reg = newRegistrar(s)

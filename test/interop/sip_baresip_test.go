@@ -84,6 +84,9 @@ audio_source	ausine,440
 		// Kill is safe beside the Wait goroutine (ProcessState is not:
 		// reading it raced with Wait when a test failed early).
 		_ = b.cmd.Process.Kill()
+		if t.Failed() { // its SIP trace (-s) shows what it sent and got
+			t.Logf("baresip %s:\n%s", user, b.out.String())
+		}
 	})
 	return b
 }
