@@ -100,6 +100,11 @@ type online struct {
 	// watchers caches the bare addresses that see this account's presence
 	// (roster items with from/both); nil until loaded, reset on roster change.
 	watchers []Address
+	// roster caches the account's roster while it is online (loadRoster);
+	// nil until loaded, reset on roster change. rosterGen counts the
+	// changes, so that a load that raced with one is not cached.
+	roster    *Roster
+	rosterGen uint64
 	// blocked caches the account's blocklist; nil until loaded.
 	blocked blockSet
 }

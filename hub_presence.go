@@ -123,14 +123,15 @@ func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
 	h.mu.RLock()
 	acct := h.accounts[owner]
 	var cached []Address
+	var gen uint64
 	if acct != nil {
-		cached = acct.watchers
+		cached, gen = acct.watchers, acct.rosterGen
 	}
 	h.mu.RUnlock()
 	if cached != nil {
 		return cached
 	}
-	roster, err := h.store.GetRoster(ctx, owner)
+	roster, err := h.loadRoster(ctx, owner)
 	if err != nil {
 		h.log.Error().Err(err).Str("jid", owner.String()).Msg("loading the roster for presence failed")
 		return nil
@@ -142,18 +143,47 @@ func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
 		}
 	}
 	h.mu.Lock()
-	if acct := h.accounts[owner]; acct != nil {
-		acct.watchers = list
+	if a := h.accounts[owner]; a != nil && a == acct && a.rosterGen == gen {
+		a.watchers = list
 	}
 	h.mu.Unlock()
 	return list
 }
 
-// rosterChanged drops the cached watchers of owner.
+// loadRoster returns owner's roster: while the account is online, from
+// the hub's copy, loaded once (a login reads it up to three times: the
+// client's roster get, initial presence and the watchers of its
+// presence); otherwise from the store. Callers must not modify the items.
+func (h *Hub) loadRoster(ctx context.Context, owner Address) (Roster, error) {
+	h.mu.RLock()
+	acct := h.accounts[owner]
+	var gen uint64
+	if acct != nil {
+		if r := acct.roster; r != nil {
+			h.mu.RUnlock()
+			return *r, nil
+		}
+		gen = acct.rosterGen
+	}
+	h.mu.RUnlock()
+	roster, err := h.store.GetRoster(ctx, owner)
+	if err != nil || acct == nil {
+		return roster, err
+	}
+	h.mu.Lock()
+	if a := h.accounts[owner]; a == acct && a.rosterGen == gen {
+		a.roster = &roster
+	}
+	h.mu.Unlock()
+	return roster, nil
+}
+
+// rosterChanged drops the cached roster and watchers of owner.
 func (h *Hub) rosterChanged(owner Address) {
 	h.mu.Lock()
 	if acct := h.accounts[owner]; acct != nil {
-		acct.watchers = nil
+		acct.watchers, acct.roster = nil, nil
+		acct.rosterGen++
 	}
 	h.mu.Unlock()
 	h.obs.rosterChanged(owner)
@@ -170,7 +200,7 @@ func (h *Hub) initialPresence(ctx context.Context, b *binding) {
 			}
 		}
 	}
-	roster, err := h.store.GetRoster(ctx, owner)
+	roster, err := h.loadRoster(ctx, owner)
 	if err != nil {
 		h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("loading the roster at initial presence failed")
 	}

@@ -127,9 +127,10 @@ func (h *Hub) push(ctx context.Context, rp *RosterPush) {
 	}
 }
 
-// Roster returns an account's roster.
+// Roster returns an account's roster; callers must not modify its items
+// (while the account is online, the hub keeps it, see loadRoster).
 func (h *Hub) Roster(ctx context.Context, owner Address) (Roster, error) {
-	return h.store.GetRoster(ctx, owner.Bare())
+	return h.loadRoster(ctx, owner.Bare())
 }
 
 // SetRosterItem adds or updates a contact's name and groups; the
