@@ -271,7 +271,7 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 		return nil, n.t.write(iqError(&st, "", stanzaError(err)))
 	}
 	sess.addr = addr
-	sess.log = n.log.Hook(jidField(addr.String()))
+	sess.log = n.log.Hook(logField{"jid", addr.String()})
 	// One logger for the session's life, with its fields in hooks
 	// (connFields): no 500-byte zerolog context buffer per session.
 	n.t.log = sess.log

@@ -350,9 +350,9 @@ func (f *connFields) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
 	e.Str("sid", f.sid).Str("remote", f.remote)
 }
 
-// jidField adds a bound session's address to each of its log events (see
-// connFields).
-type jidField string
+// logField adds one field to each log event, like connFields: a bound
+// session's jid, a WebSocket connection's transport.
+type logField struct{ key, value string }
 
 // Run implements zerolog.Hook.
-func (f jidField) Run(e *zerolog.Event, _ zerolog.Level, _ string) { e.Str("jid", string(f)) }
+func (f logField) Run(e *zerolog.Event, _ zerolog.Level, _ string) { e.Str(f.key, f.value) }
