@@ -97,10 +97,13 @@ type Hub struct {
 // online is the live state of an account with at least one bound endpoint.
 type online struct {
 	bindings map[string]*binding
-	// roster caches what presence needs from the account's roster; nil
-	// until loaded, reset on roster change (rosterChanged), which also
-	// bumps rosterGen so that a load racing with a change is not kept.
-	roster    *rosterView
+	// watchers caches the bare addresses that see this account's presence
+	// (roster items with from/both); nil until loaded, reset on roster change.
+	watchers []Address
+	// roster caches the account's roster while it is online (loadRoster);
+	// nil until loaded, reset on roster change. rosterGen counts the
+	// changes, so that a load that raced with one is not cached.
+	roster    *Roster
 	rosterGen uint64
 	// blocked caches the account's blocklist; nil until loaded.
 	blocked blockSet

@@ -117,65 +117,72 @@ func (h *Hub) isAvailable(b *binding) bool {
 	return b.presence != nil
 }
 
-// rosterView is what presence needs from an account's roster: who sees
-// the owner's presence (from/both), whose presence the owner sees
-// (to/both), and who waits for the owner's approval (pending in).
-type rosterView struct {
-	watchers, seen, pendingIn []Address
-}
-
-// rosterView returns the account's cached roster view, loading it from
-// the store when needed: a new endpoint's initial presence and every
-// fan-out read it, and a store read per new SIP binding was a measurable
-// share of a REGISTER. A load that raced with a roster change is used
-// once but not kept.
-func (h *Hub) rosterView(ctx context.Context, owner Address) *rosterView {
+// watchers returns the cached list of addresses that see owner's presence,
+// loading it from the roster when needed.
+func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
 	h.mu.RLock()
 	acct := h.accounts[owner]
-	var cached *rosterView
+	var cached []Address
 	var gen uint64
 	if acct != nil {
-		cached, gen = acct.roster, acct.rosterGen
+		cached, gen = acct.watchers, acct.rosterGen
 	}
 	h.mu.RUnlock()
 	if cached != nil {
 		return cached
 	}
-	roster, err := h.store.GetRoster(ctx, owner)
+	roster, err := h.loadRoster(ctx, owner)
 	if err != nil {
 		h.log.Error().Err(err).Str("jid", owner.String()).Msg("loading the roster for presence failed")
-		return &rosterView{}
+		return nil
 	}
-	v := &rosterView{}
+	list := make([]Address, 0, len(roster.Items))
 	for _, it := range roster.Items {
 		if it.SeesOwner() {
-			v.watchers = append(v.watchers, it.Contact)
-		}
-		if it.OwnerSees() {
-			v.seen = append(v.seen, it.Contact)
-		}
-		if it.PendingIn {
-			v.pendingIn = append(v.pendingIn, it.Contact)
+			list = append(list, it.Contact)
 		}
 	}
 	h.mu.Lock()
-	if acct := h.accounts[owner]; acct != nil && acct.rosterGen == gen {
-		acct.roster = v
+	if a := h.accounts[owner]; a != nil && a == acct && a.rosterGen == gen {
+		a.watchers = list
 	}
 	h.mu.Unlock()
-	return v
+	return list
 }
 
-// watchers returns the bare addresses that see owner's presence.
-func (h *Hub) watchers(ctx context.Context, owner Address) []Address {
-	return h.rosterView(ctx, owner).watchers
+// loadRoster returns owner's roster: while the account is online, from
+// the hub's copy, loaded once (a login reads it up to three times: the
+// client's roster get, initial presence and the watchers of its
+// presence); otherwise from the store. Callers must not modify the items.
+func (h *Hub) loadRoster(ctx context.Context, owner Address) (Roster, error) {
+	h.mu.RLock()
+	acct := h.accounts[owner]
+	var gen uint64
+	if acct != nil {
+		if r := acct.roster; r != nil {
+			h.mu.RUnlock()
+			return *r, nil
+		}
+		gen = acct.rosterGen
+	}
+	h.mu.RUnlock()
+	roster, err := h.store.GetRoster(ctx, owner)
+	if err != nil || acct == nil {
+		return roster, err
+	}
+	h.mu.Lock()
+	if a := h.accounts[owner]; a == acct && a.rosterGen == gen {
+		a.roster = &roster
+	}
+	h.mu.Unlock()
+	return roster, nil
 }
 
-// rosterChanged drops the cached roster view of owner.
+// rosterChanged drops the cached roster and watchers of owner.
 func (h *Hub) rosterChanged(owner Address) {
 	h.mu.Lock()
 	if acct := h.accounts[owner]; acct != nil {
-		acct.roster = nil
+		acct.watchers, acct.roster = nil, nil
 		acct.rosterGen++
 	}
 	h.mu.Unlock()
@@ -193,18 +200,23 @@ func (h *Hub) initialPresence(ctx context.Context, b *binding) {
 			}
 		}
 	}
-	v := h.rosterView(ctx, owner)
-	for _, c := range v.seen {
-		if h.IsLocal(c) {
-			for _, p := range h.PresenceOf(c) {
-				h.deliver(ctx, b, p)
-			}
-		} else if err := h.routeRemote(ctx, &Presence{From: owner, To: c, Type: PresenceProbe, Time: h.now()}); err != nil {
-			h.log.Debug().Err(err).Str("to", c.String()).Msg("probe to a remote contact not sent")
-		}
+	roster, err := h.loadRoster(ctx, owner)
+	if err != nil {
+		h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("loading the roster at initial presence failed")
 	}
-	for _, c := range v.pendingIn {
-		h.deliver(ctx, b, &Presence{From: c, To: owner, Type: PresenceSubscribe, Time: h.now()})
+	for _, it := range roster.Items {
+		if it.OwnerSees() {
+			if h.IsLocal(it.Contact) {
+				for _, p := range h.PresenceOf(it.Contact) {
+					h.deliver(ctx, b, p)
+				}
+			} else if err := h.routeRemote(ctx, &Presence{From: owner, To: it.Contact, Type: PresenceProbe, Time: h.now()}); err != nil {
+				h.log.Debug().Err(err).Str("to", it.Contact.String()).Msg("probe to a remote contact not sent")
+			}
+		}
+		if it.PendingIn {
+			h.deliver(ctx, b, &Presence{From: it.Contact, To: owner, Type: PresenceSubscribe, Time: h.now()})
+		}
 	}
 	h.deliverOffline(ctx, b)
 }

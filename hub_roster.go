@@ -127,9 +127,10 @@ func (h *Hub) push(ctx context.Context, rp *RosterPush) {
 	}
 }
 
-// Roster returns an account's roster.
+// Roster returns an account's roster; callers must not modify its items
+// (while the account is online, the hub keeps it, see loadRoster).
 func (h *Hub) Roster(ctx context.Context, owner Address) (Roster, error) {
-	return h.store.GetRoster(ctx, owner.Bare())
+	return h.loadRoster(ctx, owner.Bare())
 }
 
 // SetRosterItem adds or updates a contact's name and groups; the
@@ -226,10 +227,11 @@ func (h *Hub) DeleteAccount(ctx context.Context, addr Address) error {
 		return err
 	}
 	// The roster is gone with the account, and so are the items of
-	// others that named it: drop every cached roster view (rare).
+	// others that named it: drop every cached roster and watcher list
+	// (rare).
 	h.mu.Lock()
 	for _, acct := range h.accounts {
-		acct.roster = nil
+		acct.watchers, acct.roster = nil, nil
 		acct.rosterGen++
 	}
 	h.mu.Unlock()

@@ -256,6 +256,11 @@ start_crosstalk() {
 domains = ["$DOMAIN"]
 data_dir = "$d"
 archive = false   # the Prosody set-up keeps no archive either
+[tls]
+# Prosody and ejabberd here link OpenSSL 3.0, which has no ML-KEM: their
+# handshakes use X25519. Crosstalk does the same (its default adds
+# X25519MLKEM768, which Go prefers whenever ctload offers it).
+post_quantum = false
 [listen]
 xmpp_c2s = "$CROSSTALK_IP:$XMPP_PORT"
 xmpp_tls = "$CROSSTALK_IP:15223"

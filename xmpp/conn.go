@@ -112,6 +112,7 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 		// waiter's use of s: the next reader makes its own.
 		timer := s.linger
 		s.waiter, s.linger = nil, nil
+		t.park() // ordered before the waiter's next use by the swap below
 		if w.state.CompareAndSwap(waitPending, waitGaveUp) {
 			return false
 		}

@@ -271,9 +271,9 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 		return nil, n.t.write(iqError(&st, "", stanzaError(err)))
 	}
 	sess.addr = addr
-	sess.log = n.log.With().Str("jid", addr.String()).Logger()
-	// One logger for the session's life: zerolog gives each With its own
-	// 500-byte context buffer, and the negotiation's is garbage from here.
+	sess.log = n.log.Hook(logField{"jid", addr.String()})
+	// One logger for the session's life, with its fields in hooks
+	// (connFields): no 500-byte zerolog context buffer per session.
 	n.t.log = sess.log
 	reply := "<iq type='result' id='" + xmppmap.Escape(st.Attr("id")) + "'><bind xmlns='" + nsBind + "'><jid>" +
 		xmppmap.Escape(addr.String()) + "</jid></bind></iq>"

@@ -222,7 +222,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context.Context, *negotiation) error, exit func()) {
 	remote := remoteAddr(conn)
 	sid := newID()
-	log := s.log.With().Str("sid", sid).Str("remote", conn.RemoteAddr().String()).Logger()
+	log := s.log.Hook(&connFields{sid: sid, remote: conn.RemoteAddr().String()})
 	if !s.conns.acquire(remote) {
 		log.Warn().Msg("connection refused: too many connections from this address")
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -339,3 +339,20 @@ func (s *Server) serverTLS(direct bool, record func(*tls.Certificate)) *tls.Conf
 	}
 	return c
 }
+
+// connFields adds a connection's sid and remote address to each of its log
+// events. A hook costs a few bytes; zerolog's With gives every logger its
+// own 500-byte context buffer, which each idle session would keep.
+type connFields struct{ sid, remote string }
+
+// Run implements zerolog.Hook.
+func (f *connFields) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str("sid", f.sid).Str("remote", f.remote)
+}
+
+// logField adds one field to each log event, like connFields: a bound
+// session's jid, a WebSocket connection's transport.
+type logField struct{ key, value string }
+
+// Run implements zerolog.Hook.
+func (f logField) Run(e *zerolog.Event, _ zerolog.Level, _ string) { e.Str(f.key, f.value) }

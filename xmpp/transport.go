@@ -201,6 +201,9 @@ type transport struct {
 	log zerolog.Logger
 	// bufs is the pool of read buffers.
 	bufs *sync.Pool
+	// header holds the bytes of the client's current stream header, from
+	// which unpark rebuilds the decoder that park dropped.
+	header []byte
 }
 
 // trace logs bytes on the wire at trace level; SASL elements and
@@ -255,6 +258,7 @@ func (t *transport) readHeader() (xml.StartElement, error) {
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
+			t.header = append(t.header[:0], t.rec.buf...)
 			t.rec.reset()
 			if tok.Name.Space != nsStream || tok.Name.Local != "stream" {
 				return tok, newStreamError(condInvalidNamespace, "not a stream header")
@@ -294,6 +298,64 @@ func (t *transport) wait() {
 	t.rec.r.wait()
 }
 
+// park drops the decoder and its limits reader, about 2 KB that an idle
+// session does not need; next rebuilds them (unpark). Call it only between
+// top-level elements, and only from the goroutine that owns the decoder
+// (a waiter may be blocked in wait meanwhile: park does not touch the
+// buffered reader). encoding/xml stops exactly at a top-level element's
+// closing '>', so the dropped decoder held no bytes of the stream.
+func (t *transport) park() {
+	if len(t.header) > 0 {
+		t.guard = nil
+	}
+}
+
+// unpark rebuilds a parked decoder: a fresh one reads the client's stream
+// header again (so that the stream's end tag matches and the header's
+// namespace declarations apply, as in the dropped decoder), from a
+// copy that the recorder and the byte budget do not see, then goes on
+// with the connection's bytes.
+func (t *transport) unpark() error {
+	dec := xml.NewDecoder(&replayReader{hdr: t.header, rec: t.rec})
+	t.guard = xmlguard.NewReader(dec, t.lim, t.budget, 1)
+	for range 16 {
+		tok, err := t.guard.Token()
+		if err != nil {
+			return fmt.Errorf("replay of the stream header: %w", err)
+		}
+		if _, ok := tok.(xml.StartElement); ok {
+			return nil
+		}
+	}
+	return errors.New("replay of the stream header: no start tag")
+}
+
+// replayReader serves hdr, then the recorder's bytes.
+type replayReader struct {
+	hdr []byte
+	rec *recorder
+}
+
+// ReadByte reads the next byte of the header, then of the connection.
+func (r *replayReader) ReadByte() (byte, error) {
+	if len(r.hdr) > 0 {
+		b := r.hdr[0]
+		r.hdr = r.hdr[1:]
+		return b, nil
+	}
+	return r.rec.ReadByte()
+}
+
+// Read reads the rest of the header, then from the connection.
+func (r *replayReader) Read(p []byte) (int, error) {
+	if len(r.hdr) > 0 {
+		n := copy(p, r.hdr)
+		r.hdr = r.hdr[n:]
+		return n, nil
+	}
+	return r.rec.Read(p)
+}
+
 // buffered reports whether next can start without waiting for the
 // network.
 func (t *transport) buffered() bool { return t.rec.r.buffered() }
@@ -303,6 +365,11 @@ func (t *transport) buffered() bool { return t.rec.r.buffered() }
 // when the client ends its stream.
 func (t *transport) next() (element, error) {
 	var el element
+	if t.guard == nil {
+		if err := t.unpark(); err != nil {
+			return el, err
+		}
+	}
 	depth := 0
 	startEnd := 0   // bytes recorded up to the end of the start tag
 	var text []byte // the current child's own character data

@@ -64,7 +64,7 @@ func (s *Server) WebSocket(ctx context.Context) http.Handler {
 				st := *r.TLS
 				n.tlsState = &st // tls-exporter only: the certificate served is not known here
 			}
-			n.log = n.log.With().Str("transport", "websocket").Logger()
+			n.log = n.log.Hook(logField{"transport", "websocket"}) // no With buffer per session (connFields)
 			n.t.log = n.log
 			return nil
 		}, func() {

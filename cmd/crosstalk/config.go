@@ -85,10 +85,14 @@ type StoreConfig struct {
 	URL string `toml:"url"`
 }
 
-// TLSConfig names certificate files.
+// TLSConfig names certificate files and the key exchanges offered.
 type TLSConfig struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// PostQuantum keeps the hybrid post-quantum key exchange
+	// (X25519MLKEM768) on; false leaves X25519 and the NIST curves
+	// (cheaper handshakes, see tlscert.ClassicKeyExchange). Default true.
+	PostQuantum bool `toml:"post_quantum"`
 }
 
 // ListenConfig holds listener addresses (host:port).
@@ -138,6 +142,7 @@ func Defaults() Config {
 		},
 		Limits:          LimitsConfig{StanzaSize: 256 << 10, SIPMessageSize: 65535, ConnectionsPerIP: 64, LoginFailuresPerMinute: 10},
 		Log:             LogConfig{Level: "info", Format: "auto"},
+		TLS:             TLSConfig{PostQuantum: true},
 		SCRAMIterations: crosstalk.MinSCRAMIterations,
 		Archive:         true,
 	}

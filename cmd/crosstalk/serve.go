@@ -75,6 +75,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	tlsConfig := tlscert.Config(cert)
+	if !c.TLS.PostQuantum {
+		tlscert.ClassicKeyExchange(tlsConfig)
+	}
 
 	// The core, with a room service (XEP-0045) at conference.<domain>.
 	roomDomains := make([]string, len(c.Domains))

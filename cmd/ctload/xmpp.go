@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"mellium.im/sasl"
 	"mellium.im/xmlstream"
 	mxmpp "mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
@@ -30,6 +29,8 @@ type xmppClient struct {
 	cfg *config
 	tls *tls.Config
 	log zerolog.Logger
+	// salted caches SCRAM SaltedPassword per account, as real clients do.
+	salted *saltedCache
 }
 
 func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
@@ -37,7 +38,7 @@ func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &xmppClient{cfg: cfg, tls: tc, log: log}, nil
+	return &xmppClient{cfg: cfg, tls: tc, log: log, salted: newSaltedCache()}, nil
 }
 
 // xmppSession is one logged-in client session served by its own goroutine.
@@ -77,7 +78,8 @@ type handlers struct {
 }
 
 // login dials the server from the i-th source address and runs the whole
-// client login: TCP, STARTTLS, SCRAM (SHA-256 preferred, else SHA-1),
+// client login: TCP, STARTTLS, SCRAM (SHA-256 preferred, else SHA-1;
+// SaltedPassword cached per account, see saltedCache),
 // resource binding, roster get and, when presence is set, initial
 // presence. What the session receives later goes to h.
 func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers) (*xmppSession, error) {
@@ -92,7 +94,7 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers
 	}
 	s, err := mxmpp.NewClientSession(ctx, origin, conn,
 		mxmpp.StartTLS(x.tls),
-		mxmpp.SASL("", acct.Password, sasl.ScramSha256, sasl.ScramSha1),
+		mxmpp.SASL("", acct.Password, x.salted.scramMechanisms()...),
 		mxmpp.BindResource(),
 	)
 	if err != nil {

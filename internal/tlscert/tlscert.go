@@ -159,3 +159,17 @@ func Config(c tls.Certificate) *tls.Config {
 		Certificates: []tls.Certificate{c},
 	}
 }
+
+// ClassicCurves are the key exchanges ClassicKeyExchange keeps: X25519 and
+// the NIST curves, without the hybrid post-quantum X25519MLKEM768.
+var ClassicCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
+
+// ClassicKeyExchange turns off the hybrid post-quantum key exchange
+// (X25519MLKEM768), which Go's server otherwise picks whenever the client
+// offers it. ML-KEM encapsulation makes a handshake markedly dearer (about
+// an eighth of a whole XMPP login's server CPU); operators trade that
+// against protection of today's traffic from a future quantum computer.
+// Setting tls.post_quantum = false in the configuration calls this.
+func ClassicKeyExchange(cfg *tls.Config) {
+	cfg.CurvePreferences = slices.Clone(ClassicCurves)
+}
