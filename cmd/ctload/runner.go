@@ -28,6 +28,12 @@ func (l loop) run(ctx context.Context, op func(ctx context.Context, worker, i in
 	var wg sync.WaitGroup
 	for w := range l.workers {
 		wg.Go(func() {
+			var tm *time.Timer // reused: one pacing timer per worker
+			defer func() {
+				if tm != nil {
+					tm.Stop()
+				}
+			}()
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(l.n) || ctx.Err() != nil || !time.Now().Before(l.deadline) {
@@ -38,8 +44,17 @@ func (l loop) run(ctx context.Context, op func(ctx context.Context, worker, i in
 					if at.After(l.deadline) {
 						return
 					}
-					if !sleepUntil(ctx, at) {
-						return
+					if d := time.Until(at); d > 0 {
+						if tm == nil {
+							tm = time.NewTimer(d)
+						} else {
+							tm.Reset(d)
+						}
+						select {
+						case <-tm.C:
+						case <-ctx.Done():
+							return
+						}
 					}
 				}
 				started.Add(1)

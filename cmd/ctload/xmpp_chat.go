@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"mellium.im/xmlstream"
-	"mellium.im/xmpp/stanza"
 )
 
 // errNotDelivered counts a message that did not arrive within the timeout.
@@ -73,6 +72,39 @@ func (p *pending) arrived(id, typ string, at time.Time) {
 	<-s.window
 }
 
+// arrivedRaw is arrived for a rawConn's scanner: it matches the id
+// without allocating unless it is pending.
+func (p *pending) arrivedRaw(id, typ []byte) {
+	at := time.Now()
+	p.mu.Lock()
+	s, ok := p.m[string(id)]
+	if ok {
+		delete(p.m, string(id))
+	}
+	rec := p.rec
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	if string(typ) == "error" {
+		rec.failure(errors.New("message bounced with an error stanza"))
+	} else {
+		rec.success(at.Sub(s.at))
+	}
+	<-s.window
+}
+
+// fail records a receiving session's stream error as a failure of the
+// running phase (during login, the login itself fails).
+func (p *pending) fail(err error) {
+	p.mu.Lock()
+	rec := p.rec
+	p.mu.Unlock()
+	if rec != nil {
+		rec.failure(fmt.Errorf("receiving session: %w", err))
+	}
+}
+
 // len returns how many messages are pending.
 func (p *pending) len() int {
 	p.mu.Lock()
@@ -113,7 +145,7 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, true, handlers{message: pend.arrived})
+			s, err := x.login(octx, i, true, handlers{direct: pend.arrivedRaw, directFail: pend.fail})
 			if err != nil {
 				rec.failure(err)
 				return
@@ -127,7 +159,15 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 		return err
 	}
 
+	// After login, messages bypass mellium: each is written as prepared
+	// bytes on the TLS connection (under the session's write lock) and
+	// found on arrival by the rawConn's scanner.
 	body := strings.Repeat("x", x.cfg.BodySize)
+	out := make([]chatSender, 2*pairs)
+	for i, s := range sessions {
+		out[i] = newChatSender(s, sessions[i^1].jid.Bare().String(), body)
+		s.raw.takeOver()
+	}
 	windows := make([]chan struct{}, pairs)
 	for i := range windows {
 		windows[i] = make(chan struct{}, chatWindow)
@@ -136,23 +176,14 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 	p, err = m.phase("message", func(rec *recorder) int64 {
 		pend.start(rec)
 		n := msgs.run(ctx, func(ctx context.Context, w, i int) {
-			from, to := sessions[2*w], sessions[2*w+1]
-			if i%2 == 1 {
-				from, to = to, from
-			}
-			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
-			defer cancel()
-			select {
-			case windows[w] <- struct{}{}:
-			case <-octx.Done():
+			from := &out[2*w+i%2]
+			if !acquire(ctx, windows[w], x.cfg.Timeout) {
 				rec.failure(errNotDelivered)
 				return
 			}
-			id := "ct" + strconv.Itoa(i)
+			id := from.prepare(i)
 			pend.add(id, time.Now(), windows[w])
-			msg := stanza.Message{ID: id, To: to.jid.Bare(), Type: stanza.ChatMessage}
-			err := from.s.Send(octx, msg.Wrap(xmlstream.Wrap(xmlstream.Token(xml.CharData(body)), xml.StartElement{Name: xml.Name{Local: "body"}})))
-			if err != nil {
+			if err := from.send(); err != nil {
 				if _, ok := pend.take(id); ok {
 					<-windows[w]
 				}
@@ -167,6 +198,71 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 	res.Phases = append(res.Phases, p)
 	res.Notes = append(res.Notes, "message latency: send to arrival at the other session of the pair, matched by stanza id; "+strconv.Itoa(chatWindow)+" messages in flight per pair at most")
 	return err
+}
+
+// acquire takes a slot of window, waiting up to timeout (or the end of
+// ctx) when it is full; it reports whether it got one.
+func acquire(ctx context.Context, window chan struct{}, timeout time.Duration) bool {
+	select {
+	case window <- struct{}{}:
+		return true
+	default:
+	}
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	select {
+	case window <- struct{}{}:
+		return true
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// chatSender writes one session's chat messages as prepared bytes.
+type chatSender struct {
+	s *xmppSession
+	// head ends just before the id's digits, tail follows them.
+	head, tail []byte
+	buf        []byte
+}
+
+// chatIDPrefix starts every message id.
+const chatIDPrefix = "ct"
+
+func newChatSender(s *xmppSession, to, body string) chatSender {
+	var h, t strings.Builder
+	h.WriteString("<message type='chat' to='")
+	_ = xml.EscapeText(&h, []byte(to))
+	h.WriteString("' id='" + chatIDPrefix)
+	t.WriteString("'><body>")
+	_ = xml.EscapeText(&t, []byte(body))
+	t.WriteString("</body></message>")
+	return chatSender{s: s, head: []byte(h.String()), tail: []byte(t.String())}
+}
+
+// prepare formats message i into the buffer and returns its id.
+func (c *chatSender) prepare(i int) string {
+	c.buf = append(c.buf[:0], c.head...)
+	n := len(c.buf) - len(chatIDPrefix)
+	c.buf = strconv.AppendInt(c.buf, int64(i), 10)
+	id := string(c.buf[n:])
+	c.buf = append(c.buf, c.tail...)
+	return id
+}
+
+// send writes the prepared message while holding the session's write lock
+// (so it never interleaves with what mellium writes, such as an IQ reply).
+func (c *chatSender) send() error {
+	w := c.s.s.TokenWriter()
+	_, err := c.s.raw.Conn.Write(c.buf)
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("send message: %w", err)
+	}
+	return nil
 }
 
 // closeAll closes every session, a few at a time.
