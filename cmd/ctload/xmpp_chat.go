@@ -128,6 +128,9 @@ func (p *pending) drain(ctx context.Context, d time.Duration) int {
 // chatWindow is how many messages one pair may have in flight.
 const chatWindow = 16
 
+// chatBatch bounds how many due messages a pair's sender takes at once.
+const chatBatch = 8
+
 // runChat is xmpp-chat: -c pairs of sessions (accounts 2k and 2k+1) log
 // in, then send -n messages in all, each pair alternating direction, with
 // at most chatWindow in flight per pair. Latency is from just before the
@@ -175,19 +178,34 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 	msgs := loop{n: x.cfg.Count, workers: pairs, rate: x.cfg.Rate, deadline: deadline}
 	p, err = m.phase("message", func(rec *recorder) int64 {
 		pend.start(rec)
-		n := msgs.run(ctx, func(ctx context.Context, w, i int) {
-			from := &out[2*w+i%2]
-			if !acquire(ctx, windows[w], x.cfg.Timeout) {
-				rec.failure(errNotDelivered)
-				return
-			}
-			id := from.prepare(i)
-			pend.add(id, time.Now(), windows[w])
-			if err := from.send(); err != nil {
-				if _, ok := pend.take(id); ok {
-					<-windows[w]
+		n := msgs.runBatch(ctx, chatBatch, func(ctx context.Context, w int, is []int) {
+			// Messages due together leave in one write per direction;
+			// each is timestamped just before its write.
+			ids := make([][]string, 2)
+			for _, i := range is {
+				if !acquire(ctx, windows[w], x.cfg.Timeout) {
+					rec.failure(errNotDelivered)
+					continue
 				}
-				rec.failure(err)
+				ids[i%2] = append(ids[i%2], out[2*w+i%2].add(i))
+			}
+			for d, dir := range ids {
+				if len(dir) == 0 {
+					continue
+				}
+				from := &out[2*w+d]
+				at := time.Now()
+				for _, id := range dir {
+					pend.add(id, at, windows[w])
+				}
+				if err := from.send(); err != nil {
+					for _, id := range dir {
+						if _, ok := pend.take(id); ok {
+							<-windows[w]
+						}
+						rec.failure(err)
+					}
+				}
 			}
 		})
 		for range pend.drain(ctx, x.cfg.Timeout) {
@@ -241,9 +259,9 @@ func newChatSender(s *xmppSession, to, body string) chatSender {
 	return chatSender{s: s, head: []byte(h.String()), tail: []byte(t.String())}
 }
 
-// prepare formats message i into the buffer and returns its id.
-func (c *chatSender) prepare(i int) string {
-	c.buf = append(c.buf[:0], c.head...)
+// add appends message i to the buffer and returns its id.
+func (c *chatSender) add(i int) string {
+	c.buf = append(c.buf, c.head...)
 	n := len(c.buf) - len(chatIDPrefix)
 	c.buf = strconv.AppendInt(c.buf, int64(i), 10)
 	id := string(c.buf[n:])
@@ -251,11 +269,12 @@ func (c *chatSender) prepare(i int) string {
 	return id
 }
 
-// send writes the prepared message while holding the session's write lock
+// send writes the added messages while holding the session's write lock
 // (so it never interleaves with what mellium writes, such as an IQ reply).
 func (c *chatSender) send() error {
 	w := c.s.s.TokenWriter()
 	_, err := c.s.raw.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

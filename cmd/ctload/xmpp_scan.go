@@ -125,6 +125,7 @@ func (s *stanzaScanner) startTag(tag []byte) error {
 	prefix, local := splitName(tag[:nameLen])
 	if len(prefix) > 0 && string(local) == "stream" {
 		s.depth = 1
+		s.ended = self // <stream:stream/> opens and closes at once
 		return nil
 	}
 	if s.depth == 1 {
@@ -141,8 +142,12 @@ func (s *stanzaScanner) startTag(tag []byte) error {
 			return errStreamError
 		}
 	}
-	if !self {
+	switch {
+	case !self:
 		s.depth++
+	case s.depth == 0:
+		// A whole element outside any stream: the "stream" is over.
+		s.ended = true
 	}
 	return nil
 }
