@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
 )
 
 // errNotDelivered counts a message that did not arrive within the timeout.

@@ -88,9 +88,9 @@ func TestStanzaScanner(t *testing.T) {
 			ended: true,
 		},
 		"stream error": {
-			in:  streamHead + `<message id='m'/><stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error><message id='no'/>`,
+			in:   streamHead + `<message id='m'/><stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error><message id='no'/>`,
 			msgs: []string{"m/"},
-			err: errStreamError,
+			err:  errStreamError,
 		},
 		"unknown entity": {
 			in:  streamHead + `<message id='&foo;'/>`,
