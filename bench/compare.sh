@@ -38,7 +38,8 @@ want() {
 DOMAIN=localhost
 PASSWORD=secret
 ACCOUNTS=200
-PAIRS=50          # xmpp-chat pairs (100 accounts)
+PAIRS=50          # xmpp-chat pairs (100 accounts); ctload sends and matches raw
+                  # stanza bytes after login (~10 µs of its CPU per message, go doc ./cmd/ctload)
 SIP_PAIRS=32      # sip-message pairs (64 accounts)
 LOGIN_N=3000      # xmpp-login operations, 50 in parallel
 IDLE_N=5000       # xmpp-idle sessions

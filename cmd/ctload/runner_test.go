@@ -51,3 +51,25 @@ func TestLoopCancelled(t *testing.T) {
 		t.Errorf("started %d after cancel", n)
 	}
 }
+
+func TestLoopBatchTakesDueOperations(t *testing.T) {
+	var seen []int
+	maxLen := 0
+	n := loop{n: 100, workers: 1, rate: 1e6, deadline: time.Now().Add(5 * time.Second)}.runBatch(context.Background(), 8,
+		func(_ context.Context, _ int, is []int) {
+			seen = append(seen, is...)
+			maxLen = max(maxLen, len(is))
+			time.Sleep(time.Millisecond) // the next 8 are due by now
+		})
+	if n != 100 || len(seen) != 100 {
+		t.Fatalf("started %d, saw %d operations, want 100", n, len(seen))
+	}
+	for i, v := range seen {
+		if v != i {
+			t.Fatalf("operation %d was %d: want each once, in order", i, v)
+		}
+	}
+	if maxLen != 8 {
+		t.Errorf("largest batch %d, want 8 (operations due while the worker slept)", maxLen)
+	}
+}

@@ -43,8 +43,10 @@ func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
 
 // xmppSession is one logged-in client session served by its own goroutine.
 type xmppSession struct {
-	s      *mxmpp.Session
-	conn   net.Conn
+	s    *mxmpp.Session
+	conn net.Conn
+	// raw is the TLS connection when handlers.direct was set.
+	raw    *rawConn
 	jid    jid.JID
 	served chan error
 }
@@ -75,6 +77,12 @@ type handlers struct {
 	subscribeBack func(from string) bool
 	// raw, if set, replaces all of the above: it gets every stanza.
 	raw mxmpp.Handler
+	// direct, if set, gets every top-level message from a byte scanner
+	// under TLS (see rawConn) instead of from the decoder, and
+	// directFail a stream error or unreadable markup; message should
+	// then be nil.
+	direct     func(id, typ []byte)
+	directFail func(error)
 }
 
 // login dials the server from the i-th source address and runs the whole
@@ -92,8 +100,13 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	var rc *rawConn
+	starttls := mxmpp.StartTLS(x.tls)
+	if h.direct != nil {
+		starttls = rawStartTLS(x.tls, &rc, h.direct, h.directFail)
+	}
 	s, err := mxmpp.NewClientSession(ctx, origin, conn,
-		mxmpp.StartTLS(x.tls),
+		starttls,
 		mxmpp.SASL("", acct.Password, x.salted.scramMechanisms()...),
 		mxmpp.BindResource(),
 	)
@@ -101,7 +114,12 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers
 		conn.Close()
 		return nil, fmt.Errorf("negotiate: %w", err)
 	}
-	sess := &xmppSession{s: s, conn: conn, jid: s.LocalAddr(), served: make(chan error, 1)}
+	if h.direct != nil && rc == nil {
+		s.Close()
+		conn.Close()
+		return nil, fmt.Errorf("negotiate: no TLS connection to read messages from")
+	}
+	sess := &xmppSession{s: s, conn: conn, raw: rc, jid: s.LocalAddr(), served: make(chan error, 1)}
 	hd := h.raw
 	if hd == nil {
 		hd = stanzaHandler(h)

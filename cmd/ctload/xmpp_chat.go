@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"mellium.im/xmlstream"
-	"mellium.im/xmpp/stanza"
 )
 
 // errNotDelivered counts a message that did not arrive within the timeout.
@@ -73,6 +71,39 @@ func (p *pending) arrived(id, typ string, at time.Time) {
 	<-s.window
 }
 
+// arrivedRaw is arrived for a rawConn's scanner: it matches the id
+// without allocating unless it is pending.
+func (p *pending) arrivedRaw(id, typ []byte) {
+	at := time.Now()
+	p.mu.Lock()
+	s, ok := p.m[string(id)]
+	if ok {
+		delete(p.m, string(id))
+	}
+	rec := p.rec
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	if string(typ) == "error" {
+		rec.failure(errors.New("message bounced with an error stanza"))
+	} else {
+		rec.success(at.Sub(s.at))
+	}
+	<-s.window
+}
+
+// fail records a receiving session's stream error as a failure of the
+// running phase (during login, the login itself fails).
+func (p *pending) fail(err error) {
+	p.mu.Lock()
+	rec := p.rec
+	p.mu.Unlock()
+	if rec != nil {
+		rec.failure(fmt.Errorf("receiving session: %w", err))
+	}
+}
+
 // len returns how many messages are pending.
 func (p *pending) len() int {
 	p.mu.Lock()
@@ -96,6 +127,9 @@ func (p *pending) drain(ctx context.Context, d time.Duration) int {
 // chatWindow is how many messages one pair may have in flight.
 const chatWindow = 16
 
+// chatBatch bounds how many due messages a pair's sender takes at once.
+const chatBatch = 8
+
 // runChat is xmpp-chat: -c pairs of sessions (accounts 2k and 2k+1) log
 // in, then send -n messages in all, each pair alternating direction, with
 // at most chatWindow in flight per pair. Latency is from just before the
@@ -113,7 +147,7 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, true, handlers{message: pend.arrived})
+			s, err := x.login(octx, i, true, handlers{direct: pend.arrivedRaw, directFail: pend.fail})
 			if err != nil {
 				rec.failure(err)
 				return
@@ -127,7 +161,15 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 		return err
 	}
 
+	// After login, messages bypass mellium: each is written as prepared
+	// bytes on the TLS connection (under the session's write lock) and
+	// found on arrival by the rawConn's scanner.
 	body := strings.Repeat("x", x.cfg.BodySize)
+	out := make([]chatSender, 2*pairs)
+	for i, s := range sessions {
+		out[i] = newChatSender(s, sessions[i^1].jid.Bare().String(), body)
+		s.raw.takeOver()
+	}
 	windows := make([]chan struct{}, pairs)
 	for i := range windows {
 		windows[i] = make(chan struct{}, chatWindow)
@@ -135,28 +177,34 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 	msgs := loop{n: x.cfg.Count, workers: pairs, rate: x.cfg.Rate, deadline: deadline}
 	p, err = m.phase("message", func(rec *recorder) int64 {
 		pend.start(rec)
-		n := msgs.run(ctx, func(ctx context.Context, w, i int) {
-			from, to := sessions[2*w], sessions[2*w+1]
-			if i%2 == 1 {
-				from, to = to, from
-			}
-			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
-			defer cancel()
-			select {
-			case windows[w] <- struct{}{}:
-			case <-octx.Done():
-				rec.failure(errNotDelivered)
-				return
-			}
-			id := "ct" + strconv.Itoa(i)
-			pend.add(id, time.Now(), windows[w])
-			msg := stanza.Message{ID: id, To: to.jid.Bare(), Type: stanza.ChatMessage}
-			err := from.s.Send(octx, msg.Wrap(xmlstream.Wrap(xmlstream.Token(xml.CharData(body)), xml.StartElement{Name: xml.Name{Local: "body"}})))
-			if err != nil {
-				if _, ok := pend.take(id); ok {
-					<-windows[w]
+		n := msgs.runBatch(ctx, chatBatch, func(ctx context.Context, w int, is []int) {
+			// Messages due together leave in one write per direction;
+			// each is timestamped just before its write.
+			ids := make([][]string, 2)
+			for _, i := range is {
+				if !acquire(ctx, windows[w], x.cfg.Timeout) {
+					rec.failure(errNotDelivered)
+					continue
 				}
-				rec.failure(err)
+				ids[i%2] = append(ids[i%2], out[2*w+i%2].add(i))
+			}
+			for d, dir := range ids {
+				if len(dir) == 0 {
+					continue
+				}
+				from := &out[2*w+d]
+				at := time.Now()
+				for _, id := range dir {
+					pend.add(id, at, windows[w])
+				}
+				if err := from.send(); err != nil {
+					for _, id := range dir {
+						if _, ok := pend.take(id); ok {
+							<-windows[w]
+						}
+						rec.failure(err)
+					}
+				}
 			}
 		})
 		for range pend.drain(ctx, x.cfg.Timeout) {
@@ -167,6 +215,72 @@ func (x *xmppClient) runChat(ctx context.Context, m meter, res *Result) error {
 	res.Phases = append(res.Phases, p)
 	res.Notes = append(res.Notes, "message latency: send to arrival at the other session of the pair, matched by stanza id; "+strconv.Itoa(chatWindow)+" messages in flight per pair at most")
 	return err
+}
+
+// acquire takes a slot of window, waiting up to timeout (or the end of
+// ctx) when it is full; it reports whether it got one.
+func acquire(ctx context.Context, window chan struct{}, timeout time.Duration) bool {
+	select {
+	case window <- struct{}{}:
+		return true
+	default:
+	}
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	select {
+	case window <- struct{}{}:
+		return true
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// chatSender writes one session's chat messages as prepared bytes.
+type chatSender struct {
+	s *xmppSession
+	// head ends just before the id's digits, tail follows them.
+	head, tail []byte
+	buf        []byte
+}
+
+// chatIDPrefix starts every message id.
+const chatIDPrefix = "ct"
+
+func newChatSender(s *xmppSession, to, body string) chatSender {
+	var h, t strings.Builder
+	h.WriteString("<message type='chat' to='")
+	_ = xml.EscapeText(&h, []byte(to))
+	h.WriteString("' id='" + chatIDPrefix)
+	t.WriteString("'><body>")
+	_ = xml.EscapeText(&t, []byte(body))
+	t.WriteString("</body></message>")
+	return chatSender{s: s, head: []byte(h.String()), tail: []byte(t.String())}
+}
+
+// add appends message i to the buffer and returns its id.
+func (c *chatSender) add(i int) string {
+	c.buf = append(c.buf, c.head...)
+	n := len(c.buf) - len(chatIDPrefix)
+	c.buf = strconv.AppendInt(c.buf, int64(i), 10)
+	id := string(c.buf[n:])
+	c.buf = append(c.buf, c.tail...)
+	return id
+}
+
+// send writes the added messages while holding the session's write lock
+// (so it never interleaves with what mellium writes, such as an IQ reply).
+func (c *chatSender) send() error {
+	w := c.s.s.TokenWriter()
+	_, err := c.s.raw.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("send message: %w", err)
+	}
+	return nil
 }
 
 // closeAll closes every session, a few at a time.
