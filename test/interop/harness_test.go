@@ -230,36 +230,81 @@ func runPeerErr(t *testing.T, timeout time.Duration, name string, args ...string
 	return out.String(), err
 }
 
+// ports hands out loopback ports for the servers and peers a test starts.
+// A port from the kernel's ":0" is in its ephemeral range, where the
+// outgoing connections of every process on the machine (ctload, sipp, the
+// peers, other test binaries) take their source ports, and the kernel
+// hands the same free port to the next ":0" as soon as it is closed: both
+// made a test's server fail with "address already in use" (seen several
+// times under load, once with a server's SIP port equal to its own XMPP
+// port). So ports come from below the ephemeral range, start at a random
+// place, are never handed out twice by this process, and are checked free
+// for TCP and UDP when handed out.
+var ports = newPortSource()
+
+// portSource is the test binary's source of ports; see ports.
+type portSource struct {
+	mu   sync.Mutex
+	next int
+}
+
+// Ports between portLow and portHigh are below Linux's default ephemeral
+// range (32768–60999) and above the well-known servers' ports.
+const portLow, portHigh = 20000, 32700
+
+func newPortSource() *portSource {
+	return &portSource{next: portLow + int(time.Now().UnixNano()%int64(portHigh-portLow))}
+}
+
+// take returns a loopback address whose port is free for TCP and, with
+// udp, for UDP too, and that this process has not handed out before.
+func (p *portSource) take(udp bool) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range portHigh - portLow {
+		port := p.next
+		p.next++
+		if p.next >= portHigh {
+			p.next = portLow
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		if udp {
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				ln.Close()
+				continue
+			}
+			pc.Close()
+		}
+		ln.Close()
+		return addr, nil
+	}
+	return "", fmt.Errorf("no free loopback port in %d–%d", portLow, portHigh)
+}
+
 // freeTCP returns a loopback address with a TCP port free at the time.
 func freeTCP(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := ports.take(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // freeTCPAndUDP returns a loopback address whose port is free for both TCP
 // and UDP at the time (SIP serves both on one port).
 func freeTCPAndUDP(t *testing.T) string {
 	t.Helper()
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		pc, err := net.ListenPacket("udp", addr)
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return addr
-		}
+	addr, err := ports.take(true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no port free for both TCP and UDP in 50 tries")
-	return ""
+	return addr
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writers and readers.

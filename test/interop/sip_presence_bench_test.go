@@ -338,10 +338,9 @@ func seedFanoutStore(b *testing.B, path string) {
 // freeAddr returns a loopback address with a TCP port free at the time.
 func freeAddr(b *testing.B) string {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := ports.take(false)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
