@@ -30,6 +30,12 @@ func (h *Hub) copySent(ctx context.Context, m *Message) {
 		}
 	}
 	h.mu.RUnlock()
+	h.deliverCopies(ctx, targets, m, func(c *Message) { c.SentCopy = true })
+}
+
+// deliverCopies hands one copy of m, marked by mark, to those of targets
+// whose endpoints take copies now; the copy is made at the first taker.
+func (h *Hub) deliverCopies(ctx context.Context, targets []*binding, m *Message, mark func(*Message)) {
 	var c *Message
 	for _, b := range targets {
 		if !b.ep.(CopyTaker).TakesCopies() { // asked outside the hub's lock
@@ -37,7 +43,7 @@ func (h *Hub) copySent(ctx context.Context, m *Message) {
 		}
 		if c == nil {
 			cp := *m
-			cp.SentCopy = true
+			mark(&cp)
 			c = &cp
 		}
 		if err := b.ep.Deliver(c); err != nil {
@@ -75,18 +81,5 @@ func (h *Hub) copyReceived(ctx context.Context, m *Message, got protoSet) {
 		}
 	}
 	h.mu.RUnlock()
-	var c *Message
-	for _, b := range targets {
-		if !b.ep.(CopyTaker).TakesCopies() { // asked outside the hub's lock
-			continue
-		}
-		if c == nil {
-			cp := *m
-			cp.ReceivedCopy = true
-			c = &cp
-		}
-		if err := b.ep.Deliver(c); err != nil {
-			h.dropEndpoint(ctx, b, err)
-		}
-	}
+	h.deliverCopies(ctx, targets, m, func(c *Message) { c.ReceivedCopy = true })
 }
