@@ -5,5 +5,8 @@
 // (harness_test.go). The ctload smoke tests (ctload_*_test.go) also start
 // the reference servers Prosody, ejabberd and Kamailio with the bench/
 // configurations. A peer that is missing fails the test; it never skips.
-// .ci/run installs the peers.
+// .ci/run installs the peers. The slixmpp scripts under testdata share
+// testdata/slixmpp_common.py: the SCRAM channel-binding work-around for
+// slixmpp 1.8.3, a client base whose login wait is bounded, and the
+// bounded runner.
 package interop

@@ -14,23 +14,12 @@ either node). Prints "OK <step>" per step; exits 1 with "FAIL <step>: why"
 otherwise. Every wait is bounded.
 """
 import asyncio
-import logging
 import sys
 
-from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
-from slixmpp.util.sasl.mechanisms import SCRAM
 
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
+import slixmpp_common as common
 
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
 PORT = int(PORT)
@@ -38,24 +27,12 @@ WAIT = 20
 NS2 = "urn:xmpp:bookmarks:1"
 ROOM1 = f"treff@conference.{DOMAIN}"
 ROOM2 = f"café@conference.{DOMAIN}"
+PLUGINS = ("xep_0030", "xep_0004", "xep_0060", "xep_0163", "xep_0223", "xep_0049", "xep_0048")
 
 
-class Client(ClientXMPP):
-    def __init__(self, local, resource):
-        super().__init__(f"{local}@{DOMAIN}/{resource}", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        self.ready = asyncio.Event()
-        for p in ("xep_0030", "xep_0004", "xep_0060", "xep_0163", "xep_0223", "xep_0049", "xep_0048"):
-            self.register_plugin(p)
-        self.add_event_handler("session_start", self.on_start)
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.ready.set()
-
-    async def start(self):
-        self.connect(address=(HOST, PORT))
-        await asyncio.wait_for(self.ready.wait(), WAIT)
+def client(local, resource):
+    """A session of local@DOMAIN/resource with the plugins the steps use."""
+    return common.Client(f"{local}@{DOMAIN}/{resource}", PASSWORD, CAFILE, (HOST, PORT), WAIT, PLUGINS)
 
 
 def conferences(iq):
@@ -74,7 +51,7 @@ async def main():
     step = "login"
     clients = []
     try:
-        a1, a2, bob = Client("alice", "legacy"), Client("alice", "native"), Client("bob", "x")
+        a1, a2, bob = client("alice", "legacy"), client("alice", "native"), client("bob", "x")
         clients += [a1, a2, bob]
         for c in clients:
             await c.start()
@@ -138,8 +115,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    code = loop.run_until_complete(asyncio.wait_for(main(), 120))
-    sys.exit(code)
+    common.without_channel_binding()
+    common.run(main, 120)

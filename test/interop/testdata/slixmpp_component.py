@@ -10,27 +10,14 @@ Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
 """
 import asyncio
-import logging
 import sys
 
-from slixmpp import ClientXMPP
 from slixmpp.componentxmpp import ComponentXMPP
-from slixmpp.util.sasl.mechanisms import SCRAM
+
+import slixmpp_common as common
 
 HOST, C2S_PORT, COMP_PORT, DOMAIN, COMPONENT, SECRET, CAFILE, PASSWORD = sys.argv[1:9]
 WAIT = 10
-
-# See slixmpp_im.py: slixmpp 1.8.3 claims tls-unique channel binding on TLS
-# 1.3; the client is told it has none, so that it sends "n".
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
 
 
 class Echo(ComponentXMPP):
@@ -48,19 +35,11 @@ class Echo(ComponentXMPP):
             msg.reply("echo: " + msg["body"]).send()
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self):
-        super().__init__(f"alice@{DOMAIN}/c1", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        self.register_plugin("xep_0030")
+        super().__init__(f"alice@{DOMAIN}/c1", PASSWORD, CAFILE, (HOST, int(C2S_PORT)), WAIT, ("xep_0030",))
         self.inbox = asyncio.Queue()
-        self.ready = asyncio.Event()
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.ready.set()
 
 
 async def main():
@@ -75,8 +54,7 @@ async def main():
 
         alice = Client()
         peers.append(alice)
-        alice.connect(address=(HOST, int(C2S_PORT)))
-        await asyncio.wait_for(alice.ready.wait(), WAIT)
+        await alice.start()
 
         step = "echo"
         alice.send_message(mto=f"echo@{COMPONENT}", mbody="héllo ⚙", mtype="chat")
@@ -115,5 +93,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    sys.exit(asyncio.run(main()))
+    common.without_channel_binding()
+    common.run(main, 90)

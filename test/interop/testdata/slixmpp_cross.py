@@ -23,33 +23,20 @@ Prints "OK" at the end, or "FAIL why" and exits 1. Every wait is bounded.
 import asyncio
 import sys
 
-from slixmpp import ClientXMPP, JID
-from slixmpp.util.sasl.mechanisms import SCRAM
+from slixmpp import JID
 
-_process_1 = SCRAM.process_1
+import slixmpp_common as common
 
-
-def _without_channel_binding(self, challenge):
-    # See slixmpp_im.py: slixmpp 1.8.3 claims tls-unique on TLS 1.3.
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
 HOST, PORT, DOMAIN, CAFILE, USER, PASSWORD, MODE, BODY = sys.argv[1:9]
 WAIT = 20
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self):
-        super().__init__(f"{USER}@{DOMAIN}/xmpp", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        for p in ("xep_0030", "xep_0280", "xep_0297", "xep_0313"):
-            self.register_plugin(p)
+        super().__init__(f"{USER}@{DOMAIN}/xmpp", PASSWORD, CAFILE, (HOST, int(PORT)), WAIT,
+                         ("xep_0030", "xep_0280", "xep_0297", "xep_0313"))
         self.inbox = asyncio.Queue()
         self.sent = asyncio.Queue()
-        self.ready = asyncio.Event()
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("message_error", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("carbon_sent", lambda m: self.sent.put_nowait(m))
@@ -79,8 +66,7 @@ async def main():
     c = Client()
     bob = JID(f"bob@{DOMAIN}")
     try:
-        c.connect(address=(HOST, int(PORT)))
-        await asyncio.wait_for(c.ready.wait(), WAIT)
+        await c.start()
         print("READY", flush=True)
         if MODE == "carbon":
             async def wait_carbon():
@@ -105,7 +91,7 @@ async def main():
                 m = c.inbox.get_nowait()
                 if m["body"].strip() == BODY and m["type"] != "error":
                     print("FAIL the XMPP client got the message itself", flush=True)
-                    sys.exit(1)
+                    return 1
         elif MODE == "bounce":
             c.send_message(mto=bob, mbody=BODY, mtype="chat")
 
@@ -172,4 +158,6 @@ async def main():
         c.disconnect()
 
 
-sys.exit(asyncio.run(main()))
+if __name__ == "__main__":
+    common.without_channel_binding()
+    common.run(main, 90)

@@ -8,24 +8,9 @@ Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
 """
 import asyncio
-import logging
 import sys
 
-from slixmpp import ClientXMPP
-from slixmpp.util.sasl.mechanisms import SCRAM
-
-# slixmpp 1.8.3 knows only tls-unique channel binding, which RFC 9266
-# leaves undefined on TLS 1.3, yet claims it there; with a non-PLUS SCRAM it
-# then sends the "y" flag, which RFC 5802 §6 makes a server that offers
-# -PLUS refuse (downgrade protection). For the SCRAM-SHA-256 steps the
-# client is told it has no channel binding, so it sends "n". The
-# "login_stock" step checks unpatched behaviour separately.
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
+import slixmpp_common as common
 
 HOST, PORT, DOMAIN, CAFILE, PASSWORD, STEPS = sys.argv[1:7]
 PORT = int(PORT)
@@ -33,21 +18,17 @@ STEPS = STEPS.split(",")
 WAIT = 10
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self, local, resource, mech="SCRAM-SHA-256"):
-        super().__init__(f"{local}@{DOMAIN}/{resource}", PASSWORD, sasl_mech=mech)
+        super().__init__(f"{local}@{DOMAIN}/{resource}", PASSWORD, CAFILE, (HOST, PORT), WAIT,
+                         ("xep_0030", "xep_0045", "xep_0199", "xep_0280", "xep_0313", "xep_0297"), mech)
         self.want_mech = mech
-        self.ca_certs = CAFILE
         self.inbox = asyncio.Queue()
         self.presences = asyncio.Queue()
         self.carbons = asyncio.Queue()
-        self.ready = asyncio.Event()
         self.failed = None
         self.groupchat = asyncio.Queue()
         self.add_event_handler("groupchat_message", lambda m: self.groupchat.put_nowait(m))
-        for p in ("xep_0030", "xep_0045", "xep_0199", "xep_0280", "xep_0313", "xep_0297"):
-            self.register_plugin(p)
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("presence", lambda p: self.presences.put_nowait(p))
         self.add_event_handler("carbon_received", lambda m: self.carbons.put_nowait(("received", m)))
@@ -64,8 +45,7 @@ class Client(ClientXMPP):
         self.ready.set()
 
     async def start(self):
-        self.connect(address=(HOST, PORT))
-        await asyncio.wait_for(self.ready.wait(), WAIT)
+        await super().start()
         if self.failed:
             raise RuntimeError(self.failed)
         mech = self.plugin["feature_mechanisms"].mech
@@ -74,23 +54,11 @@ class Client(ClientXMPP):
 
 
 async def expect(queue, pred, what):
-    async def loop():
-        while True:
-            item = await queue.get()
-            if pred(item):
-                return item
-    try:
-        return await asyncio.wait_for(loop(), WAIT)
-    except asyncio.TimeoutError:
-        raise RuntimeError(f"timed out waiting for {what}")
+    return await common.expect(queue, pred, what, WAIT)
 
 
 async def eventually(pred, what):
-    for _ in range(WAIT * 20):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
+    await common.eventually(pred, what, WAIT)
 
 
 async def main():
@@ -104,7 +72,7 @@ async def main():
             await stock.start()
             print("OK login_stock", flush=True)
             stock.disconnect()
-        SCRAM.process_1 = _without_channel_binding
+        common.without_channel_binding()
         alice, bob = Client("alice", "a1"), Client("bob", "b1")
         clients += [alice, bob]
         await alice.start()
@@ -226,8 +194,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    code = loop.run_until_complete(asyncio.wait_for(main(), 120))
-    sys.exit(code)
+    common.run(main, 120)

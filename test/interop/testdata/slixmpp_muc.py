@@ -12,24 +12,11 @@ Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 Every wait is bounded.
 """
 import asyncio
-import logging
 import sys
 
-from slixmpp import ClientXMPP
 from slixmpp.exceptions import PresenceError
-from slixmpp.util.sasl.mechanisms import SCRAM
 
-# See slixmpp_im.py: slixmpp 1.8.3 claims tls-unique channel binding on
-# TLS 1.3, where it is undefined; tell it it has none.
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
+import slixmpp_common as common
 
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
 PHASE = sys.argv[6] if len(sys.argv) > 6 else "live"
@@ -38,32 +25,20 @@ WAIT = 10
 ROOM = f"treff@conference.{DOMAIN}"
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self, local):
-        super().__init__(f"{local}@{DOMAIN}/muc", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        self.ready = asyncio.Event()
+        super().__init__(f"{local}@{DOMAIN}/muc", PASSWORD, CAFILE, (HOST, PORT), WAIT,
+                         ("xep_0030", "xep_0045", "xep_0199", "xep_0313", "xep_0297", "xep_0059", "xep_0004", "xep_0249"))
         self.groupchat = asyncio.Queue()
         self.subjects = asyncio.Queue()
         self.room_presence = asyncio.Queue()
         self.inbox = asyncio.Queue()
         self.direct = asyncio.Queue()
-        for p in ("xep_0030", "xep_0045", "xep_0199", "xep_0313", "xep_0297", "xep_0059", "xep_0004", "xep_0249"):
-            self.register_plugin(p)
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", lambda m: self.groupchat.put_nowait(m))
         self.add_event_handler("groupchat_subject", lambda m: self.subjects.put_nowait(m))
         self.add_event_handler("groupchat_presence", lambda p: self.room_presence.put_nowait(p))
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
         self.add_event_handler("groupchat_direct_invite", lambda m: self.direct.put_nowait(m))
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.ready.set()
-
-    async def start(self):
-        self.connect(address=(HOST, PORT))
-        await asyncio.wait_for(self.ready.wait(), WAIT)
 
     @property
     def muc(self):
@@ -71,15 +46,7 @@ class Client(ClientXMPP):
 
 
 async def expect(queue, pred, what):
-    async def loop():
-        while True:
-            item = await queue.get()
-            if pred(item):
-                return item
-    try:
-        return await asyncio.wait_for(loop(), WAIT)
-    except asyncio.TimeoutError:
-        raise RuntimeError(f"timed out waiting for {what}")
+    return await common.expect(queue, pred, what, WAIT)
 
 
 def codes(pres):
@@ -246,8 +213,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    code = loop.run_until_complete(asyncio.wait_for(main(), 120))
-    sys.exit(code)
+    common.without_channel_binding()
+    common.run(main, 120)

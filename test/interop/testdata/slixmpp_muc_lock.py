@@ -9,22 +9,11 @@ again and accepts the instant room with an empty form; bob joins).
 Prints "OK <step>" per step; exits 1 with "FAIL <step>: why" otherwise.
 """
 import asyncio
-import logging
 import sys
 
-from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, PresenceError
-from slixmpp.util.sasl.mechanisms import SCRAM
 
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
+import slixmpp_common as common
 
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
 PORT = int(PORT)
@@ -32,22 +21,10 @@ WAIT = 15
 ROOM = f"reserviert@conference.{DOMAIN}"
 
 
-class Client(ClientXMPP):
-    def __init__(self, local):
-        super().__init__(f"{local}@{DOMAIN}/lock", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        self.ready = asyncio.Event()
-        for p in ("xep_0030", "xep_0045", "xep_0004"):
-            self.register_plugin(p)
-        self.add_event_handler("session_start", self.on_start)
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.ready.set()
-
-    async def start(self):
-        self.connect(address=(HOST, PORT))
-        await asyncio.wait_for(self.ready.wait(), WAIT)
+def client(local):
+    """A session of local@DOMAIN/lock with the plugins the steps use."""
+    return common.Client(f"{local}@{DOMAIN}/lock", PASSWORD, CAFILE, (HOST, PORT), WAIT,
+                         ("xep_0030", "xep_0045", "xep_0004"))
 
 
 def codes(pres):
@@ -58,7 +35,7 @@ async def main():
     step = "login"
     clients = []
     try:
-        alice, bob = Client("alice"), Client("bob")
+        alice, bob = client("alice"), client("bob")
         clients += [alice, bob]
         for c in clients:
             await c.start()
@@ -105,8 +82,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    code = loop.run_until_complete(asyncio.wait_for(main(), 90))
-    sys.exit(code)
+    common.without_channel_binding()
+    common.run(main, 90)

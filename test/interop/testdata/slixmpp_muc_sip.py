@@ -14,23 +14,9 @@ checks that bob's next MESSAGE gets 403. Prints "OK <step>" per step;
 exits 1 with "FAIL <step>: why" otherwise. Every wait is bounded.
 """
 import asyncio
-import logging
 import sys
 
-from slixmpp import ClientXMPP
-from slixmpp.util.sasl.mechanisms import SCRAM
-
-# See slixmpp_im.py: slixmpp 1.8.3 claims tls-unique channel binding on
-# TLS 1.3, where it is undefined; tell it it has none.
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
+import slixmpp_common as common
 
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
 PORT = int(PORT)
@@ -42,26 +28,14 @@ ANSWER = "Antwort an bob ✓"
 SUBJECT = "Thema: SIP und XMPP 🍵"
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self, local):
-        super().__init__(f"{local}@{DOMAIN}/muc", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        self.ready = asyncio.Event()
+        super().__init__(f"{local}@{DOMAIN}/muc", PASSWORD, CAFILE, (HOST, PORT), WAIT,
+                         ("xep_0030", "xep_0045", "xep_0313", "xep_0297", "xep_0059", "xep_0004", "xep_0359"))
         self.groupchat = asyncio.Queue()
         self.room_presence = asyncio.Queue()
-        for p in ("xep_0030", "xep_0045", "xep_0313", "xep_0297", "xep_0059", "xep_0004", "xep_0359"):
-            self.register_plugin(p)
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", lambda m: self.groupchat.put_nowait(m))
         self.add_event_handler("groupchat_presence", lambda p: self.room_presence.put_nowait(p))
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.ready.set()
-
-    async def start(self):
-        self.connect(address=(HOST, PORT))
-        await asyncio.wait_for(self.ready.wait(), WAIT)
 
     @property
     def muc(self):
@@ -69,15 +43,7 @@ class Client(ClientXMPP):
 
 
 async def expect(queue, pred, what):
-    async def loop():
-        while True:
-            item = await queue.get()
-            if pred(item):
-                return item
-    try:
-        return await asyncio.wait_for(loop(), WAIT)
-    except asyncio.TimeoutError:
-        raise RuntimeError(f"timed out waiting for {what}")
+    return await common.expect(queue, pred, what, WAIT)
 
 
 def codes(pres):
@@ -169,8 +135,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    code = loop.run_until_complete(asyncio.wait_for(main(), 150))
-    sys.exit(code)
+    common.without_channel_binding()
+    common.run(main, 150)

@@ -9,32 +9,18 @@ otherwise. Every wait is bounded.
 import asyncio
 import sys
 
-from slixmpp import ClientXMPP
-from slixmpp.util.sasl.mechanisms import SCRAM
+import slixmpp_common as common
 
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    # See slixmpp_im.py: slixmpp 1.8.3 claims tls-unique on TLS 1.3.
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
 WAIT = 20
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self):
-        super().__init__(f"alice@{DOMAIN}/xmpp", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
+        super().__init__(f"alice@{DOMAIN}/xmpp", PASSWORD, CAFILE, (HOST, int(PORT)), WAIT)
         self.roster.auto_authorize = None  # the test approves by hand
         self.roster.auto_subscribe = False
         self.asked = asyncio.Event()
-        self.ready = asyncio.Event()
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("presence_subscribe", self.on_subscribe)
 
     async def on_start(self, _):
@@ -49,8 +35,7 @@ class Client(ClientXMPP):
 async def main():
     c = Client()
     try:
-        c.connect(address=(HOST, int(PORT)))
-        await asyncio.wait_for(c.ready.wait(), WAIT)
+        await c.start()
         print("READY", flush=True)
         await asyncio.wait_for(c.asked.wait(), WAIT)
         print("ASKED", flush=True)
@@ -65,4 +50,6 @@ async def main():
         c.disconnect()
 
 
-sys.exit(asyncio.run(main()))
+if __name__ == "__main__":
+    common.without_channel_binding()
+    common.run(main, 90)

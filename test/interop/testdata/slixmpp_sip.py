@@ -8,42 +8,23 @@ prints "OK". Exits 1 with "FAIL why" otherwise. Every wait is bounded.
 import asyncio
 import sys
 
-from slixmpp import ClientXMPP
-from slixmpp.util.sasl.mechanisms import SCRAM
+import slixmpp_common as common
 
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    # See slixmpp_im.py: slixmpp 1.8.3 claims tls-unique on TLS 1.3.
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
 HOST, PORT, DOMAIN, CAFILE, PASSWORD = sys.argv[1:6]
 WAIT = 20
 
 
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self):
-        super().__init__(f"alice@{DOMAIN}/xmpp", PASSWORD, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
+        super().__init__(f"alice@{DOMAIN}/xmpp", PASSWORD, CAFILE, (HOST, int(PORT)), WAIT)
         self.inbox = asyncio.Queue()
-        self.ready = asyncio.Event()
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", lambda m: self.inbox.put_nowait(m))
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.ready.set()
 
 
 async def main():
     c = Client()
     try:
-        c.connect(address=(HOST, int(PORT)))
-        await asyncio.wait_for(c.ready.wait(), WAIT)
+        await c.start()
         print("READY", flush=True)
         c.send_message(mto=f"bob@{DOMAIN}", mbody="from-xmpp ✓ 😀", mtype="chat")
 
@@ -62,4 +43,6 @@ async def main():
         c.disconnect()
 
 
-sys.exit(asyncio.run(main()))
+if __name__ == "__main__":
+    common.without_channel_binding()
+    common.run(main, 90)

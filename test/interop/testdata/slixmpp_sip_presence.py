@@ -9,35 +9,19 @@ resource other than his XMPP one. Prints "OK subscribed", then
 import asyncio
 import sys
 
-from slixmpp import ClientXMPP
-from slixmpp.util.sasl.mechanisms import SCRAM
+import slixmpp_common as common
 
 HOST, PORT, DOMAIN, CAFILE, ALICE_PW, BOB_PW = sys.argv[1:7]
 PORT = int(PORT)
 WAIT = 40
 
-# See slixmpp_im.py: slixmpp 1.8.3 would send the "y" flag under TLS 1.3.
-_process_1 = SCRAM.process_1
-
-
-def _without_channel_binding(self, challenge):
-    self.credentials["channel_binding"] = b""
-    return _process_1(self, challenge)
-
-
-SCRAM.process_1 = _without_channel_binding
-
-
-class Client(ClientXMPP):
+class Client(common.Client):
     def __init__(self, jid, pw):
-        super().__init__(jid, pw, sasl_mech="SCRAM-SHA-256")
-        self.ca_certs = CAFILE
-        self.ready = asyncio.Event()
+        super().__init__(jid, pw, CAFILE, (HOST, PORT), WAIT)
         self.presences = asyncio.Queue()
-        self.add_event_handler("session_start", self.start_session)
         self.add_event_handler("presence", lambda p: self.presences.put_nowait(p))
 
-    async def start_session(self, _):
+    async def on_start(self, _):
         await self.get_roster()
         self.send_presence()
         self.ready.set()
@@ -48,8 +32,7 @@ async def main():
     alice, bob = Client(bare_a + "/a1", ALICE_PW), Client(bare_b + "/xmpp", BOB_PW)
     try:
         for c in (alice, bob):
-            c.connect(address=(HOST, PORT))
-            await asyncio.wait_for(c.ready.wait(), WAIT)
+            await c.start()
         alice.send_presence_subscription(pto=bare_b)  # bob auto-authorizes and subscribes back
         for _ in range(WAIT * 20):
             if alice.client_roster[bare_b]["subscription"] == "both":
@@ -78,6 +61,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    sys.exit(loop.run_until_complete(asyncio.wait_for(main(), 90)))
+    common.without_channel_binding()
+    common.run(main, 90)
