@@ -34,6 +34,10 @@ type negotiation struct {
 	tlsOn      bool
 	tlsState   *tls.ConnectionState
 	serverCert *x509.Certificate
+	// cb caches the channel-binding data (bindings): the features, the
+	// mechanism check and SCRAM each ask for it, and every tls-exporter
+	// value is a TLS key-schedule derivation.
+	cb         scram.ChannelBinding
 	domain     string
 	authed     crosstalk.Address
 	mechanism  string
@@ -226,17 +230,24 @@ func (n *negotiation) startTLS(ctx context.Context, direct bool) error {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
 	st := conn.ConnectionState()
-	n.tlsState, n.tlsOn = &st, true
+	n.tlsState, n.tlsOn, n.cb = &st, true, nil
 	n.t.reset(conn)
 	return nil
 }
 
-// bindings returns the connection's channel-binding data.
+// bindings returns the connection's channel-binding data, computed once
+// per TLS connection (an empty map when TLS offers none).
 func (n *negotiation) bindings() scram.ChannelBinding {
 	if !n.tlsOn {
 		return nil
 	}
-	return scram.Bindings(n.tlsState, n.serverCert)
+	if n.cb == nil {
+		n.cb = scram.Bindings(n.tlsState, n.serverCert)
+		if n.cb == nil {
+			n.cb = scram.ChannelBinding{}
+		}
+	}
+	return n.cb
 }
 
 // bind handles the resource-binding IQ (RFC 6120 §7) with the identity

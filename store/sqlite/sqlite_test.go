@@ -135,3 +135,4 @@ func benchStore(b *testing.B) *sqlite.Store {
 func BenchmarkOfflinePushClaim(b *testing.B) { storetest.BenchOfflinePushClaim(b, benchStore(b)) }
 func BenchmarkArchiveAppend(b *testing.B)    { storetest.BenchArchiveAppend(b, benchStore(b)) }
 func BenchmarkArchivePage(b *testing.B)      { storetest.BenchArchivePage(b, benchStore(b)) }
+func BenchmarkLoginReads(b *testing.B)       { storetest.BenchLoginReads(b, benchStore(b)) }
