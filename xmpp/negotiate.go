@@ -254,7 +254,7 @@ func (n *negotiation) bindings() scram.ChannelBinding {
 // SASL established, never the stream's from (mellium trap 3). It returns
 // (nil, nil) for an IQ that is answered but binds nothing.
 func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
-	st, err := xmppmap.ParseStanza(el.raw)
+	st, err := xmppmap.NewStanza(el.start, el.inner) // decoded already: no second parse
 	if err != nil {
 		return nil, newStreamError(condNotWellFormed, err.Error())
 	}

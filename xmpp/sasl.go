@@ -11,6 +11,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/scram"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // maxSASLFailures is how many failed attempts one stream may make before
@@ -57,11 +58,11 @@ func parseAuth(el element) (saslAuth, error) {
 }
 
 // textOf returns the character data directly inside an element. SASL data
-// is base64, so its bytes are the text as they are; only content with
-// markup or references (a child, CDATA, an entity) goes through
-// encoding/xml, which is what this spares for every login.
+// is base64, so its bytes are the text as they are (xmppmap.PlainText);
+// only content with markup or references (a child, CDATA, an entity) goes
+// through encoding/xml, which is what this spares for every login.
 func textOf(el element) (string, error) {
-	if !bytes.ContainsAny(el.inner, "<&\r") {
+	if xmppmap.PlainText(el.inner) {
 		return string(el.inner), nil
 	}
 	var r struct {
