@@ -175,8 +175,28 @@ func (n *negotiation) checkHeader(hdr xml.StartElement) error {
 	return nil
 }
 
-// features renders the stream features for the current state.
+// features returns the stream features for the current state. They depend
+// on the state only (authenticated or not, TLS or not, which channel
+// bindings), not on the connection, so each variant is rendered once per
+// server and shared: read-only.
 func (n *negotiation) features() []byte {
+	exporter, endPoint := n.bindingTypes()
+	key := 0
+	for i, on := range [...]bool{!n.authed.IsZero(), n.tlsOn, exporter, endPoint} {
+		if on {
+			key |= 1 << i
+		}
+	}
+	if f := n.srv.featureCache[key].Load(); f != nil {
+		return *f
+	}
+	f := n.renderFeatures(exporter, endPoint)
+	n.srv.featureCache[key].Store(&f)
+	return f
+}
+
+// renderFeatures renders the stream features for the current state.
+func (n *negotiation) renderFeatures(exporter, endPoint bool) []byte {
 	var b strings.Builder
 	b.WriteString("<stream:features>")
 	b.WriteString(n.srv.caps) // XEP-0115 §6.3
@@ -199,12 +219,13 @@ func (n *negotiation) features() []byte {
 				b.WriteString("<mechanism>" + m + "</mechanism>")
 			}
 			b.WriteString("</mechanisms>")
-			if cb := n.bindings(); len(cb) > 0 {
+			if exporter || endPoint {
 				b.WriteString("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>")
-				for _, name := range []string{scram.TLSExporter, scram.TLSServerEndPoint} {
-					if cb[name] != nil {
-						b.WriteString("<channel-binding type='" + name + "'/>")
-					}
+				if exporter {
+					b.WriteString("<channel-binding type='" + scram.TLSExporter + "'/>")
+				}
+				if endPoint {
+					b.WriteString("<channel-binding type='" + scram.TLSServerEndPoint + "'/>")
 				}
 				b.WriteString("</sasl-channel-binding>")
 			}
@@ -233,6 +254,15 @@ func (n *negotiation) startTLS(ctx context.Context, direct bool) error {
 	n.tlsState, n.tlsOn, n.cb = &st, true, nil
 	n.t.reset(conn)
 	return nil
+}
+
+// bindingTypes reports which channel bindings the connection offers
+// (those bindings returns), without deriving their data.
+func (n *negotiation) bindingTypes() (exporter, endPoint bool) {
+	if !n.tlsOn {
+		return false, false
+	}
+	return scram.Offers(n.tlsState, n.serverCert)
 }
 
 // bindings returns the connection's channel-binding data, computed once

@@ -27,7 +27,7 @@ var errRateLimited = errors.New("too many failed logins")
 // only under TLS.
 func (n *negotiation) mechanisms() []string {
 	var out []string
-	if len(n.bindings()) > 0 {
+	if exporter, endPoint := n.bindingTypes(); exporter || endPoint {
 		out = append(out, "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS")
 	}
 	out = append(out, "SCRAM-SHA-256", "SCRAM-SHA-1")

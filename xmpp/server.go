@@ -38,7 +38,10 @@ type Server struct {
 	pep   *pep.Service
 	// caps is the XEP-0115 element of the stream features.
 	caps string
-	now  func() time.Time
+	// featureCache holds the stream features of each negotiation state,
+	// rendered once (negotiation.features).
+	featureCache [16]atomic.Pointer[[]byte]
+	now          func() time.Time
 
 	conns *connLimiter
 	fails *lockout.Lockout
