@@ -60,6 +60,10 @@ const rosterQuery = `SELECT 0 AS k, version, '' AS contact, '', '[]', '', 0, 0, 
 func (s *Store) GetRoster(ctx context.Context, owner crosstalk.Address) (crosstalk.Roster, error) {
 	var r crosstalk.Roster
 	err := func() error {
+		ctx, err := pointRead(ctx)
+		if err != nil {
+			return err
+		}
 		rows, err := s.r().QueryContext(ctx, rosterQuery, owner.String())
 		if err != nil {
 			return err
