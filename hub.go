@@ -72,6 +72,8 @@ type Hub struct {
 	archiver *archiver
 	// archiveIDs gives every archive entry its id before it is queued.
 	archiveIDs ArchiveIDs
+	// lastW writes recorded last activities behind (hub_last.go).
+	lastW *lastWriter
 
 	mu       sync.RWMutex
 	accounts map[Address]*online
@@ -137,6 +139,7 @@ func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 	if cfg.Archive {
 		h.archiver = newArchiver(store, h.log)
 	}
+	h.lastW = newLastWriter(store, h.log)
 	h.roomDomains = make(map[string]bool, len(cfg.RoomDomains))
 	for _, d := range cfg.RoomDomains {
 		h.roomDomains[d] = true
@@ -223,6 +226,10 @@ type gone struct {
 	addr      Address
 	available bool
 	directed  []Address
+	// watchers is the account's cached watcher list when this was its
+	// last binding (the account's record, and the cache with it, is gone
+	// by the time the unavailable presence goes out); nil when not cached.
+	watchers []Address
 }
 
 // directedList copies the directed-presence targets; call with h.mu held.
@@ -248,10 +255,12 @@ func (h *Hub) remove(addr Address, ep Endpoint) (gone, bool) {
 		return gone{}, false
 	}
 	delete(acct.bindings, addr.Resource())
+	g := gone{addr: addr, available: b.presence != nil, directed: b.directedList()}
 	if len(acct.bindings) == 0 {
 		delete(h.accounts, bare)
+		g.watchers = acct.watchers
 	}
-	return gone{addr: addr, available: b.presence != nil, directed: b.directedList()}, true
+	return g, true
 }
 
 // reroute sends messages an endpoint never took to its bare address again.
@@ -346,7 +355,7 @@ func (h *Hub) Disconnect(ctx context.Context, bare Address, reason error) {
 }
 
 // Close ends every endpoint with ErrShuttingDown and writes the queued
-// archive entries; later binds fail.
+// archive entries and recorded last activities; later binds fail.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
@@ -362,6 +371,9 @@ func (h *Hub) Close(ctx context.Context) error {
 		for _, b := range acct.bindings {
 			b.ep.Close(ErrShuttingDown)
 		}
+	}
+	if err := h.lastW.close(ctx); err != nil {
+		return fmt.Errorf("writing last activities: %w", err)
 	}
 	if h.archiver != nil {
 		if err := h.archiver.close(ctx); err != nil {

@@ -66,15 +66,25 @@ func (h *Hub) SetPresence(ctx context.Context, p *Presence) error {
 
 // broadcastUnavailable tells everyone who saw an endpoint that it is gone.
 func (h *Hub) broadcastUnavailable(ctx context.Context, g gone) {
-	h.fanout(ctx, &Presence{From: g.addr, Type: PresenceUnavailable, Time: h.now()}, g.directed)
+	h.fanoutTo(ctx, &Presence{From: g.addr, Type: PresenceUnavailable, Time: h.now()}, g.watchers, g.directed)
 }
 
 // fanout sends an endpoint's presence to the account's watchers (roster
 // items with from/both), its other endpoints, and extra addresses.
 func (h *Hub) fanout(ctx context.Context, p *Presence, extra []Address) {
+	h.fanoutTo(ctx, p, nil, extra)
+}
+
+// fanoutTo is fanout with the watchers given when known (non-nil), so that
+// the last endpoint's unavailable presence does not read the roster again
+// once the account's cache went with its record.
+func (h *Hub) fanoutTo(ctx context.Context, p *Presence, watchers, extra []Address) {
 	owner := p.From.Bare()
 	h.obs.presenceChanged(owner)
-	for _, w := range h.watchers(ctx, owner) {
+	if watchers == nil {
+		watchers = h.watchers(ctx, owner)
+	}
+	for _, w := range watchers {
 		h.presenceTo(ctx, p, w)
 	}
 	for _, b := range h.snapshot(owner) {

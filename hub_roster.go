@@ -218,6 +218,7 @@ func (h *Hub) SetPassword(ctx context.Context, addr Address, password string, it
 func (h *Hub) DeleteAccount(ctx context.Context, addr Address) error {
 	addr = addr.Bare()
 	h.Disconnect(ctx, addr, ErrAccountGone)
+	h.lastW.forget(addr)   // nor a recorded last activity
 	if h.archiver != nil { // no queued archive entry may outlive the account
 		if err := h.archiver.sync(ctx); err != nil {
 			return fmt.Errorf("delete %s: %w", addr, err)

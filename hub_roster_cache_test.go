@@ -79,3 +79,59 @@ func TestRosterCachedWhileOnline(t *testing.T) {
 		t.Fatalf("%d store reads for two roster gets of an offline account, want 2", n)
 	}
 }
+
+// TestLogoutReadsNoRoster checks that a whole session — roster get,
+// initial presence, logout — reads the roster from the store once: the
+// unavailable presence of the last endpoint goes to the watchers cached
+// while the account was online, and reaches them.
+func TestLogoutReadsNoRoster(t *testing.T) {
+	ctx := context.Background()
+	sq, err := sqlite.Open(ctx, t.TempDir()+"/hub.db", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sq.Close() })
+	st := &rosterCountingStore{Store: sq}
+	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{"example.com"}}, st, zerolog.Nop())
+	t.Cleanup(func() { _ = hub.Close(ctx) })
+	for _, u := range []string{"alice", "bob"} {
+		if err := hub.CreateAccount(ctx, addr(u), "secret-"+u, crosstalk.MinSCRAMIterations); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// bob sees alice's presence.
+	if _, err := sq.PutRosterItem(ctx, addr("alice"), crosstalk.RosterItem{Contact: addr("bob"),
+		SubscriptionState: crosstalk.SubscriptionState{Subscription: crosstalk.SubscriptionFrom}}); err != nil {
+		t.Fatal(err)
+	}
+	bobEP := newEndpoint(256)
+	b, err := hub.Bind(ctx, addr("bob/pc"), bobEP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.SetPresence(ctx, &crosstalk.Presence{From: b}); err != nil {
+		t.Fatal(err)
+	}
+	bobEP.take()
+	before := st.reads.Load()
+	ep := newEndpoint(256)
+	a, err := hub.Bind(ctx, addr("alice/phone"), ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hub.Roster(ctx, addr("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.SetPresence(ctx, &crosstalk.Presence{From: a}); err != nil {
+		t.Fatal(err)
+	}
+	hub.Unbind(ctx, a, ep, nil)
+	if n := st.reads.Load() - before; n != 1 {
+		t.Fatalf("%d roster reads for a login and logout, want 1", n)
+	}
+	evs := bobEP.take()
+	if len(presences(evs, crosstalk.PresenceAvailable)) != 1 || len(presences(evs, crosstalk.PresenceUnavailable)) != 1 {
+		t.Fatalf("bob got %d available and %d unavailable presences of alice, want 1 and 1: %+v",
+			len(presences(evs, crosstalk.PresenceAvailable)), len(presences(evs, crosstalk.PresenceUnavailable)), evs)
+	}
+}

@@ -195,7 +195,7 @@ func (s *session) finish(ctx context.Context) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unbindTimeout)
 	defer cancel()
 	s.srv.hub.Unbind(uctx, s.addr, s, left)
-	if err := last.Ended(uctx, s.srv.store, s, s.srv.now()); err != nil { // XEP-0012 §4
+	if err := last.Ended(uctx, s.srv.hub, s, s.srv.now()); err != nil { // XEP-0012 §4, written behind by the hub
 		s.log.Warn().Err(err).Msg("last activity not recorded")
 	}
 	ev := s.log.Info()

@@ -36,11 +36,33 @@ func (s *Server) features() *feature.Mux {
 		muc.Handle(s.hub),                  // XEP-0045 IQs (rooms are the hub's)
 
 		s.pep.Handle(), // XEP-0163 with XEP-0223 publish-options
-		vcard.Handle(s.store, vcard.DefaultMaxSize), // XEP-0054
-		last.HandleAccounts(s.store, s.hub, s.now),  // XEP-0012 (accounts)
+		vcard.Handle(s.store, vcard.DefaultMaxSize),                  // XEP-0054
+		last.HandleAccounts(lastStore{s.hub, s.store}, s.hub, s.now), // XEP-0012 (accounts)
 	)
 	mux.Add(disco.Handle(mux, s.store, s.cfg.SoftwareName, s.services)...) // XEP-0030
 	return mux
+}
+
+// lastStore reads last activity through the hub, which writes it behind
+// (Hub.PutLastActivity), and roster items from the store.
+type lastStore struct {
+	hub   *crosstalk.Hub
+	store crosstalk.Store
+}
+
+// PutLastActivity records through the hub.
+func (l lastStore) PutLastActivity(ctx context.Context, owner crosstalk.Address, la crosstalk.LastActivity) error {
+	return l.hub.PutLastActivity(ctx, owner, la)
+}
+
+// GetLastActivity reads through the hub, which knows what is not written yet.
+func (l lastStore) GetLastActivity(ctx context.Context, owner crosstalk.Address) (crosstalk.LastActivity, error) {
+	return l.hub.GetLastActivity(ctx, owner)
+}
+
+// GetRosterItem reads the store.
+func (l lastStore) GetRosterItem(ctx context.Context, owner, contact crosstalk.Address) (crosstalk.RosterItem, error) {
+	return l.store.GetRosterItem(ctx, owner, contact)
 }
 
 // Notify renders and queues a stanza for every live session of bare.

@@ -34,6 +34,10 @@ type negotiation struct {
 	tlsOn      bool
 	tlsState   *tls.ConnectionState
 	serverCert *x509.Certificate
+	// cb caches the channel-binding data (bindings): the features, the
+	// mechanism check and SCRAM each ask for it, and every tls-exporter
+	// value is a TLS key-schedule derivation.
+	cb         scram.ChannelBinding
 	domain     string
 	authed     crosstalk.Address
 	mechanism  string
@@ -171,8 +175,28 @@ func (n *negotiation) checkHeader(hdr xml.StartElement) error {
 	return nil
 }
 
-// features renders the stream features for the current state.
+// features returns the stream features for the current state. They depend
+// on the state only (authenticated or not, TLS or not, which channel
+// bindings), not on the connection, so each variant is rendered once per
+// server and shared: read-only.
 func (n *negotiation) features() []byte {
+	exporter, endPoint := n.bindingTypes()
+	key := 0
+	for i, on := range [...]bool{!n.authed.IsZero(), n.tlsOn, exporter, endPoint} {
+		if on {
+			key |= 1 << i
+		}
+	}
+	if f := n.srv.featureCache[key].Load(); f != nil {
+		return *f
+	}
+	f := n.renderFeatures(exporter, endPoint)
+	n.srv.featureCache[key].Store(&f)
+	return f
+}
+
+// renderFeatures renders the stream features for the current state.
+func (n *negotiation) renderFeatures(exporter, endPoint bool) []byte {
 	var b strings.Builder
 	b.WriteString("<stream:features>")
 	b.WriteString(n.srv.caps) // XEP-0115 §6.3
@@ -195,12 +219,13 @@ func (n *negotiation) features() []byte {
 				b.WriteString("<mechanism>" + m + "</mechanism>")
 			}
 			b.WriteString("</mechanisms>")
-			if cb := n.bindings(); len(cb) > 0 {
+			if exporter || endPoint {
 				b.WriteString("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>")
-				for _, name := range []string{scram.TLSExporter, scram.TLSServerEndPoint} {
-					if cb[name] != nil {
-						b.WriteString("<channel-binding type='" + name + "'/>")
-					}
+				if exporter {
+					b.WriteString("<channel-binding type='" + scram.TLSExporter + "'/>")
+				}
+				if endPoint {
+					b.WriteString("<channel-binding type='" + scram.TLSServerEndPoint + "'/>")
 				}
 				b.WriteString("</sasl-channel-binding>")
 			}
@@ -226,24 +251,40 @@ func (n *negotiation) startTLS(ctx context.Context, direct bool) error {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
 	st := conn.ConnectionState()
-	n.tlsState, n.tlsOn = &st, true
+	n.tlsState, n.tlsOn, n.cb = &st, true, nil
 	n.t.reset(conn)
 	return nil
 }
 
-// bindings returns the connection's channel-binding data.
+// bindingTypes reports which channel bindings the connection offers
+// (those bindings returns), without deriving their data.
+func (n *negotiation) bindingTypes() (exporter, endPoint bool) {
+	if !n.tlsOn {
+		return false, false
+	}
+	return scram.Offers(n.tlsState, n.serverCert)
+}
+
+// bindings returns the connection's channel-binding data, computed once
+// per TLS connection (an empty map when TLS offers none).
 func (n *negotiation) bindings() scram.ChannelBinding {
 	if !n.tlsOn {
 		return nil
 	}
-	return scram.Bindings(n.tlsState, n.serverCert)
+	if n.cb == nil {
+		n.cb = scram.Bindings(n.tlsState, n.serverCert)
+		if n.cb == nil {
+			n.cb = scram.ChannelBinding{}
+		}
+	}
+	return n.cb
 }
 
 // bind handles the resource-binding IQ (RFC 6120 §7) with the identity
 // SASL established, never the stream's from (mellium trap 3). It returns
 // (nil, nil) for an IQ that is answered but binds nothing.
 func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
-	st, err := xmppmap.ParseStanza(el.raw)
+	st, err := xmppmap.NewStanza(el.start, el.inner) // decoded already: no second parse
 	if err != nil {
 		return nil, newStreamError(condNotWellFormed, err.Error())
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/scram"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // maxSASLFailures is how many failed attempts one stream may make before
@@ -26,7 +27,7 @@ var errRateLimited = errors.New("too many failed logins")
 // only under TLS.
 func (n *negotiation) mechanisms() []string {
 	var out []string
-	if len(n.bindings()) > 0 {
+	if exporter, endPoint := n.bindingTypes(); exporter || endPoint {
 		out = append(out, "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS")
 	}
 	out = append(out, "SCRAM-SHA-256", "SCRAM-SHA-1")
@@ -36,17 +37,49 @@ func (n *negotiation) mechanisms() []string {
 	return out
 }
 
+// saslAuth is what an <auth/> element carries.
 type saslAuth struct {
-	Mechanism string `xml:"mechanism,attr"`
-	Data      string `xml:",chardata"`
+	Mechanism string
+	Data      string
+}
+
+// parseAuth reads an <auth/> element: its mechanism attribute (matched by
+// local name, the last one winning, as xml.Unmarshal does) and its text.
+func parseAuth(el element) (saslAuth, error) {
+	var auth saslAuth
+	for _, a := range el.start.Attr {
+		if a.Name.Local == "mechanism" {
+			auth.Mechanism = a.Value
+		}
+	}
+	var err error
+	auth.Data, err = textOf(el)
+	return auth, err
+}
+
+// textOf returns the character data directly inside an element. SASL data
+// is base64, so its bytes are the text as they are (xmppmap.PlainText);
+// only content with markup or references (a child, CDATA, an entity) goes
+// through encoding/xml, which is what this spares for every login.
+func textOf(el element) (string, error) {
+	if xmppmap.PlainText(el.inner) {
+		return string(el.inner), nil
+	}
+	var r struct {
+		Data string `xml:",chardata"`
+	}
+	if err := xml.Unmarshal(el.raw, &r); err != nil {
+		return "", err
+	}
+	return r.Data, nil
 }
 
 // sasl runs one SASL exchange (RFC 6120 §6.4) that began with el. It
 // returns true on success; a failed attempt is reported to the client and
 // counted, and returns false. An error ends the stream.
 func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
-	var auth saslAuth
-	if err := xml.Unmarshal(el.raw, &auth); err != nil {
+	auth, err := parseAuth(el)
+	if err != nil {
 		return false, newStreamError(condBadFormat, "auth element")
 	}
 	data, err := decode64(auth.Data)
@@ -260,13 +293,11 @@ func (n *negotiation) challenge(data []byte) ([]byte, error) {
 	case "abort":
 		return nil, errAborted
 	case "response":
-		var r struct {
-			Data string `xml:",chardata"`
-		}
-		if err := xml.Unmarshal(el.raw, &r); err != nil {
+		data, err := textOf(el)
+		if err != nil {
 			return nil, fmt.Errorf("response: %w", scram.ErrMalformed)
 		}
-		return decode64(r.Data)
+		return decode64(data)
 	}
 	return nil, newStreamError(condNotAuthorized, "SASL exchange interrupted")
 }

@@ -50,7 +50,11 @@ func (s *Store) GetAccount(ctx context.Context, addr crosstalk.Address) (crossta
 	a := crosstalk.Account{Address: addr}
 	c := &a.Credentials
 	var created int64
-	err := s.r().QueryRowContext(ctx, `SELECT created_us,
+	ctx, err := pointRead(ctx)
+	if err != nil {
+		return crosstalk.Account{}, fmt.Errorf("sqlite: get account %s: %w", addr, err)
+	}
+	err = s.r().QueryRowContext(ctx, `SELECT created_us,
 		scram1_salt, scram1_iter, scram1_stored, scram1_server,
 		scram256_salt, scram256_iter, scram256_stored, scram256_server,
 		realm, ha1_md5, ha1_sha256

@@ -73,7 +73,11 @@ func (s *Store) ClaimOffline(ctx context.Context, owner crosstalk.Address, limit
 		// What is committed before this read is seen; a message stored
 		// after it is as late as one stored after the DELETE would be.
 		var queued bool
-		if err := s.r().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM offline WHERE owner = ?)`, owner.String()).Scan(&queued); err != nil {
+		rctx, err := pointRead(ctx)
+		if err == nil {
+			err = s.r().QueryRowContext(rctx, `SELECT EXISTS (SELECT 1 FROM offline WHERE owner = ?)`, owner.String()).Scan(&queued)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: claim offline for %s: %w", owner, err)
 		}
 		if !queued {

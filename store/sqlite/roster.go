@@ -13,49 +13,82 @@ import (
 const rosterColumns = `contact, name, groups_json, subscription, pending_out, pending_in, pre_approved, version`
 
 func scanRosterItem(sc interface{ Scan(...any) error }) (crosstalk.RosterItem, error) {
-	var (
-		it                  crosstalk.RosterItem
-		contact, groups, su string
-		out, in, pre        bool
-	)
-	if err := sc.Scan(&contact, &it.Name, &groups, &su, &out, &in, &pre, &it.Version); err != nil {
-		return it, err
+	var raw rawRosterItem
+	if err := sc.Scan(raw.dest()...); err != nil {
+		return crosstalk.RosterItem{}, err
 	}
+	return raw.item()
+}
+
+// rawRosterItem holds the columns of rosterColumns as scanned.
+type rawRosterItem struct {
+	it                  crosstalk.RosterItem
+	contact, groups, su string
+	out, in, pre        bool
+}
+
+func (r *rawRosterItem) dest() []any {
+	return []any{&r.contact, &r.it.Name, &r.groups, &r.su, &r.out, &r.in, &r.pre, &r.it.Version}
+}
+
+func (r *rawRosterItem) item() (crosstalk.RosterItem, error) {
+	it := r.it
 	var err error
-	if it.Contact, err = parseAddr(contact); err != nil {
+	if it.Contact, err = parseAddr(r.contact); err != nil {
 		return it, err
 	}
-	if it.Groups, err = decodeList(groups); err != nil {
+	if it.Groups, err = decodeList(r.groups); err != nil {
 		return it, err
 	}
-	it.Subscription = crosstalk.ParseSubscription(su)
-	it.PendingOut, it.PendingIn, it.PreApproved = out, in, pre
+	it.Subscription = crosstalk.ParseSubscription(r.su)
+	it.PendingOut, it.PendingIn, it.PreApproved = r.out, r.in, r.pre
 	return it, nil
 }
+
+// rosterQuery reads a roster's version and items in one statement, so on
+// one snapshot without a read transaction around two (BEGIN, two
+// statements, ROLLBACK cost a login about as much as the reads): the
+// version row (k = 0, when there is one) comes first, then the items by
+// contact.
+const rosterQuery = `SELECT 0 AS k, version, '' AS contact, '', '[]', '', 0, 0, 0, 0 FROM roster_versions WHERE owner = ?1
+	UNION ALL
+	SELECT 1, 0, ` + rosterColumns + ` FROM roster_items WHERE owner = ?1
+	ORDER BY 1, 3`
 
 // GetRoster returns the owner's items sorted by contact and the current
 // version.
 func (s *Store) GetRoster(ctx context.Context, owner crosstalk.Address) (crosstalk.Roster, error) {
 	var r crosstalk.Roster
-	err := s.read(ctx, func(q querier) error {
-		err := q.QueryRowContext(ctx, `SELECT version FROM roster_versions WHERE owner = ?`, owner.String()).Scan(&r.Version)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	err := func() error {
+		ctx, err := pointRead(ctx)
+		if err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+rosterColumns+` FROM roster_items WHERE owner = ? ORDER BY contact`, owner.String())
+		rows, err := s.r().QueryContext(ctx, rosterQuery, owner.String())
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		var k int
+		var version int64
+		var raw rawRosterItem
+		dest := append([]any{&k, &version}, raw.dest()...)
 		for rows.Next() {
-			it, err := scanRosterItem(rows)
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			if k == 0 {
+				r.Version = version
+				continue
+			}
+			it, err := raw.item()
 			if err != nil {
 				return err
 			}
 			r.Items = append(r.Items, it)
 		}
 		return rows.Err()
-	})
+	}()
 	if err != nil {
 		return crosstalk.Roster{}, fmt.Errorf("sqlite: get roster %s: %w", owner, err)
 	}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,3 +136,22 @@ func benchStore(b *testing.B) *sqlite.Store {
 func BenchmarkOfflinePushClaim(b *testing.B) { storetest.BenchOfflinePushClaim(b, benchStore(b)) }
 func BenchmarkArchiveAppend(b *testing.B)    { storetest.BenchArchiveAppend(b, benchStore(b)) }
 func BenchmarkArchivePage(b *testing.B)      { storetest.BenchArchivePage(b, benchStore(b)) }
+func BenchmarkLoginReads(b *testing.B)       { storetest.BenchLoginReads(b, benchStore(b)) }
+
+// TestPointReadsCancelled checks that the login's reads, which run to the
+// end once started (pointRead), still refuse a context already done.
+func TestPointReadsCancelled(t *testing.T) {
+	st := newStore(t)
+	owner := crosstalk.MustParseAddress("alice@example.com")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := st.GetAccount(ctx, owner); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetAccount: %v, want context.Canceled", err)
+	}
+	if _, err := st.GetRoster(ctx, owner); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetRoster: %v, want context.Canceled", err)
+	}
+	if _, err := st.ClaimOffline(ctx, owner, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("ClaimOffline: %v, want context.Canceled", err)
+	}
+}

@@ -61,3 +61,31 @@ func BenchArchivePage(b *testing.B, s crosstalk.Store) {
 		}
 	}
 }
+
+// BenchLoginReads measures the store reads of one XMPP login of an account
+// with an empty roster and no offline messages: the account (SCRAM keys),
+// the roster (the client's roster get; the hub keeps it while online) and
+// the offline check at initial presence.
+func BenchLoginReads(b *testing.B, s crosstalk.Store) {
+	ctx := b.Context()
+	owner := addr("alice@example.com")
+	creds, err := crosstalk.NewCredentials(owner, "secret", crosstalk.MinSCRAMIterations)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateAccount(ctx, crosstalk.Account{Address: owner, Credentials: creds, Created: base}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.GetAccount(ctx, owner); err != nil {
+			b.Fatal(err)
+		}
+		if r, err := s.GetRoster(ctx, owner); err != nil || len(r.Items) != 0 {
+			b.Fatalf("roster: %d items, %v", len(r.Items), err)
+		}
+		if got, err := s.ClaimOffline(ctx, owner, 0); err != nil || len(got) != 0 {
+			b.Fatalf("offline: %d messages, %v", len(got), err)
+		}
+	}
+}

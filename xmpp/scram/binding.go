@@ -21,22 +21,34 @@ const exporterLabel = "EXPORTER-Channel-Binding"
 // master secret, which Go does not report) and tls-server-end-point when the
 // server's certificate is known. It returns nil for a connection without TLS.
 func Bindings(cs *tls.ConnectionState, serverCert *x509.Certificate) ChannelBinding {
-	if cs == nil || !cs.HandshakeComplete {
+	exporter, endPoint := Offers(cs, serverCert)
+	if !exporter && !endPoint {
 		return nil
 	}
 	cb := make(ChannelBinding, 2)
-	if cs.Version >= tls.VersionTLS13 {
+	if exporter {
 		if km, err := cs.ExportKeyingMaterial(exporterLabel, nil, 32); err == nil {
 			cb[TLSExporter] = km
 		}
 	}
-	if serverCert != nil {
+	if endPoint {
 		cb[TLSServerEndPoint] = EndPointHash(serverCert)
 	}
 	if len(cb) == 0 {
 		return nil
 	}
 	return cb
+}
+
+// Offers reports which bindings Bindings returns for a connection, without
+// deriving them: tls-exporter on a completed TLS 1.3 handshake (whose
+// keying-material export cannot fail for this label) and
+// tls-server-end-point when the certificate is known.
+func Offers(cs *tls.ConnectionState, serverCert *x509.Certificate) (exporter, endPoint bool) {
+	if cs == nil || !cs.HandshakeComplete {
+		return false, false
+	}
+	return cs.Version >= tls.VersionTLS13, serverCert != nil
 }
 
 // EndPointHash is the tls-server-end-point binding of RFC 5929 §4.1: the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // NSClient is the namespace of client stanzas (RFC 6120 §4.8.3).
@@ -199,6 +200,9 @@ func (e *Element) Attr(local string) string {
 // Children decodes the stanza's child elements, with namespaces resolved
 // against jabber:client as the default.
 func (s *Stanza) Children() ([]Element, error) {
+	if len(bytes.TrimSpace(s.Inner)) == 0 {
+		return nil, nil // <presence/>, <iq type='result'/>: nothing to parse
+	}
 	var wrap struct {
 		Children []Element `xml:",any"`
 	}
@@ -214,12 +218,47 @@ func (s *Stanza) Children() ([]Element, error) {
 
 // Text returns the character data of an element with no child elements.
 func (e *Element) Text() string {
+	if PlainText(e.Inner) {
+		return string(e.Inner) // what the decoder would give, without it
+	}
+	return decodedText(e.Inner)
+}
+
+// PlainText reports whether b is character data that an XML decoder gives
+// back byte for byte: valid UTF-8 of XML characters with no markup ('<'),
+// no references ('&'), no carriage return (line ends are normalised) and
+// no "]]>" (an error outside CDATA). Such text needs no decoder.
+func PlainText(b []byte) bool {
+	if bytes.Contains(b, []byte("]]>")) {
+		return false
+	}
+	for len(b) > 0 {
+		c := b[0]
+		if c < utf8.RuneSelf {
+			if c == '<' || c == '&' || c == '\r' || c < 0x20 && c != '\t' && c != '\n' {
+				return false
+			}
+			b = b[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 || r >= 0xD800 && r <= 0xDFFF || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// decodedText is the character data of inner as encoding/xml gives it, or
+// "" when inner is not well-formed.
+func decodedText(inner []byte) string {
 	var v struct {
 		Text string `xml:",chardata"`
 	}
-	doc := make([]byte, 0, len(e.Inner)+8)
+	doc := make([]byte, 0, len(inner)+8)
 	doc = append(doc, "<t>"...)
-	doc = append(doc, e.Inner...)
+	doc = append(doc, inner...)
 	doc = append(doc, "</t>"...)
 	if err := xml.Unmarshal(doc, &v); err != nil {
 		return ""
