@@ -53,6 +53,11 @@
 // of 16 in flight per pair, against every server alike. At 30,000
 // messages/s against Crosstalk this costs about 10 µs of ctload CPU per
 // message instead of about 40 µs with mellium's encoder and decoder.
+// cross sends and receives its XMPP side the same way. (It used mellium's
+// Session.Send, whose context watcher can set a past write deadline after
+// Send has returned: under load a pair's next write then failed with
+// "i/o timeout", which TLS keeps, so every later message of that pair
+// failed too — thousands of failures per run that were not the server's.)
 //
 // SIP goes over UDP unless -sip-transport says tcp or tls: then each user
 // agent keeps one connection from a fixed local port, registers that
