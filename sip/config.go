@@ -65,7 +65,9 @@ type Config struct {
 	// overtaken); a UA that handles concurrent requests out of arrival
 	// order needs 1 (wait for each answer). A transaction that fails
 	// hands its message, and those after it not yet sent, back to the
-	// hub in queue order. Default 8.
+	// hub in queue order. Default 32: a binding is not held to 8 per
+	// round trip when the server itself answers late (design 006, "Send
+	// window").
 	SendWindow int
 	// DigestAlgorithms are offered in this order, one challenge each (RFC
 	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
@@ -129,7 +131,7 @@ func Defaults() Config {
 		DeliveryTimeout:        32 * time.Second,
 		MailboxCount:           1024,
 		MailboxBytes:           4 << 20,
-		SendWindow:             8,
+		SendWindow:             32,
 		BindingWriteDelay:      10 * time.Millisecond,
 		CredentialCacheTTL:     2 * time.Second,
 		MaxInFlight:            256,

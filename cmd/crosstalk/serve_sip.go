@@ -30,7 +30,7 @@ type SIPConfig struct {
 	MaxInFlight int `toml:"max_in_flight"`
 	// SendWindow is how many MESSAGEs one registration binding may have
 	// in flight (sent in order; 1 waits for each answer, for UAs that
-	// handle concurrent requests out of order). Default 8.
+	// handle concurrent requests out of order). Default 32.
 	SendWindow int `toml:"send_window"`
 	// PresenceNotifySeconds is the shortest time between two NOTIFYs of one
 	// presence subscription (RFC 3856 §6.6). Default 5; -1 disables it.

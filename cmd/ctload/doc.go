@@ -53,6 +53,17 @@
 // of 16 in flight per pair, against every server alike. At 30,000
 // messages/s against Crosstalk this costs about 10 µs of ctload CPU per
 // message instead of about 40 µs with mellium's encoder and decoder.
+// cross sends and receives its XMPP side the same way. (It used mellium's
+// Session.Send, whose context watcher can set a past write deadline after
+// Send has returned: under load a pair's next write then failed with
+// "i/o timeout", which TLS keeps, so every later message of that pair
+// failed too — thousands of failures per run that were not the server's.)
+//
+// A user agent answers each MESSAGE it receives 200 and ends the server
+// transaction at once, instead of keeping it for Timer J (32 s over UDP):
+// at 8,000 MESSAGEs/s the kept transactions held ~150 MB in ctload, whose
+// garbage collector then ran beside the server under test (now ~8 MB; a
+// run of cross costs ~0.9× the ctload CPU it did).
 //
 // SIP goes over UDP unless -sip-transport says tcp or tls: then each user
 // agent keeps one connection from a fixed local port, registers that
