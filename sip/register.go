@@ -85,23 +85,33 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 	}
 	res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
 	outbound := false
+	gruu := supports(req, "gruu")
 	for _, b := range r.list(aor) {
-		reg, u, ok := b.contact()
+		reg, value, ok := b.contactValue(now)
+		if !ok {
+			continue
+		}
+		if reg.InstanceID != "" && reg.RegID > 0 {
+			outbound = true
+		}
+		if !gruu || reg.InstanceID == "" {
+			// Rendered when the binding last changed (binding.render).
+			res.AppendHeader(sipmsg.NewHeader("Contact", value))
+			continue
+		}
+		// RFC 5627 §5.3: each binding with an instance gets its public
+		// and a temporary GRUU.
+		_, u, _, ok := b.contact()
 		if !ok {
 			continue
 		}
 		c := &sipmsg.ContactHeader{Address: u, Params: sipmsg.NewParams()}
 		c.Params.Add("expires", strconv.Itoa(int(reg.Expires.Sub(now).Round(time.Second)/time.Second)))
-		if reg.InstanceID != "" {
-			c.Params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
-			if supports(req, "gruu") { // RFC 5627 §5.3: public and temporary GRUU
-				c.Params.Add("pub-gruu", `"`+pubGRUU(aor, reg.InstanceID)+`"`)
-				c.Params.Add("temp-gruu", `"`+s.tempGRUU(aor, reg.InstanceID)+`"`)
-			}
-			if reg.RegID > 0 {
-				c.Params.Add("reg-id", strconv.Itoa(reg.RegID))
-				outbound = true
-			}
+		c.Params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
+		c.Params.Add("pub-gruu", `"`+pubGRUU(aor, reg.InstanceID)+`"`)
+		c.Params.Add("temp-gruu", `"`+s.tempGRUU(aor, reg.InstanceID)+`"`)
+		if reg.RegID > 0 {
+			c.Params.Add("reg-id", strconv.Itoa(reg.RegID))
 		}
 		if reg.Q != 1000 {
 			c.Params.Add("q", formatQ(reg.Q))
