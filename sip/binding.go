@@ -144,18 +144,27 @@ func (b *binding) setRegLocked(reg crosstalk.Registration) {
 	b.reg = reg
 }
 
-// contactValue returns the registration and its Contact as the REGISTER
-// 200 lists it, expiry included (RFC 3261 §10.3 step 8), without GRUUs;
-// false when the Contact does not parse.
-func (b *binding) contactValue(now time.Time) (crosstalk.Registration, string, bool) {
+// writeContact appends the binding's Contact as the REGISTER 200 lists it,
+// expiry included (RFC 3261 §10.3 step 8), without GRUUs, to sb, and
+// returns what the 200 needs of the registration. It writes nothing when
+// the Contact does not parse (then instanceID is empty) or, with
+// skipInstance, when the binding has an instance (whose Contact then
+// needs GRUUs).
+func (b *binding) writeContact(sb *strings.Builder, now time.Time, skipInstance bool) (instanceID string, regID int, written bool) {
 	b.mu.Lock()
-	reg, r := b.reg, b.rendered
-	b.mu.Unlock()
-	if r.head == "" {
-		return reg, "", false
+	defer b.mu.Unlock()
+	if b.rendered.head == "" {
+		return "", 0, false
 	}
-	secs := int(reg.Expires.Sub(now).Round(time.Second) / time.Second)
-	return reg, r.head + ";expires=" + strconv.Itoa(secs) + r.tail, true
+	if skipInstance && b.reg.InstanceID != "" {
+		return b.reg.InstanceID, b.reg.RegID, false
+	}
+	var num [20]byte
+	sb.WriteString(b.rendered.head)
+	sb.WriteString(";expires=")
+	sb.Write(strconv.AppendInt(num[:0], int64(b.reg.Expires.Sub(now).Round(time.Second)/time.Second), 10))
+	sb.WriteString(b.rendered.tail)
+	return b.reg.InstanceID, b.reg.RegID, true
 }
 
 // contact returns the registration, a copy of its parsed Contact (false
