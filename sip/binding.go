@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ type binding struct {
 	// contactURI is reg.Contact parsed (nil when it does not parse), kept
 	// so that neither the REGISTER 200 nor each MESSAGE parses it again.
 	contactURI *sipmsg.Uri
+	// rendered is what render derives from reg once per change rather
+	// than once per request.
+	rendered rendering
 	// storedExpires is the expiry last queued for the store; a refresh
 	// that changes only the expiry (and CSeq) is stored lazily, see
 	// registrar.refresh.
@@ -63,7 +67,62 @@ func newBinding(s *Server, addr crosstalk.Address, reg crosstalk.Registration) *
 		exited:        make(chan struct{}),
 	}
 	b.contactURI = parseContact(reg.Contact)
+	b.rendered = render(reg, b.contactURI)
 	return b
+}
+
+// rendering is what a binding's requests and REGISTER 200s need from its
+// registration, worked out when the registration changes: under
+// ctload sip-register an AOR has up to 32 bindings, each listed in every
+// 200 (RFC 3261 §10.3 step 8), and each MESSAGE to a binding looked up its
+// flow afresh (parsing the Contact again).
+type rendering struct {
+	// head is the Contact header value up to its parameters ("<uri>"),
+	// tail its parameters after expires (";+sip.instance=…;reg-id=…;q=…",
+	// without the GRUUs); both empty when the Contact does not parse.
+	head, tail string
+	// flowTP and flowDest reach the binding over its flow (flowOf).
+	flowTP, flowDest string
+	flowOK           bool
+}
+
+// render works out a rendering of reg; contact is reg.Contact parsed, or nil.
+func render(reg crosstalk.Registration, contact *sipmsg.Uri) rendering {
+	var r rendering
+	r.flowTP, r.flowDest, r.flowOK = flowOf(reg)
+	if contact == nil {
+		return r
+	}
+	var sb strings.Builder
+	sb.WriteByte('<')
+	contact.StringWrite(&sb)
+	sb.WriteByte('>')
+	r.head = sb.String()
+	// The parameters as handleRegister wrote them with sipgo's
+	// ContactHeader (same order, same quoting), minus expires.
+	params := sipmsg.NewParams()
+	if reg.InstanceID != "" {
+		params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
+		if reg.RegID > 0 {
+			params.Add("reg-id", strconv.Itoa(reg.RegID))
+		}
+	}
+	if reg.Q != 1000 {
+		params.Add("q", formatQ(reg.Q))
+	}
+	if params.Length() > 0 {
+		sb.Reset()
+		sb.WriteByte(';')
+		params.ToStringWrite(';', &sb)
+		r.tail = sb.String()
+	}
+	return r
+}
+
+// sameRendering reports whether two registrations render alike.
+func sameRendering(a, b crosstalk.Registration) bool {
+	return a.Contact == b.Contact && a.InstanceID == b.InstanceID && a.RegID == b.RegID && a.Q == b.Q &&
+		a.Received == b.Received && slices.Equal(a.Path, b.Path)
 }
 
 func parseContact(contact string) *sipmsg.Uri {
@@ -79,18 +138,44 @@ func (b *binding) setRegLocked(reg crosstalk.Registration) {
 	if reg.Contact != b.reg.Contact {
 		b.contactURI = parseContact(reg.Contact)
 	}
+	if !sameRendering(b.reg, reg) {
+		b.rendered = render(reg, b.contactURI)
+	}
 	b.reg = reg
 }
 
-// contact returns the registration and a copy of its parsed Contact
-// (false when the Contact does not parse).
-func (b *binding) contact() (crosstalk.Registration, sipmsg.Uri, bool) {
+// writeContact appends the binding's Contact as the REGISTER 200 lists it,
+// expiry included (RFC 3261 §10.3 step 8), without GRUUs, to sb, and
+// returns what the 200 needs of the registration. It writes nothing when
+// the Contact does not parse (then instanceID is empty) or, with
+// skipInstance, when the binding has an instance (whose Contact then
+// needs GRUUs).
+func (b *binding) writeContact(sb *strings.Builder, now time.Time, skipInstance bool) (instanceID string, regID int, written bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.rendered.head == "" {
+		return "", 0, false
+	}
+	if skipInstance && b.reg.InstanceID != "" {
+		return b.reg.InstanceID, b.reg.RegID, false
+	}
+	var num [20]byte
+	sb.WriteString(b.rendered.head)
+	sb.WriteString(";expires=")
+	sb.Write(strconv.AppendInt(num[:0], int64(b.reg.Expires.Sub(now).Round(time.Second)/time.Second), 10))
+	sb.WriteString(b.rendered.tail)
+	return b.reg.InstanceID, b.reg.RegID, true
+}
+
+// contact returns the registration, a copy of its parsed Contact (false
+// when the Contact does not parse) and its rendering.
+func (b *binding) contact() (crosstalk.Registration, sipmsg.Uri, rendering, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.contactURI == nil {
-		return b.reg, sipmsg.Uri{}, false
+		return b.reg, sipmsg.Uri{}, b.rendered, false
 	}
-	return b.reg, *b.contactURI.Clone(), true
+	return b.reg, *b.contactURI.Clone(), b.rendered, true
 }
 
 // Protocol returns crosstalk.ProtocolSIP.
@@ -350,7 +435,7 @@ func finalResponse(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Re
 // through its Path (RFC 3327) or straight to the address it registered
 // from (RFC 5626 §5.3 flow reuse, RFC 3581 for NAT).
 func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (*sipmsg.Request, error) {
-	reg, ruri, ok := b.contact()
+	reg, ruri, rd, ok := b.contact()
 	if !ok {
 		return nil, fmt.Errorf("contact %q does not parse", reg.Contact)
 	}
@@ -384,9 +469,15 @@ func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (
 	ct := sipmsg.ContentTypeHeader(out.ContentType)
 	req.AppendHeader(&ct)
 	req.SetBody(out.Body)
-	if tp, dest, ok := flowOf(reg); ok {
-		req.SetTransport(tp)
-		req.SetDestination(dest)
+	if rd.flowOK {
+		req.SetTransport(rd.flowTP)
+		req.SetDestination(rd.flowDest)
+	} else {
+		// What sipgo would work out from the Request-URI or the first
+		// Route, set once: sipgo works it out on each of its calls, and
+		// each allocates a Route header when there is none.
+		req.SetTransport(req.Transport())
+		req.SetDestination(req.Destination())
 	}
 	return req, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/internal/nonce"
@@ -41,12 +40,24 @@ var errNoCredentials = errors.New("no credentials for this realm")
 // default), qop=auth.
 func (s *Server) challenge(h authHeaders, realm string, stale bool, cause error) *StatusError {
 	nonce := s.nonces.Issue()
-	var hdrs []sipmsg.Header
+	hdrs := make([]sipmsg.Header, 0, len(s.cfg.DigestAlgorithms))
 	for _, alg := range s.cfg.DigestAlgorithms {
-		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
-		hdrs = append(hdrs, sipmsg.NewHeader(h.challenge, c.String()))
+		hdrs = append(hdrs, sipmsg.NewHeader(h.challenge, challengeValue(realm, nonce, alg, stale)))
 	}
 	return &StatusError{Code: h.code, Reason: h.reason, Headers: hdrs, Err: cause}
+}
+
+// challengeValue writes a digest challenge (RFC 7616 §3.3) with
+// qop="auth", as icholy/digest's Challenge.String does, in one string:
+// that went through a parameter slice and a builder per challenge, for
+// half of every REGISTER. realm (a served domain) and nonce (base64url)
+// need no quoted-pair escapes.
+func challengeValue(realm, nonce, alg string, stale bool) string {
+	staleParam := ""
+	if stale {
+		staleParam = ", stale=true"
+	}
+	return `Digest realm="` + realm + `", nonce="` + nonce + `"` + staleParam + ", algorithm=" + alg + `, qop="auth"`
 }
 
 // authenticate verifies the request's digest credentials for realm against

@@ -209,3 +209,27 @@ func BenchmarkDigestVerify(b *testing.B) {
 		}
 	})
 }
+
+// TestChallengeValue checks our challenge header against icholy/digest's
+// Challenge.String, which it replaces, and that icholy's parser (what
+// ctload and many UAs' libraries do) reads it back.
+func TestChallengeValue(t *testing.T) {
+	for _, tc := range []struct {
+		alg   string
+		stale bool
+	}{{"SHA-256", false}, {"MD5", false}, {"SHA-256", true}, {"MD5", true}} {
+		nonce := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-_"
+		want := (&digest.Challenge{Realm: "example.com", Nonce: nonce, Algorithm: tc.alg, QOP: []string{"auth"}, Stale: tc.stale}).String()
+		got := challengeValue("example.com", nonce, tc.alg, tc.stale)
+		if got != want {
+			t.Errorf("challengeValue(%s, stale=%v) = %s, want %s", tc.alg, tc.stale, got, want)
+		}
+		c, err := digest.ParseChallenge(got)
+		if err != nil {
+			t.Fatalf("ParseChallenge(%s): %v", got, err)
+		}
+		if c.Realm != "example.com" || c.Nonce != nonce || c.Algorithm != tc.alg || c.Stale != tc.stale || !c.SupportsQOP("auth") {
+			t.Errorf("parsed back as %+v", c)
+		}
+	}
+}

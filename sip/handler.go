@@ -34,7 +34,7 @@ const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, UPDATE, I
 func (s *Server) routes() {
 	common := []Middleware{s.recoverMW, s.loadMW, s.rateLimitMW, s.validateMW}
 	on := func(method sipmsg.RequestMethod, h Handler) {
-		s.srv.OnRequest(method, s.edge(chain(h, common...)))
+		s.srv.OnRequest(method, s.pool.wrap(s.edge(chain(h, common...))))
 	}
 	on(sipmsg.REGISTER, s.reg.handleRegister)
 	on(sipmsg.MESSAGE, s.handleMessage)
@@ -45,9 +45,9 @@ func (s *Server) routes() {
 	}
 	on(sipmsg.SUBSCRIBE, s.pres.handleSubscribe) // RFC 6665, 3856, 3857, 4662
 	on(sipmsg.PUBLISH, s.pres.handlePublish)     // RFC 3903
-	s.srv.OnNoRoute(s.edge(chain(func(context.Context, *sipmsg.Request, sipmsg.ServerTransaction) error {
+	s.srv.OnNoRoute(s.pool.wrap(s.edge(chain(func(context.Context, *sipmsg.Request, sipmsg.ServerTransaction) error {
 		return statusErr(501, "Not Implemented", sipmsg.NewHeader("Allow", allowed))
-	}, common...)))
+	}, common...))))
 }
 
 // edge adapts a Handler to sipgo: it gives the request a context that ends
@@ -78,8 +78,10 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 		case code >= 500 && code != 501 && code != 503:
 			ev = s.log.Error()
 		}
-		ev.Err(err).Str("remote", req.Source()).Str("call_id", callID(req)).Str("method", string(req.Method)).
-			Str("aor", toAOR(req)).Int("status", code).Msg("request refused")
+		if ev.Enabled() { // the fields cost allocations even when the level is off (every 401/407)
+			ev.Err(err).Str("remote", req.Source()).Str("call_id", callID(req)).Str("method", string(req.Method)).
+				Str("aor", toAOR(req)).Int("status", code).Msg("request refused")
+		}
 		if req.IsAck() || tx == nil {
 			return
 		}

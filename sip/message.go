@@ -46,15 +46,17 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if fromErr != nil {
 		return fmt.Errorf("MESSAGE from: %w", fromErr)
 	}
-	if room, err := sipmap.ParseURI(recipient.String()); err == nil && fromLocal && s.hub.IsRoomService(room) {
-		return s.handleRoomMessage(ctx, req, tx, from, room) // a SIP occupant (room.go)
+	to := recipient.String()
+	if fromLocal {
+		if room, err := sipmap.ParseURI(to); err == nil && s.hub.IsRoomService(room) {
+			return s.handleRoomMessage(ctx, req, tx, from, room) // a SIP occupant (room.go)
+		}
 	}
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
 	}
 	gruuAOR, gruuBinding, isGRUU := s.gruuTarget(&recipient)
-	to := recipient.String()
 	if isGRUU {
 		if gruuBinding == nil {
 			return statusErr(480, "Temporarily Unavailable (GRUU not registered)")

@@ -85,23 +85,46 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 	}
 	res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
 	outbound := false
-	for _, b := range r.list(aor) {
-		reg, u, ok := b.contact()
+	gruu := supports(req, "gruu")
+	// The Contacts rendered when each binding last changed
+	// (binding.render), written into one string that every header
+	// slices: one allocation instead of one per binding.
+	bindings := r.list(aor)
+	var sb strings.Builder
+	sb.Grow(64 * len(bindings))
+	ends := make([]int, 0, len(bindings))
+	var withGRUU []*binding
+	for _, b := range bindings {
+		instanceID, regID, written := b.writeContact(&sb, now, gruu)
+		if instanceID != "" && regID > 0 {
+			outbound = true
+		}
+		switch {
+		case written:
+			ends = append(ends, sb.Len())
+		case instanceID != "":
+			withGRUU = append(withGRUU, b)
+		}
+	}
+	all, start := sb.String(), 0
+	for _, end := range ends {
+		res.AppendHeader(sipmsg.NewHeader("Contact", all[start:end]))
+		start = end
+	}
+	for _, b := range withGRUU {
+		// RFC 5627 §5.3: each binding with an instance gets its public
+		// and a temporary GRUU.
+		reg, u, _, ok := b.contact()
 		if !ok {
 			continue
 		}
 		c := &sipmsg.ContactHeader{Address: u, Params: sipmsg.NewParams()}
 		c.Params.Add("expires", strconv.Itoa(int(reg.Expires.Sub(now).Round(time.Second)/time.Second)))
-		if reg.InstanceID != "" {
-			c.Params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
-			if supports(req, "gruu") { // RFC 5627 §5.3: public and temporary GRUU
-				c.Params.Add("pub-gruu", `"`+pubGRUU(aor, reg.InstanceID)+`"`)
-				c.Params.Add("temp-gruu", `"`+s.tempGRUU(aor, reg.InstanceID)+`"`)
-			}
-			if reg.RegID > 0 {
-				c.Params.Add("reg-id", strconv.Itoa(reg.RegID))
-				outbound = true
-			}
+		c.Params.Add("+sip.instance", `"<`+reg.InstanceID+`>"`)
+		c.Params.Add("pub-gruu", `"`+pubGRUU(aor, reg.InstanceID)+`"`)
+		c.Params.Add("temp-gruu", `"`+s.tempGRUU(aor, reg.InstanceID)+`"`)
+		if reg.RegID > 0 {
+			c.Params.Add("reg-id", strconv.Itoa(reg.RegID))
 		}
 		if reg.Q != 1000 {
 			c.Params.Add("q", formatQ(reg.Q))
@@ -130,8 +153,10 @@ func (r *registrar) handleRegister(ctx context.Context, req *sipmsg.Request, tx 
 	for _, b := range added {
 		r.activate(ctx, b)
 	}
-	s.log.Debug().Str("aor", aor.String()).Str("remote", req.Source()).Str("call_id", callID(req)).
-		Int("added", len(added)).Int("removed", len(removed)).Msg("registered")
+	if ev := s.log.Debug(); ev.Enabled() { // the fields would cost allocations on every REGISTER
+		ev.Str("aor", aor.String()).Str("remote", req.Source()).Str("call_id", callID(req)).
+			Int("added", len(added)).Int("removed", len(removed)).Msg("registered")
+	}
 	return nil
 }
 

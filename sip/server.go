@@ -47,6 +47,7 @@ type Server struct {
 	reg     *registrar
 	ws      *wsListener // nil without Config.WebSocket
 	pres    *presenceServer
+	pool    *handlerPool
 
 	mu      sync.Mutex
 	host    string
@@ -83,6 +84,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 	s.acks = newACKOrder(s.now)
 	s.creds = newCredCache(cfg.CredentialCacheTTL, s.now)
 	s.load = newLoadGuard(cfg.MaxInFlight)
+	s.pool = newHandlerPool()
 	s.reg = newRegistrar(s)
 	s.pres = newPresenceServer(s)
 	if cfg.WebSocket {
@@ -132,6 +134,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.cancel = cancel
 	s.mu.Unlock()
+	s.pool.start(ctx, handlerWorkers, &s.wg)
 	var listeners []func() error
 	if s.cfg.UDP != "" {
 		pc, err := net.ListenPacket("udp", s.cfg.UDP)

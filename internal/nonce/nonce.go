@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"sync"
 	"time"
 )
@@ -40,9 +41,17 @@ type Store struct {
 	now func() time.Time
 	key [32]byte
 
+	// macs holds HMAC-SHA-256 states under key, reset before each use:
+	// hmac.New costs two SHA-256 states and their buffers, on every
+	// request that carries credentials.
+	macs sync.Pool
+
 	mu     sync.Mutex
-	issued map[string]*state
+	issued map[string]state
 }
+
+// nonceLen is the length of a nonce: base64 (unpadded) of 36 bytes.
+const nonceLen = 48
 
 type state struct {
 	issued time.Time
@@ -52,9 +61,29 @@ type state struct {
 // New returns a store whose nonces live ttl, with at most max outstanding;
 // now is the clock (time.Now in production).
 func New(ttl time.Duration, max int, now func() time.Time) *Store {
-	s := &Store{ttl: ttl, max: max, now: now, issued: make(map[string]*state)}
+	s := &Store{ttl: ttl, max: max, now: now, issued: make(map[string]state)}
 	_, _ = rand.Read(s.key[:])
+	s.macs.New = func() any { return &macState{h: hmac.New(sha256.New, s.key[:])} }
 	return s
+}
+
+// macState is a pooled HMAC with buffers for its input and sum: buffers
+// on the caller's stack would escape to the heap through hash.Hash.
+type macState struct {
+	h   hash.Hash
+	in  [20]byte
+	sum [sha256.Size]byte
+}
+
+// mac writes HMAC-SHA-256(key, msg) into sum.
+func (s *Store) mac(msg *[20]byte, sum *[sha256.Size]byte) {
+	m := s.macs.Get().(*macState)
+	m.h.Reset()
+	m.in = *msg
+	m.h.Write(m.in[:])
+	m.h.Sum(m.sum[:0])
+	*sum = m.sum
+	s.macs.Put(m)
 }
 
 // Issue returns a fresh nonce.
@@ -63,9 +92,9 @@ func (s *Store) Issue() string {
 	var raw [8 + 12 + 16]byte
 	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixNano()))
 	_, _ = rand.Read(raw[8:20])
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:20])
-	copy(raw[20:], m.Sum(nil))
+	var sum [sha256.Size]byte
+	s.mac((*[20]byte)(raw[:20]), &sum)
+	copy(raw[20:], sum[:])
 	n := base64.RawURLEncoding.EncodeToString(raw[:])
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,7 +105,7 @@ func (s *Store) Issue() string {
 			}
 		}
 	}
-	s.issued[n] = &state{issued: now}
+	s.issued[n] = state{issued: now}
 	return n
 }
 
@@ -84,20 +113,26 @@ func (s *Store) Issue() string {
 // counts (ErrReplay) are refused, expired or forgotten nonces of ours are
 // stale (ErrStale).
 func (s *Store) Use(nonce string, nc int) error {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 36 {
+	if len(nonce) != nonceLen {
 		return ErrForged
 	}
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:20])
-	if !hmac.Equal(m.Sum(nil)[:16], raw[20:]) {
+	// Decoded from a copy on the stack: DecodeString allocates twice.
+	var src [nonceLen]byte
+	var raw [36]byte
+	copy(src[:], nonce)
+	if n, err := base64.RawURLEncoding.Decode(raw[:], src[:]); err != nil || n != len(raw) {
+		return ErrForged
+	}
+	var sum [sha256.Size]byte
+	s.mac((*[20]byte)(raw[:20]), &sum)
+	if !hmac.Equal(sum[:16], raw[20:]) {
 		return ErrForged
 	}
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.issued[nonce]
-	if st == nil {
+	st, ok := s.issued[nonce]
+	if !ok {
 		return ErrStale
 	}
 	if now.Sub(st.issued) >= s.ttl {
@@ -108,5 +143,6 @@ func (s *Store) Use(nonce string, nc int) error {
 		return ErrReplay
 	}
 	st.nc = nc
+	s.issued[nonce] = st
 	return nil
 }

@@ -38,3 +38,41 @@ func TestStore(t *testing.T) {
 		t.Fatalf("%d nonces kept, max 3", len(s.issued))
 	}
 }
+
+// TestUseMalformed covers the nonces Use refuses before any HMAC: wrong
+// length, not base64, and a tampered nonce of the right shape.
+func TestUseMalformed(t *testing.T) {
+	s := New(time.Minute, 10, time.Now)
+	n := s.Issue()
+	if len(n) != nonceLen {
+		t.Fatalf("nonce %q has length %d, want %d", n, len(n), nonceLen)
+	}
+	tampered := []byte(n)
+	tampered[30] ^= 1 // still base64 (A↔B, …), another MAC input
+	if tampered[30] == '-' || tampered[30] == '_' {
+		tampered[30] = 'A'
+	}
+	for _, bad := range []string{"", n[:47], n + "A", strings.Repeat("*", nonceLen), string(tampered)} {
+		if err := s.Use(bad, 1); !errors.Is(err, ErrForged) {
+			t.Errorf("Use(%q) = %v, want ErrForged", bad, err)
+		}
+	}
+	if err := s.Use(n, 1); err != nil {
+		t.Fatalf("the genuine nonce after the forged ones: %v", err)
+	}
+}
+
+// BenchmarkUse is one check of a nonce and its count, as every request
+// with credentials makes: 0 allocations.
+func BenchmarkUse(b *testing.B) {
+	s := New(time.Minute, 10, time.Now)
+	n := s.Issue()
+	b.ReportAllocs()
+	nc := 0
+	for b.Loop() {
+		nc++
+		if err := s.Use(n, nc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
