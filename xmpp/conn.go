@@ -90,6 +90,12 @@ func (s *session) waitFor(ctx context.Context, w *waiter) {
 // ends (false) and the waiter, whose small stack is all an idle session
 // keeps, becomes the reader when the client speaks again.
 func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
+	if rc := t.rec.r.watchable(); rc != nil {
+		s.stopWaiter()
+		if ok, served := s.watchOrHandOver(ctx, t, rc); served {
+			return ok
+		}
+	}
 	w := s.waiter
 	if w == nil {
 		w = &waiter{req: make(chan *transport), arrived: make(chan struct{}, 1)}
@@ -120,6 +126,62 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 		<-w.arrived
 		return true
 	}
+}
+
+// watchOrHandOver is waitOrHandOver without a waiter goroutine: the
+// server's idle poller watches the socket (recordConn.watch). When bytes
+// come within readerLinger, this goroutine reads on (true); otherwise it
+// ends (false) and the session has no goroutine at all until the poller
+// (or a deadline, a kick, the end of the session) starts a reader again
+// (resume). served is false when the socket cannot be watched; then
+// nothing happened and the caller waits with a goroutine.
+func (s *session) watchOrHandOver(ctx context.Context, t *transport, rc *recordConn) (ok, served bool) {
+	if rc.readable() { // a busy client's next stanza is there already
+		t.rec.r.readProbe()
+		return true, true
+	}
+	w := s.watchW
+	if w == nil {
+		w = &waiter{arrived: make(chan struct{}, 1)}
+		s.watchW = w
+	}
+	w.state.Store(waitPending)
+	if !rc.watch(func() {
+		if w.state.CompareAndSwap(waitPending, waitArrived) {
+			w.arrived <- struct{}{}
+			return
+		}
+		go s.resume(ctx, t)
+	}) {
+		return false, false
+	}
+	if s.linger == nil {
+		s.linger = time.NewTimer(readerLinger)
+	} else {
+		s.linger.Reset(readerLinger)
+	}
+	select {
+	case <-w.arrived:
+		s.linger.Stop()
+	case <-s.linger.C:
+		timer := s.linger
+		s.linger = nil
+		t.park() // ordered before resume's use of t by the swap below
+		if w.state.CompareAndSwap(waitPending, waitGaveUp) {
+			return false, true
+		}
+		s.linger = timer
+		<-w.arrived
+	}
+	t.rec.r.readProbe()
+	return true, true
+}
+
+// resume starts the reader of a session that had none, once its watch
+// fired.
+func (s *session) resume(ctx context.Context, t *transport) {
+	t.rec.r.readProbe()
+	s.reading(ctx)
 }
 
 // stopWaiter ends the waiter of a session whose reader is done.
