@@ -103,6 +103,7 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 		go s.waitFor(ctx, w)
 	}
 	w.state.Store(waitPending)
+	t.trimRecord()
 	w.req <- t
 	if s.linger == nil {
 		s.linger = time.NewTimer(readerLinger)
@@ -458,6 +459,11 @@ func (s *session) writeLoop() {
 		if t == nil || (!done && len(items) == 0 && !ping && s.mbox.Len() == 0) {
 			if t == nil || lingered {
 				s.wrunning = false
+				// An idle session keeps no reply queue (the next writer's
+				// first enqueue makes one).
+				if len(s.pending) == 0 {
+					s.pending, s.spare = nil, nil
+				}
 				s.wmu.Unlock()
 				return
 			}

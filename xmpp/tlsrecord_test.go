@@ -180,3 +180,64 @@ func TestRecordConnTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzRecordConn feeds arbitrary bytes, in arbitrary socket chunks and to
+// arbitrary read sizes, through recordConn's record framing: every byte
+// comes out once and in order, no read crosses a record's end as a plain
+// parse of the framing places it, and the reader is drained exactly at
+// record ends.
+func FuzzRecordConn(f *testing.F) {
+	seed, _ := records(0, 1, 40, 300)
+	f.Add(seed, uint16(1), uint16(5))
+	f.Add(seed, uint16(7), uint16(517))
+	big, _ := records(5000, 3)
+	f.Add(big, uint16(4096), uint16(4096))
+	f.Add([]byte{23, 3, 3, 0xff, 0xff, 1, 2, 3}, uint16(3), uint16(2))
+	f.Add([]byte{22, 3, 1}, uint16(1), uint16(1))
+	f.Fuzz(func(t *testing.T, input []byte, chunk, size uint16) {
+		chunk, size = max(chunk%9000, 1), max(size%9000, 1)
+		// The record ends, by a plain parse of the framing.
+		var ends []int
+		for i := 0; i+tlsRecordHeader <= len(input); {
+			i += tlsRecordHeader + (int(input[i+3])<<8 | int(input[i+4]))
+			ends = append(ends, min(i, len(input)))
+		}
+		c := &chunkConn{byteConn: byteConn{r: bytes.NewReader(input)}, chunk: int(chunk)}
+		c.tr = &transport{rec: &recorder{r: &connReader{}}}
+		rc := newRecordConn(c, new(sync.Pool), nil)
+		var got []byte
+		for range len(input) + 2 {
+			p := make([]byte, size)
+			n, err := rc.Read(p)
+			i := 0
+			for i < len(ends) && ends[i] <= len(got) {
+				i++
+			}
+			got = append(got, p[:n]...)
+			if i < len(ends) && len(got) > ends[i] {
+				t.Fatalf("read from %d to %d, past the end of a record at %d", len(got)-n, len(got), ends[i])
+			}
+			if rc.drained() && len(got) > 0 && len(got) < len(input) && !slices.Contains(ends, len(got)) {
+				t.Fatalf("drained at %d, inside a record (ends %v)", len(got), ends)
+			}
+			if err != nil {
+				break
+			}
+		}
+		if !bytes.Equal(got, input) {
+			t.Fatalf("%d bytes out of %d, or reordered", len(got), len(input))
+		}
+	})
+}
+
+// TestSessionState checks per-session feature state: a key set again is
+// replaced, keys do not mix, an unknown key is nil.
+func TestSessionState(t *testing.T) {
+	var s session
+	s.Set("a", 1)
+	s.Set("b", "two")
+	s.Set("a", 3)
+	if s.Get("a") != 3 || s.Get("b") != "two" || s.Get("c") != nil || len(s.state) != 2 {
+		t.Fatalf("state: %+v", s.state)
+	}
+}

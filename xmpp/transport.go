@@ -345,14 +345,20 @@ type element struct {
 // wait blocks until the client sends more, holding no read buffer while
 // it waits (see connReader). Call it between elements.
 func (t *transport) wait() {
-	if cap(t.rec.buf) > keptRecord {
-		t.rec.buf = nil
-	}
 	t.rec.r.wait()
 }
 
+// trimRecord drops a record buffer a big element left, between elements;
+// only the reader's goroutine may call it (a waiter may be in wait).
+func (t *transport) trimRecord() {
+	if cap(t.rec.buf) > keptRecord {
+		t.rec.buf = nil
+	}
+}
+
 // park drops the decoder and its limits reader, about 2 KB that an idle
-// session does not need; next rebuilds them (unpark). Call it only between
+// session does not need, and the recorder's buffer; next rebuilds them
+// (unpark). Call it only between
 // top-level elements, and only from the goroutine that owns the decoder
 // (a waiter may be blocked in wait meanwhile: park does not touch the
 // buffered reader). encoding/xml stops exactly at a top-level element's
@@ -361,6 +367,7 @@ func (t *transport) park() {
 	if len(t.header) > 0 {
 		t.guard = nil
 	}
+	t.rec.buf = nil // empty between elements; the next one makes its own
 }
 
 // unpark rebuilds a parked decoder: a fresh one reads the client's stream
