@@ -92,7 +92,7 @@ func (s *session) waitFor(ctx context.Context, w *waiter) {
 func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 	if rc := t.rec.r.watchable(); rc != nil {
 		s.stopWaiter()
-		if ok, served := s.watchOrHandOver(ctx, t, rc); served {
+		if ok, served := s.lingerOrPark(ctx, t, rc); served {
 			return ok
 		}
 	}
@@ -129,52 +129,28 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 	}
 }
 
-// watchOrHandOver is waitOrHandOver without a waiter goroutine: the
-// server's idle poller watches the socket (recordConn.watch). When bytes
-// come within readerLinger, this goroutine reads on (true); otherwise it
-// ends (false) and the session has no goroutine at all until the poller
-// (or a deadline, a kick, the end of the session) starts a reader again
-// (resume). served is false when the socket cannot be watched; then
-// nothing happened and the caller waits with a goroutine.
-func (s *session) watchOrHandOver(ctx context.Context, t *transport, rc *recordConn) (ok, served bool) {
-	if rc.readable() { // a busy client's next stanza is there already
+// lingerOrPark is waitOrHandOver without a waiter goroutine: this
+// goroutine waits up to readerLinger in the runtime's poller for the
+// client (recordConn.linger) and reads on (true) when bytes come;
+// otherwise it hands the socket to the server's idle poller
+// (recordConn.watch) and ends (false): the session then has no goroutine
+// at all until the poller, the read deadline, a kick or the end of the
+// session starts a reader again (resume). served is false when the socket
+// cannot be waited on so; then nothing happened and the caller waits with
+// a goroutine.
+func (s *session) lingerOrPark(ctx context.Context, t *transport, rc *recordConn) (ok, served bool) {
+	switch rc.linger(readerLinger) {
+	case lingerNone:
+		return false, false
+	case lingerReady:
 		t.rec.r.readProbe()
 		return true, true
 	}
-	w := s.watchW
-	if w == nil {
-		w = &waiter{arrived: make(chan struct{}, 1)}
-		s.watchW = w
+	t.park() // before the watch: resume may run at once
+	if rc.watch(func() { go s.resume(ctx, t) }) {
+		return false, true
 	}
-	w.state.Store(waitPending)
-	if !rc.watch(func() {
-		if w.state.CompareAndSwap(waitPending, waitArrived) {
-			w.arrived <- struct{}{}
-			return
-		}
-		go s.resume(ctx, t)
-	}) {
-		return false, false
-	}
-	if s.linger == nil {
-		s.linger = time.NewTimer(readerLinger)
-	} else {
-		s.linger.Reset(readerLinger)
-	}
-	select {
-	case <-w.arrived:
-		s.linger.Stop()
-	case <-s.linger.C:
-		timer := s.linger
-		s.linger = nil
-		t.park() // ordered before resume's use of t by the swap below
-		if w.state.CompareAndSwap(waitPending, waitGaveUp) {
-			return false, true
-		}
-		s.linger = timer
-		<-w.arrived
-	}
-	t.rec.r.readProbe()
+	t.wait() // cannot watch: wait here
 	return true, true
 }
 

@@ -78,8 +78,6 @@ type session struct {
 	// it (both reader only, see waitOrHandOver).
 	linger *time.Timer
 	waiter *waiter
-	// watchW is the hand-over state of watchOrHandOver (its req is nil).
-	watchW *waiter
 
 	// failed holds events taken from the mailbox whose write failed; only
 	// the writer touches it while it runs.

@@ -49,6 +49,9 @@ type recordConn struct {
 	onReady func()
 	rdl     time.Time
 	dlTimer *time.Timer
+	// dlSet counts the deadlines set through SetReadDeadline and
+	// SetDeadline, so that linger knows whether to put its own back.
+	dlSet uint64
 }
 
 // newRecordConn wraps c; pool holds the read-ahead buffers; poller, when
@@ -100,23 +103,6 @@ func (c *recordConn) rawLocked() syscall.RawConn {
 	return c.raw
 }
 
-// readable reports whether the socket has a byte (or its end, or an
-// error) to read now, without reading it: a busy client's next stanza is
-// often there already, and then no watch is needed.
-func (c *recordConn) readable() bool {
-	c.pmu.Lock()
-	raw := c.rawLocked()
-	c.pmu.Unlock()
-	if raw == nil {
-		return false
-	}
-	ready := false
-	if err := raw.Control(func(fd uintptr) { ready = peekReady(fd) }); err != nil {
-		return true // closed: the read says so
-	}
-	return ready
-}
-
 // fire ends the watch, if there is one, and calls its function.
 func (c *recordConn) fire() { c.fireWatch(0) }
 
@@ -157,9 +143,10 @@ func (c *recordConn) deadlinePassed() {
 // session, whose reader then finds the deadline (a kick, the end of the
 // session) or reads on.
 func (c *recordConn) SetReadDeadline(t time.Time) error {
-	err := c.Conn.SetReadDeadline(t)
 	c.pmu.Lock()
+	err := c.Conn.SetReadDeadline(t)
 	c.rdl = t
+	c.dlSet++
 	c.pmu.Unlock()
 	c.fire()
 	return err
@@ -168,12 +155,63 @@ func (c *recordConn) SetReadDeadline(t time.Time) error {
 // SetDeadline sets both deadlines, waking a watched session as
 // SetReadDeadline does.
 func (c *recordConn) SetDeadline(t time.Time) error {
-	err := c.Conn.SetDeadline(t)
 	c.pmu.Lock()
+	err := c.Conn.SetDeadline(t)
 	c.rdl = t
+	c.dlSet++
 	c.pmu.Unlock()
 	c.fire()
 	return err
+}
+
+// Results of linger.
+const (
+	lingerReady = iota // read now: bytes, the end, an error or a deadline
+	lingerQuiet        // nothing came for the whole wait
+	lingerNone         // the socket cannot be waited on
+)
+
+// linger waits up to d for the socket to become readable, on the caller's
+// goroutine in the runtime's poller, with nothing read: a busy session's
+// next stanza usually comes within it, at the cost of a parked goroutine
+// only meanwhile. It returns lingerReady when the socket has bytes, has
+// ended or failed, when the read deadline passed, or when a deadline was
+// set meanwhile (a kick, the end of the session): the caller reads;
+// lingerQuiet when d passed, and then the caller may watch (and end);
+// lingerNone when there is no socket to wait on. The wait uses the read
+// deadline, which is put back afterwards unless someone set another.
+func (c *recordConn) linger(d time.Duration) int {
+	c.pmu.Lock()
+	raw := c.rawLocked()
+	if raw == nil {
+		c.pmu.Unlock()
+		return lingerNone
+	}
+	until := time.Now().Add(d)
+	short := c.rdl.IsZero() || until.Before(c.rdl)
+	if short {
+		if err := c.Conn.SetReadDeadline(until); err != nil {
+			c.pmu.Unlock()
+			return lingerReady // the read reports it
+		}
+	}
+	set := c.dlSet
+	c.pmu.Unlock()
+	ready := false
+	err := raw.Read(func(fd uintptr) bool {
+		ready = peekReady(fd)
+		return ready
+	})
+	c.pmu.Lock()
+	changed := c.dlSet != set
+	if short && !changed {
+		_ = c.Conn.SetReadDeadline(c.rdl)
+	}
+	c.pmu.Unlock()
+	if ready || err == nil || changed || !short || !isTimeout(err) {
+		return lingerReady
+	}
+	return lingerQuiet
 }
 
 // Close wakes a watched session (its reader then finds the connection

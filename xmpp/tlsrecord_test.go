@@ -169,6 +169,30 @@ func TestRecordConnTLS(t *testing.T) {
 		t.Fatal("waitReadable did not wake on a record")
 	}
 	read("<d/>")
+	// linger: quiet for its whole wait; ready at once when a deadline is
+	// set meanwhile (a kick) or when a record comes; its own deadline is
+	// not left behind.
+	_ = sc.SetReadDeadline(time.Now().Add(time.Minute))
+	if r := rc.linger(50 * time.Millisecond); r != lingerQuiet {
+		t.Fatalf("linger with nothing sent: %d", r)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_ = sc.SetReadDeadline(time.Now()) // a kick
+	}()
+	if start := time.Now(); rc.linger(5*time.Second) != lingerReady || time.Since(start) > 2*time.Second {
+		t.Fatal("linger did not end when a deadline was set")
+	}
+	_ = sc.SetReadDeadline(time.Now().Add(time.Minute))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		send <- []string{"<e/>"}
+	}()
+	if start := time.Now(); rc.linger(5*time.Second) != lingerReady || time.Since(start) > 2*time.Second {
+		t.Fatal("linger did not end when a record came")
+	}
+	time.Sleep(100 * time.Millisecond) // past linger's own deadlines
+	read("<e/>")
 	_ = sc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if rc.waitReadable() {
 		if _, err := sc.Read(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
