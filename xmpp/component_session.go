@@ -88,6 +88,7 @@ func (c *component) run(ctx context.Context) {
 // readLoop reads stanzas until the stream ends; the error says why.
 func (c *component) readLoop(ctx context.Context) error {
 	for {
+		c.t.trimRecord()
 		c.t.wait()
 		el, err := c.t.next()
 		if err != nil {

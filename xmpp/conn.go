@@ -90,6 +90,12 @@ func (s *session) waitFor(ctx context.Context, w *waiter) {
 // ends (false) and the waiter, whose small stack is all an idle session
 // keeps, becomes the reader when the client speaks again.
 func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
+	if rc := t.rec.r.watchable(); rc != nil {
+		s.stopWaiter()
+		if ok, served := s.lingerOrPark(ctx, t, rc); served {
+			return ok
+		}
+	}
 	w := s.waiter
 	if w == nil {
 		w = &waiter{req: make(chan *transport), arrived: make(chan struct{}, 1)}
@@ -97,6 +103,7 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 		go s.waitFor(ctx, w)
 	}
 	w.state.Store(waitPending)
+	t.trimRecord()
 	w.req <- t
 	if s.linger == nil {
 		s.linger = time.NewTimer(readerLinger)
@@ -120,6 +127,38 @@ func (s *session) waitOrHandOver(ctx context.Context, t *transport) bool {
 		<-w.arrived
 		return true
 	}
+}
+
+// lingerOrPark is waitOrHandOver without a waiter goroutine: this
+// goroutine waits up to readerLinger in the runtime's poller for the
+// client (recordConn.linger) and reads on (true) when bytes come;
+// otherwise it hands the socket to the server's idle poller
+// (recordConn.watch) and ends (false): the session then has no goroutine
+// at all until the poller, the read deadline, a kick or the end of the
+// session starts a reader again (resume). served is false when the socket
+// cannot be waited on so; then nothing happened and the caller waits with
+// a goroutine.
+func (s *session) lingerOrPark(ctx context.Context, t *transport, rc *recordConn) (ok, served bool) {
+	switch rc.linger(readerLinger) {
+	case lingerNone:
+		return false, false
+	case lingerReady:
+		t.rec.r.readProbe()
+		return true, true
+	}
+	t.park() // before the watch: resume may run at once
+	if rc.watch(func() { go s.resume(ctx, t) }) {
+		return false, true
+	}
+	t.wait() // cannot watch: wait here
+	return true, true
+}
+
+// resume starts the reader of a session that had none, once its watch
+// fired.
+func (s *session) resume(ctx context.Context, t *transport) {
+	t.rec.r.readProbe()
+	s.reading(ctx)
 }
 
 // stopWaiter ends the waiter of a session whose reader is done.
@@ -396,6 +435,11 @@ func (s *session) writeLoop() {
 		if t == nil || (!done && len(items) == 0 && !ping && s.mbox.Len() == 0) {
 			if t == nil || lingered {
 				s.wrunning = false
+				// An idle session keeps no reply queue (the next writer's
+				// first enqueue makes one).
+				if len(s.pending) == 0 {
+					s.pending, s.spare = nil, nil
+				}
 				s.wmu.Unlock()
 				return
 			}

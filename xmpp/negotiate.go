@@ -244,7 +244,7 @@ func (n *negotiation) startTLS(ctx context.Context, direct bool) error {
 	} else {
 		cfg = n.srv.serverTLS(direct, func(c *tls.Certificate) { n.serverCert = leafOf(c) })
 	}
-	conn := tls.Server(n.t.conn, cfg)
+	conn := tls.Server(newRecordConn(n.t.conn, n.t.bufs, n.srv.idle), cfg)
 	hctx, cancel := context.WithTimeout(ctx, n.srv.cfg.HandshakeTimeout)
 	defer cancel()
 	if err := conn.HandshakeContext(hctx); err != nil {

@@ -67,6 +67,9 @@ type Server struct {
 	// and readers while they work, so that idle sessions hold none.
 	writeBufs sync.Pool
 	readBufs  sync.Pool
+	// idle watches the sockets of quiet TLS sessions, which then have no
+	// goroutine (nil where epoll is not available).
+	idle *idlePoller
 }
 
 // New returns a server over the hub and store. The configuration must have
@@ -86,6 +89,7 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		listeners: make(map[net.Listener]bool),
 		resumable: make(map[string]*session),
 		active:    make(map[net.Conn]bool),
+		idle:      newIdlePoller(),
 	}
 	s.comps = newComponents(cfg, func() time.Time { return s.now() })
 	s.fails = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxLimiterKeys, TrustFor: loginTrust, Now: func() time.Time { return s.now() }})

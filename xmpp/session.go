@@ -84,7 +84,7 @@ type session struct {
 	failed []crosstalk.Event
 
 	mu    sync.Mutex
-	state map[string]any
+	state []stateItem
 
 	csi csiState
 	sm  smState
@@ -161,21 +161,36 @@ func (s *session) isDone() bool {
 // Addr returns the session's full address.
 func (s *session) Addr() crosstalk.Address { return s.addr }
 
+// stateItem is one key of per-session feature state. A session keeps a
+// few (one for a roster request): a slice is a tenth of a map's size.
+type stateItem struct {
+	key string
+	v   any
+}
+
 // Get returns per-session feature state.
 func (s *session) Get(key string) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state[key]
+	for _, it := range s.state {
+		if it.key == key {
+			return it.v
+		}
+	}
+	return nil
 }
 
 // Set stores per-session feature state.
 func (s *session) Set(key string, v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == nil {
-		s.state = make(map[string]any)
+	for i := range s.state {
+		if s.state[i].key == key {
+			s.state[i].v = v
+			return
+		}
 	}
-	s.state[key] = v
+	s.state = append(s.state, stateItem{key, v})
 }
 
 // Send queues a stanza for the client from the session's own reader (a

@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -76,6 +77,13 @@ type connReader struct {
 	buf  []byte // nil while idle
 	r, w int
 	err  error
+	// more is set when the last read from src filled the buffer it was
+	// given: src may hold more bytes (crypto/tls keeps a record's
+	// plaintext that did not fit).
+	more bool
+	// rc is the record reader under crypto/tls, when src reads from one:
+	// an idle wait then waits for the socket, not inside crypto/tls.
+	rc *recordConn
 	// probe receives the first bytes after an idle wait.
 	probe [64]byte
 }
@@ -113,6 +121,7 @@ func (c *connReader) fill() error {
 	for range 100 {
 		n, err := c.src.Read(c.buf)
 		c.w = n
+		c.more = n == len(c.buf)
 		if n > 0 {
 			c.err = err
 			return nil
@@ -170,7 +179,14 @@ func (c *connReader) wait() {
 			return
 		}
 		c.release()
+		if !c.more && c.rc != nil {
+			// Nothing is left inside crypto/tls: wait for the socket on
+			// this goroutine's small stack; the read below then finds
+			// the record that came (or the error).
+			c.rc.waitReadable()
+		}
 		n, err := c.src.Read(c.probe[:])
+		c.more = n == len(c.probe)
 		if n > 0 {
 			c.take()
 			c.w = copy(c.buf, c.probe[:n])
@@ -182,6 +198,39 @@ func (c *connReader) wait() {
 	if !c.buffered() {
 		c.err = io.ErrNoProgress
 	}
+}
+
+// watchable returns the record reader under crypto/tls when the
+// connection can wait for its client without a goroutine: nothing is
+// buffered here, read ahead or left in crypto/tls, and a poller is there.
+// The (empty) read buffer then goes back to the pool.
+func (c *connReader) watchable() *recordConn {
+	if c.rc == nil || c.rc.poller == nil || c.more || c.buffered() || !c.rc.drained() {
+		return nil
+	}
+	c.release()
+	return c.rc
+}
+
+// readProbe reads once after a watch fired (bytes, an error or a deadline
+// are there, so it does not wait beyond the rest of a record), dropping
+// white space between elements; the reader then finds what came in the
+// buffer, or goes back to waiting when it was only white space.
+func (c *connReader) readProbe() {
+	c.release()
+	n, err := c.src.Read(c.probe[:])
+	c.more = n == len(c.probe)
+	if n > 0 {
+		c.take()
+		c.w = copy(c.buf, c.probe[:n])
+	}
+	if err != nil {
+		c.err = err
+	}
+	for c.buf != nil && c.r < c.w && isSpace(c.buf[c.r]) {
+		c.r++
+	}
+	c.release()
 }
 
 // transport is the byte and token side of one connection: the net.Conn
@@ -236,7 +285,11 @@ func (t *transport) reset(conn net.Conn) {
 	if t.rec != nil {
 		t.rec.r.release()
 	}
-	t.rec = &recorder{r: &connReader{src: t.budget, pool: t.bufs}}
+	cr := &connReader{src: t.budget, pool: t.bufs}
+	if tc, ok := conn.(*tls.Conn); ok {
+		cr.rc, _ = tc.NetConn().(*recordConn)
+	}
+	t.rec = &recorder{r: cr}
 	t.restart()
 }
 
@@ -292,14 +345,20 @@ type element struct {
 // wait blocks until the client sends more, holding no read buffer while
 // it waits (see connReader). Call it between elements.
 func (t *transport) wait() {
-	if cap(t.rec.buf) > keptRecord {
-		t.rec.buf = nil
-	}
 	t.rec.r.wait()
 }
 
+// trimRecord drops a record buffer a big element left, between elements;
+// only the reader's goroutine may call it (a waiter may be in wait).
+func (t *transport) trimRecord() {
+	if cap(t.rec.buf) > keptRecord {
+		t.rec.buf = nil
+	}
+}
+
 // park drops the decoder and its limits reader, about 2 KB that an idle
-// session does not need; next rebuilds them (unpark). Call it only between
+// session does not need, and the recorder's buffer; next rebuilds them
+// (unpark). Call it only between
 // top-level elements, and only from the goroutine that owns the decoder
 // (a waiter may be blocked in wait meanwhile: park does not touch the
 // buffered reader). encoding/xml stops exactly at a top-level element's
@@ -308,6 +367,7 @@ func (t *transport) park() {
 	if len(t.header) > 0 {
 		t.guard = nil
 	}
+	t.rec.buf = nil // empty between elements; the next one makes its own
 }
 
 // unpark rebuilds a parked decoder: a fresh one reads the client's stream
