@@ -177,8 +177,8 @@ var errQuiet = errors.New("client quiet")
 func (s *session) startConn(t *transport, preamble []byte, resend []smEntry) {
 	s.connMu.Lock()
 	s.t = t
+	s.kicked.Store(false) // with s.t, so that a kick of the old connection cannot reach this one
 	s.connMu.Unlock()
-	s.kicked.Store(false)
 	s.lastRead.Store(time.Now().UnixNano())
 	buf := s.srv.getWriteBuf()
 	buf.Write(preamble)
@@ -267,11 +267,19 @@ func (s *session) transport() *transport {
 	return s.t
 }
 
-// kick makes the reader of the current connection stop, for a resumption
-// that takes the session over.
-func (s *session) kick() {
+// kick makes the reader of stale stop, for a resumption that takes the
+// session over, if stale is still the session's connection. A detached
+// session may take the resuming connection before kick runs: that one must
+// not be kicked (it would end right after <resumed/>).
+func (s *session) kick(stale *transport) {
+	s.connMu.Lock()
+	if stale == nil || s.t != stale {
+		s.connMu.Unlock()
+		return
+	}
 	s.kicked.Store(true)
-	_ = s.transport().conn.SetReadDeadline(time.Now())
+	s.connMu.Unlock()
+	_ = stale.conn.SetReadDeadline(time.Now())
 }
 
 // errKicked reports that another connection took the session over.

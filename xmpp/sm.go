@@ -210,6 +210,7 @@ func (s *session) offer(ho *handover) bool {
 		s.connMu.Unlock()
 		return false
 	}
+	stale := s.t
 	select {
 	case s.resumeCh <- ho:
 	default:
@@ -217,7 +218,7 @@ func (s *session) offer(ho *handover) bool {
 		return false
 	}
 	s.connMu.Unlock()
-	s.kick() // a connection still attached is the stale one
+	s.kick(stale) // a connection still attached is the stale one
 	return true
 }
 
