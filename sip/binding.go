@@ -311,15 +311,19 @@ func (b *binding) run() {
 					finish(append([]crosstalk.Event(nil), buf[i:]...))
 					return
 				}
-				wait := b.start(ctx, ev)
+				p := b.start(ctx, ev)
 				seq++
+				if p.tx == nil && p.err == nil {
+					<-sem // nothing was sent: nothing to wait for
+					continue
+				}
 				wg.Add(1)
-				go func(n uint64, ev crosstalk.Event) {
+				go func(n uint64, ev crosstalk.Event, p pending) {
 					defer func() { <-sem; wg.Done() }()
-					if err := wait(); err != nil {
+					if err := b.wait(p); err != nil {
 						fail(n, ev, err)
 					}
-				}(seq, ev)
+				}(seq, ev, p)
 			}
 			clear(buf)
 		}
@@ -335,34 +339,43 @@ type seqEvent struct {
 // errUnreachable reports a contact that gave no final response.
 var errUnreachable = errors.New("contact unreachable")
 
-// start sends one event's first transmission and returns a function that
-// waits for its outcome. Only messages are sent (SIMPLE presence is not
-// built yet); an error from wait means the contact could not be reached,
-// not that it refused the message.
-func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
-	done := func() error { return nil }
+// pending is a MESSAGE whose first transmission start sent (tx), or
+// could not send (err), to be waited for by wait. The zero pending is an
+// event that needed no request (dropped, or nothing to send).
+type pending struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	tx     sipmsg.ClientTransaction
+	req    *sipmsg.Request
+	m      *crosstalk.Message // a one-to-one message, bounced if refused
+	err    error
+}
+
+// start sends one event's first transmission; wait waits for its outcome.
+// Only messages are sent (SIMPLE presence is not built yet).
+func (b *binding) start(ctx context.Context, ev crosstalk.Event) pending {
 	out, display, send, isRoom := b.roomOutbound(ev) // room events for a SIP occupant (room.go)
-	var m *crosstalk.Message                         // a one-to-one message, bounced if refused
+	var m *crosstalk.Message
 	if !isRoom {
 		var ok bool
 		m, ok = ev.(*crosstalk.Message)
 		if !ok || m.SentCopy || m.ReceivedCopy || m.Type == crosstalk.MessageError {
 			// SIP has no copies of one's own messages, and an error for a
 			// MESSAGE that was answered already has nowhere to go.
-			return done
+			return pending{}
 		}
 		var err error
 		if out, err = sipmap.MessageToSIP(m); err != nil {
 			b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
-			return done
+			return pending{}
 		}
 	} else if !send {
-		return done
+		return pending{}
 	}
 	req, bound, err := b.newRequest(sipmsg.MESSAGE, out)
 	if err != nil {
 		b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Msg("building MESSAGE failed; dropped")
-		return done
+		return pending{}
 	}
 	if display != "" {
 		req.From().DisplayName = display
@@ -371,37 +384,44 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() er
 	// A UDP client transaction ends by itself with a timeout (Timer B,
 	// 64·T1) and needs no context to send, so when DeliveryTimeout is no
 	// shorter than that, the writer's context bounds the request: a
-	// context with its own timer per MESSAGE was 7% of the bytes allocated
-	// relaying one. Other transports may have to connect first, which
-	// only the deadline bounds.
-	cancel := context.CancelFunc(func() {})
+	// context with its own timer per MESSAGE was 3–7% of the bytes
+	// allocated relaying one. Other transports may have to connect first,
+	// which only the deadline bounds.
+	p := pending{ctx: ctx, req: req, m: m}
 	if b.s.cfg.DeliveryTimeout < sipmsg.Timer_B || !strings.EqualFold(req.Transport(), "UDP") {
-		ctx, cancel = context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
+		p.ctx, p.cancel = context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
 	}
-	tx, err := b.s.startRequest(ctx, req, bound)
+	if p.tx, p.err = b.s.startRequest(p.ctx, req, bound); p.err != nil {
+		p.tx = nil
+	}
+	return p
+}
+
+// wait waits for the outcome of what start sent. An error means the
+// contact could not be reached, not that it refused the message.
+func (b *binding) wait(p pending) error {
+	if p.cancel != nil {
+		defer p.cancel()
+	}
+	if p.err != nil {
+		return fmt.Errorf("MESSAGE to %s: %w: %w", p.req.Recipient.String(), errUnreachable, p.err)
+	}
+	defer p.tx.Terminate()
+	res, err := finalResponse(p.ctx, p.tx)
 	if err != nil {
-		cancel()
-		return func() error { return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err) }
+		return fmt.Errorf("MESSAGE to %s: %w: %w", p.req.Recipient.String(), errUnreachable, err)
 	}
-	return func() error {
-		defer cancel()
-		defer tx.Terminate()
-		res, err := finalResponse(ctx, tx)
-		if err != nil {
-			return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err)
-		}
-		if res.StatusCode == 408 || res.StatusCode == 430 {
-			return fmt.Errorf("MESSAGE to %s: %w: %d", req.Recipient.String(), errUnreachable, res.StatusCode)
-		}
-		if res.StatusCode >= 300 {
-			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
-				Msg("binding refused a MESSAGE")
-			if m != nil {
-				b.bounce(m, res)
-			}
-		}
-		return nil
+	if res.StatusCode == 408 || res.StatusCode == 430 {
+		return fmt.Errorf("MESSAGE to %s: %w: %d", p.req.Recipient.String(), errUnreachable, res.StatusCode)
 	}
+	if res.StatusCode >= 300 {
+		b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(p.req)).
+			Msg("binding refused a MESSAGE")
+		if p.m != nil {
+			b.bounce(p.m, res)
+		}
+	}
+	return nil
 }
 
 // bounce tells the sender of a message that the binding refused it: a
