@@ -384,7 +384,7 @@ func (b *binding) start(ctx context.Context, ev crosstalk.Event) pending {
 	// A UDP client transaction ends by itself with a timeout (Timer B,
 	// 64·T1) and needs no context to send, so when DeliveryTimeout is no
 	// shorter than that, the writer's context bounds the request: a
-	// context with its own timer per MESSAGE was 3–7% of the bytes
+	// context with its own timer per MESSAGE was 3–4% of the bytes
 	// allocated relaying one. Other transports may have to connect first,
 	// which only the deadline bounds.
 	p := pending{ctx: ctx, req: req, m: m}
