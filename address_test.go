@@ -2,6 +2,7 @@ package crosstalk
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -165,5 +166,23 @@ func BenchmarkParseAddress(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMaybeIPLiteral: every string netip.ParseAddr accepts passes the
+// quick check, and domain names do not.
+func TestMaybeIPLiteral(t *testing.T) {
+	for _, s := range []string{"127.0.0.1", "0.0.0.0", "::1", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1%eth0", "abcd::", "1::", "255.255.255.255"} {
+		if _, err := netip.ParseAddr(s); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if !maybeIPLiteral(s) {
+			t.Errorf("%q: not taken for an address", s)
+		}
+	}
+	for _, s := range []string{"example.com", "localhost", "1.2.3.example", "xn--bcher-kva.example", "a"} {
+		if maybeIPLiteral(s) {
+			t.Errorf("%q: taken for an address", s)
+		}
 	}
 }

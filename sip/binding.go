@@ -84,6 +84,11 @@ type rendering struct {
 	// flowTP and flowDest reach the binding over its flow (flowOf).
 	flowTP, flowDest string
 	flowOK           bool
+	// tp and dest are where sipgo would send a request to the Contact
+	// through the Path (its Request.Transport and Destination), worked out
+	// once: sipgo works them out on each call, parsing the Route header
+	// each time, and allocating when there is none.
+	tp, dest string
 }
 
 // render works out a rendering of reg; contact is reg.Contact parsed, or nil.
@@ -93,6 +98,11 @@ func render(reg crosstalk.Registration, contact *sipmsg.Uri) rendering {
 	if contact == nil {
 		return r
 	}
+	probe := sipmsg.NewRequest(sipmsg.MESSAGE, *contact.Clone())
+	for _, u := range pathRoutes(reg.Path) {
+		probe.AppendHeader(&sipmsg.RouteHeader{Address: u})
+	}
+	r.tp, r.dest = probe.Transport(), probe.Destination()
 	var sb strings.Builder
 	sb.WriteByte('<')
 	contact.StringWrite(&sb)
@@ -301,15 +311,19 @@ func (b *binding) run() {
 					finish(append([]crosstalk.Event(nil), buf[i:]...))
 					return
 				}
-				wait := b.start(ctx, ev)
+				p := b.start(ctx, ev)
 				seq++
+				if p.tx == nil && p.err == nil {
+					<-sem // nothing was sent: nothing to wait for
+					continue
+				}
 				wg.Add(1)
-				go func(n uint64, ev crosstalk.Event) {
+				go func(n uint64, ev crosstalk.Event, p pending) {
 					defer func() { <-sem; wg.Done() }()
-					if err := wait(); err != nil {
+					if err := b.wait(p); err != nil {
 						fail(n, ev, err)
 					}
-				}(seq, ev)
+				}(seq, ev, p)
 			}
 			clear(buf)
 		}
@@ -325,63 +339,89 @@ type seqEvent struct {
 // errUnreachable reports a contact that gave no final response.
 var errUnreachable = errors.New("contact unreachable")
 
-// start sends one event's first transmission and returns a function that
-// waits for its outcome. Only messages are sent (SIMPLE presence is not
-// built yet); an error from wait means the contact could not be reached,
-// not that it refused the message.
-func (b *binding) start(ctx context.Context, ev crosstalk.Event) (wait func() error) {
-	done := func() error { return nil }
+// pending is a MESSAGE whose first transmission start sent (tx), or
+// could not send (err), to be waited for by wait. The zero pending is an
+// event that needed no request (dropped, or nothing to send).
+type pending struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	tx     sipmsg.ClientTransaction
+	req    *sipmsg.Request
+	m      *crosstalk.Message // a one-to-one message, bounced if refused
+	err    error
+}
+
+// start sends one event's first transmission; wait waits for its outcome.
+// Only messages are sent (SIMPLE presence is not built yet).
+func (b *binding) start(ctx context.Context, ev crosstalk.Event) pending {
 	out, display, send, isRoom := b.roomOutbound(ev) // room events for a SIP occupant (room.go)
-	var m *crosstalk.Message                         // a one-to-one message, bounced if refused
+	var m *crosstalk.Message
 	if !isRoom {
 		var ok bool
 		m, ok = ev.(*crosstalk.Message)
 		if !ok || m.SentCopy || m.ReceivedCopy || m.Type == crosstalk.MessageError {
 			// SIP has no copies of one's own messages, and an error for a
 			// MESSAGE that was answered already has nowhere to go.
-			return done
+			return pending{}
 		}
 		var err error
 		if out, err = sipmap.MessageToSIP(m); err != nil {
 			b.s.log.Debug().Err(err).Str("aor", b.addr.Bare().String()).Msg("message not renderable as SIP; dropped")
-			return done
+			return pending{}
 		}
 	} else if !send {
-		return done
+		return pending{}
 	}
-	req, err := b.newRequest(sipmsg.MESSAGE, out)
+	req, bound, err := b.newRequest(sipmsg.MESSAGE, out)
 	if err != nil {
 		b.s.log.Warn().Err(err).Str("aor", b.addr.Bare().String()).Msg("building MESSAGE failed; dropped")
-		return done
+		return pending{}
 	}
 	if display != "" {
 		req.From().DisplayName = display
+		bound += 2*len(display) + len(` "" `)
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
-	tx, err := b.s.startRequest(ctx, req)
+	// A UDP client transaction ends by itself with a timeout (Timer B,
+	// 64·T1) and needs no context to send, so when DeliveryTimeout is no
+	// shorter than that, the writer's context bounds the request: a
+	// context with its own timer per MESSAGE was 3–4% of the bytes
+	// allocated relaying one. Other transports may have to connect first,
+	// which only the deadline bounds.
+	p := pending{ctx: ctx, req: req, m: m}
+	if b.s.cfg.DeliveryTimeout < sipmsg.Timer_B || !strings.EqualFold(req.Transport(), "UDP") {
+		p.ctx, p.cancel = context.WithTimeout(ctx, b.s.cfg.DeliveryTimeout)
+	}
+	if p.tx, p.err = b.s.startRequest(p.ctx, req, bound); p.err != nil {
+		p.tx = nil
+	}
+	return p
+}
+
+// wait waits for the outcome of what start sent. An error means the
+// contact could not be reached, not that it refused the message.
+func (b *binding) wait(p pending) error {
+	if p.cancel != nil {
+		defer p.cancel()
+	}
+	if p.err != nil {
+		return fmt.Errorf("MESSAGE to %s: %w: %w", p.req.Recipient.String(), errUnreachable, p.err)
+	}
+	defer p.tx.Terminate()
+	res, err := finalResponse(p.ctx, p.tx)
 	if err != nil {
-		cancel()
-		return func() error { return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err) }
+		return fmt.Errorf("MESSAGE to %s: %w: %w", p.req.Recipient.String(), errUnreachable, err)
 	}
-	return func() error {
-		defer cancel()
-		defer tx.Terminate()
-		res, err := finalResponse(ctx, tx)
-		if err != nil {
-			return fmt.Errorf("MESSAGE to %s: %w: %w", req.Recipient.String(), errUnreachable, err)
-		}
-		if res.StatusCode == 408 || res.StatusCode == 430 {
-			return fmt.Errorf("MESSAGE to %s: %w: %d", req.Recipient.String(), errUnreachable, res.StatusCode)
-		}
-		if res.StatusCode >= 300 {
-			b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(req)).
-				Msg("binding refused a MESSAGE")
-			if m != nil {
-				b.bounce(m, res)
-			}
-		}
-		return nil
+	if res.StatusCode == 408 || res.StatusCode == 430 {
+		return fmt.Errorf("MESSAGE to %s: %w: %d", p.req.Recipient.String(), errUnreachable, res.StatusCode)
 	}
+	if res.StatusCode >= 300 {
+		b.s.log.Info().Int("status", res.StatusCode).Str("aor", b.addr.Bare().String()).Str("call_id", callID(p.req)).
+			Msg("binding refused a MESSAGE")
+		if p.m != nil {
+			b.bounce(p.m, res)
+		}
+	}
+	return nil
 }
 
 // bounce tells the sender of a message that the binding refused it: a
@@ -434,33 +474,35 @@ func finalResponse(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Re
 // newRequest builds an out-of-dialog request to the binding's contact,
 // through its Path (RFC 3327) or straight to the address it registered
 // from (RFC 5626 §5.3 flow reuse, RFC 3581 for NAT).
-func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (*sipmsg.Request, error) {
+//
+// bound is at least the length of the request once written (before the
+// client transaction adds its Via), worked out from what went into it
+// without writing it: see requestBound.
+func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (req *sipmsg.Request, bound int, err error) {
 	reg, ruri, rd, ok := b.contact()
 	if !ok {
-		return nil, fmt.Errorf("contact %q does not parse", reg.Contact)
+		return nil, 0, fmt.Errorf("contact %q does not parse", reg.Contact)
 	}
-	req := sipmsg.NewRequest(method, ruri)
-	var fromURI, toURI sipmsg.Uri
-	if err := sipmsg.ParseUri(out.From, &fromURI); err != nil {
-		return nil, fmt.Errorf("from %q: %w", out.From, err)
+	req = sipmsg.NewRequest(method, ruri)
+	// The URIs are parsed into the headers themselves: parsed into
+	// variables and copied, they were two more allocations per request.
+	from := &sipmsg.FromHeader{Params: sipmsg.HeaderParams{{K: "tag", V: sipmsg.GenerateTagN(16)}}}
+	if err := sipmsg.ParseUri(out.From, &from.Address); err != nil {
+		return nil, 0, fmt.Errorf("from %q: %w", out.From, err)
 	}
-	if err := sipmsg.ParseUri(out.To, &toURI); err != nil {
-		return nil, fmt.Errorf("to %q: %w", out.To, err)
+	to := &sipmsg.ToHeader{Params: sipmsg.HeaderParams{}}
+	if err := sipmsg.ParseUri(out.To, &to.Address); err != nil {
+		return nil, 0, fmt.Errorf("to %q: %w", out.To, err)
 	}
-	from := &sipmsg.FromHeader{Address: fromURI, Params: sipmsg.NewParams()}
-	from.Params.Add("tag", sipmsg.GenerateTagN(16))
 	req.AppendHeader(from)
-	req.AppendHeader(&sipmsg.ToHeader{Address: toURI, Params: sipmsg.NewParams()})
+	req.AppendHeader(to)
 	cid := sipmsg.CallIDHeader(uuid.NewString())
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: method})
 	mf := sipmsg.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	for _, p := range reg.Path {
-		var u sipmsg.Uri
-		if err := sipmsg.ParseUri(strings.Trim(p, "<>"), &u); err == nil {
-			req.AppendHeader(&sipmsg.RouteHeader{Address: u})
-		}
+	for _, u := range pathRoutes(reg.Path) {
+		req.AppendHeader(&sipmsg.RouteHeader{Address: u})
 	}
 	if out.Subject != "" {
 		req.AppendHeader(sipmsg.NewHeader("Subject", out.Subject))
@@ -474,12 +516,49 @@ func (b *binding) newRequest(method sipmsg.RequestMethod, out sipmap.Outbound) (
 		req.SetDestination(rd.flowDest)
 	} else {
 		// What sipgo would work out from the Request-URI or the first
-		// Route, set once: sipgo works it out on each of its calls, and
-		// each allocates a Route header when there is none.
-		req.SetTransport(req.Transport())
-		req.SetDestination(req.Destination())
+		// Route (render), set so that sipgo does not work it out on each
+		// of its calls.
+		req.SetTransport(rd.tp)
+		req.SetDestination(rd.dest)
 	}
-	return req, nil
+	return req, requestBound(method, len(rd.head), out, reg.Path, b.s.cfg.UserAgent), nil
+}
+
+// requestBound is an upper bound on the written length of a request that
+// newRequest builds with these parts, without writing it (writing it to
+// count was 2–3% of the bytes allocated per MESSAGE: sipgo allocates as
+// it formats each URI). headLen is the length of the rendered Contact,
+// "<uri>", which is written exactly as the Request-URI. The From and To
+// URIs are parsed from text and written again, so they count twice:
+// sipgo writes back what it parsed, and the factor two leaves room for
+// anything it might add (brackets, quoting). Every header's name, colon,
+// space and CRLF fit within headerAllowance; the values of the fixed
+// headers (Call-ID, CSeq, Max-Forwards, Content-Length, the From tag)
+// within fixedAllowance.
+func requestBound(method sipmsg.RequestMethod, headLen int, out sipmap.Outbound, path []string, userAgent string) int {
+	const (
+		headerAllowance = 24 // longest name used here (Content-Length, Max-Forwards…) + ": " + CRLF
+		fixedAllowance  = 160
+	)
+	n := len(method) + len(" ") + headLen + len(" SIP/2.0\r\n") + fixedAllowance
+	n += 2*len(out.From) + 2*len(out.To) + len(out.Subject) + len(userAgent) + len(out.ContentType) + len(out.Body)
+	for _, p := range path {
+		n += 2*len(p) + headerAllowance
+	}
+	return n + 10*headerAllowance + len("\r\n")
+}
+
+// pathRoutes parses a binding's Path (RFC 3327) into the Route URIs of
+// requests to it, leaving out any entry that does not parse.
+func pathRoutes(path []string) []sipmsg.Uri {
+	var us []sipmsg.Uri
+	for _, p := range path {
+		var u sipmsg.Uri
+		if err := sipmsg.ParseUri(strings.Trim(p, "<>"), &u); err == nil {
+			us = append(us, u)
+		}
+	}
+	return us
 }
 
 // flowOf returns the transport and address to reach a binding through the
@@ -573,8 +652,13 @@ const viaAllowance = 200
 // startRequest starts a client transaction for a request. A UDP request
 // too large for the path is sent over TCP instead (RFC 3261 §18.1.1),
 // whether we see it first or sipgo refuses it.
-func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request) (sipmsg.ClientTransaction, error) {
-	if !strings.EqualFold(req.Transport(), "UDP") || requestSize(req)+viaAllowance <= udpRequestLimit {
+//
+// bound, when positive, is an upper bound on the request's written length
+// (requestBound): one that leaves room for our Via spares writing the
+// request out to count it.
+func (s *Server) startRequest(ctx context.Context, req *sipmsg.Request, bound int) (sipmsg.ClientTransaction, error) {
+	if !strings.EqualFold(req.Transport(), "UDP") || (bound > 0 && bound+viaAllowance <= udpRequestLimit) ||
+		requestSize(req)+viaAllowance <= udpRequestLimit {
 		// The common case: far from the limit, sent as it is.
 		return s.client.TransactionRequest(ctx, req)
 	}

@@ -9,6 +9,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/sip/sipmap"
 )
 
 func TestFlowOf(t *testing.T) {
@@ -104,5 +105,57 @@ func TestWriteContact(t *testing.T) {
 	var sb strings.Builder
 	if id, _, written := b.writeContact(&sb, now, false); written || id != "" || sb.Len() != 0 {
 		t.Errorf("unparsable Contact: written %v, id %q, %q", written, id, sb.String())
+	}
+}
+
+// TestRequestBound checks that newRequest's bound is never below the
+// written length of the request it built (so a request the bound lets
+// through over UDP is within the limit), for Contacts, Paths, addresses
+// and bodies of every shape, and that the transport and destination it
+// sets are what sipgo works out from the Request-URI and Route.
+func TestRequestBound(t *testing.T) {
+	regs := []crosstalk.Registration{
+		{Contact: "sip:alice@127.0.0.1:5070", Received: "udp:127.0.0.1:5070"},
+		{Contact: "sip:alice@192.168.1.20:5060;transport=tcp;ob", RegID: 1, Received: "tcp:198.51.100.7:40000"},
+		{Contact: "sips:alice@[2001:db8::1]:5061", Path: []string{"<sip:edge.example.com;lr>", "<sip:[2001:db8::2]:5080;transport=tcp;lr>"}},
+		{Contact: "sip:%61lice;x=%22y%22@host.example.com;maddr=10.0.0.1;transport=udp?Subject=hi%20there"},
+	}
+	outs := []sipmap.Outbound{
+		{From: "sip:bob@example.com", To: "sip:alice@example.com", ContentType: "text/plain", Body: []byte("hi")},
+		{From: "sip:b%40b%3Ax@example.com;gr=urn:uuid:1", To: "sip:alice@[2001:db8::7]", ContentType: "application/im-iscomposing+xml",
+			Body: []byte(strings.Repeat("é", 600)), Subject: strings.Repeat("s", 300)},
+		{From: "sip:room@conference.example.com", To: "sip:alice@127.0.0.1", ContentType: "text/plain;charset=UTF-8", Body: nil},
+	}
+	aor := crosstalk.MustParseAddress("alice@example.com")
+	s := &Server{cfg: Defaults()}
+	s.cfg.UserAgent = "Crosstalk test"
+	for i, reg := range regs {
+		reg.AOR, reg.Q = aor, 1000
+		b := newBinding(s, aor, reg)
+		for j, out := range outs {
+			for _, display := range []string{"", `Bob "the" Builder`} {
+				req, bound, err := b.newRequest(sipmsg.MESSAGE, out)
+				if err != nil {
+					t.Fatalf("%d/%d: %v", i, j, err)
+				}
+				if display != "" {
+					req.From().DisplayName = display
+					bound += 2*len(display) + len(` "" `)
+				}
+				if n := len(req.String()); bound < n {
+					t.Errorf("%d/%d: bound %d below the written length %d:\n%s", i, j, bound, n, req.String())
+				}
+				if b.rendered.flowOK {
+					continue
+				}
+				fresh := req.Clone()
+				fresh.SetTransport("")
+				fresh.SetDestination("")
+				if req.Transport() != fresh.Transport() || req.Destination() != fresh.Destination() {
+					t.Errorf("%d/%d: sent over %s to %s, sipgo says %s to %s", i, j,
+						req.Transport(), req.Destination(), fresh.Transport(), fresh.Destination())
+				}
+			}
+		}
 	}
 }

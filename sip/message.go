@@ -28,7 +28,8 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if s.isSelf(&recipient) || recipient.User == "" {
 		recipient = req.To().Address // sent to our address: the To names the user
 	}
-	from, fromErr := sipmap.ParseURI(req.From().Address.String())
+	fromURI := req.From().Address.String() // written once: sipgo allocates as it writes a URI
+	from, fromErr := sipmap.ParseURI(fromURI)
 	fromLocal := fromErr == nil && s.isLocalDomain(from.Domain())
 	toLocal := s.isLocalDomain(recipient.Host)
 	switch {
@@ -67,7 +68,7 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 		}
 	}
 	m, err := sipmap.MessageFromSIP(sipmap.Inbound{
-		From:        req.From().Address.String(),
+		From:        fromURI,
 		To:          to,
 		CallID:      callID(req),
 		ContentType: ct,

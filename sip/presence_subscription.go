@@ -335,7 +335,7 @@ func (sub *subscription) notify(n notifyState) error {
 		return fmt.Errorf("NOTIFY body: %w: %w", errNotifyFailed, err)
 	}
 	req := sub.newNotify(n, ct, body)
-	tx, err := sub.p.s.startRequest(ctx, req)
+	tx, err := sub.p.s.startRequest(ctx, req, 0)
 	if err != nil {
 		return fmt.Errorf("NOTIFY to %s: %w: %w", req.Recipient.String(), errNotifyFailed, err)
 	}
