@@ -219,6 +219,16 @@ func (b *binding) Close(reason error) {
 	b.closeOnce.Do(func() { close(b.done) })
 }
 
+// closed reports whether Close was called.
+func (b *binding) closed() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (b *binding) registration() crosstalk.Registration {
 	b.mu.Lock()
 	defer b.mu.Unlock()

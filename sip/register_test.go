@@ -409,3 +409,38 @@ func TestRegisterQueryAndRemoveOne(t *testing.T) {
 	alice := crosstalk.MustParseAddress("alice@localhost")
 	waitFor(t, func() bool { return len(e.hub.Endpoints(alice)) == 1 })
 }
+
+// TestActivateClosedBinding: a binding is bound to the hub after its 200,
+// so the UA's next REGISTER can remove it before or while it is bound. One
+// closed by then must not stay bound (TestRegisterQueryAndRemoveOne saw a
+// removed Contact stay a hub endpoint under load when its writer's Unbind
+// came before the Bind).
+func TestActivateClosedBinding(t *testing.T) {
+	e := newEnv(t, nil, "alice")
+	alice := crosstalk.MustParseAddress("alice@localhost")
+	reg := crosstalk.Registration{AOR: alice, Resource: "sip-closed", Contact: "sip:alice@127.0.0.1:5999",
+		Expires: time.Now().Add(time.Hour)}
+	b, err := e.srv.reg.add(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.reg.remove(context.Background(), b) // the next REGISTER removed it
+	<-b.exited                                // its writer unbound it already (a no-op: not bound yet)
+	e.srv.reg.activate(context.Background(), b)
+	if eps := e.hub.Endpoints(alice); len(eps) != 0 {
+		t.Fatalf("a removed binding is still bound: %v", eps)
+	}
+
+	// One still open when activated is bound, and its removal unbinds it.
+	reg.Resource = "sip-racing"
+	b2, err := e.srv.reg.add(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.reg.activate(context.Background(), b2)
+	if eps := e.hub.Endpoints(alice); len(eps) != 1 {
+		t.Fatalf("an activated binding is not bound: %v", eps)
+	}
+	e.srv.reg.remove(context.Background(), b2)
+	waitFor(t, func() bool { return len(e.hub.Endpoints(alice)) == 0 })
+}

@@ -85,11 +85,23 @@ func (r *registrar) add(reg crosstalk.Registration) (*binding, error) {
 // activate binds a new binding to the hub and makes it available, which
 // makes the hub deliver the account's offline messages to it (in order,
 // once).
+//
+// A binding is activated after the 200 is sent, so the UA's next REGISTER
+// may remove it first (its Contact with expires=0, Contact: *): a binding
+// closed before or while it is bound is not left bound — its writer's
+// Unbind may have come before the Bind here.
 func (r *registrar) activate(ctx context.Context, b *binding) {
+	if b.closed() {
+		return
+	}
 	if _, err := r.s.hub.Bind(ctx, b.addr, b); err != nil {
 		r.s.log.Error().Err(err).Str("aor", b.addr.Bare().String()).Msg("binding to the hub failed")
 		r.forget(ctx, b)
 		b.Close(err)
+		return
+	}
+	if b.closed() {
+		r.s.hub.Unbind(ctx, b.addr, b, nil)
 		return
 	}
 	p := &crosstalk.Presence{From: b.addr, Type: crosstalk.PresenceAvailable}
