@@ -143,20 +143,20 @@ func (c *recordConn) deadlinePassed() {
 // session, whose reader then finds the deadline (a kick, the end of the
 // session) or reads on.
 func (c *recordConn) SetReadDeadline(t time.Time) error {
-	c.pmu.Lock()
-	err := c.Conn.SetReadDeadline(t)
-	c.rdl = t
-	c.dlSet++
-	c.pmu.Unlock()
-	c.fire()
-	return err
+	return c.setReadDeadline(c.Conn.SetReadDeadline, t)
 }
 
 // SetDeadline sets both deadlines, waking a watched session as
 // SetReadDeadline does.
 func (c *recordConn) SetDeadline(t time.Time) error {
+	return c.setReadDeadline(c.Conn.SetDeadline, t)
+}
+
+// setReadDeadline applies set(t), which moves the read deadline to t,
+// records it for the watch, and wakes a watched session.
+func (c *recordConn) setReadDeadline(set func(time.Time) error, t time.Time) error {
 	c.pmu.Lock()
-	err := c.Conn.SetDeadline(t)
+	err := set(t)
 	c.rdl = t
 	c.dlSet++
 	c.pmu.Unlock()

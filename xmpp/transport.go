@@ -185,18 +185,25 @@ func (c *connReader) wait() {
 			// the record that came (or the error).
 			c.rc.waitReadable()
 		}
-		n, err := c.src.Read(c.probe[:])
-		c.more = n == len(c.probe)
-		if n > 0 {
-			c.take()
-			c.w = copy(c.buf, c.probe[:n])
-		}
-		if err != nil {
-			c.err = err
-		}
+		c.probeOnce()
 	}
 	if !c.buffered() {
 		c.err = io.ErrNoProgress
+	}
+}
+
+// probeOnce reads once into the small probe buffer, moves what came into
+// a pooled read buffer, notes whether the probe was filled (more may be
+// waiting) and keeps the error for the reader.
+func (c *connReader) probeOnce() {
+	n, err := c.src.Read(c.probe[:])
+	c.more = n == len(c.probe)
+	if n > 0 {
+		c.take()
+		c.w = copy(c.buf, c.probe[:n])
+	}
+	if err != nil {
+		c.err = err
 	}
 }
 
@@ -218,15 +225,7 @@ func (c *connReader) watchable() *recordConn {
 // buffer, or goes back to waiting when it was only white space.
 func (c *connReader) readProbe() {
 	c.release()
-	n, err := c.src.Read(c.probe[:])
-	c.more = n == len(c.probe)
-	if n > 0 {
-		c.take()
-		c.w = copy(c.buf, c.probe[:n])
-	}
-	if err != nil {
-		c.err = err
-	}
+	c.probeOnce()
 	for c.buf != nil && c.r < c.w && isSpace(c.buf[c.r]) {
 		c.r++
 	}
