@@ -140,17 +140,32 @@ func (a Address) SIPURI() (string, error) {
 // encodeSIPUser percent-encodes what RFC 3261 §25.1 does not allow
 // unescaped in a user part.
 func encodeSIPUser(s string) string {
-	const allowed = "-_.!~*'()&=+$,;?/"
+	i := 0
+	for i < len(s) && sipUserUnreserved(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s // the usual case: nothing to escape, nothing to allocate
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
-		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || strings.IndexByte(allowed, c) >= 0 {
+		if sipUserUnreserved(c) {
 			b.WriteByte(c)
 			continue
 		}
 		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	return b.String()
+}
+
+// sipUserUnreserved reports whether c stands for itself in a SIP user part
+// (RFC 3261 §25.1: unreserved and user-unreserved characters).
+func sipUserUnreserved(c byte) bool {
+	const allowed = "-_.!~*'()&=+$,;?/"
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || strings.IndexByte(allowed, c) >= 0
 }
 
 func cutLast(s, sep string) (before, after string, found bool) {

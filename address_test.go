@@ -2,6 +2,7 @@ package crosstalk
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -185,4 +186,52 @@ func TestMaybeIPLiteral(t *testing.T) {
 			t.Errorf("%q: taken for an address", s)
 		}
 	}
+}
+
+func TestEncodeSIPUser(t *testing.T) {
+	for in, want := range map[string]string{
+		"":              "",
+		"alice":         "alice",
+		"a.b-c_d!~":     "a.b-c_d!~",
+		"a b":           "a%20b",
+		"a@b":           "a%40b",
+		"x%y":           "x%25y",
+		"\u00e9t\u00e9": "%C3%A9t%C3%A9",
+		"tom:pw":        "tom%3Apw",
+		"+1;x=y":        "+1;x=y",
+	} {
+		if got := encodeSIPUser(in); got != want {
+			t.Errorf("encodeSIPUser(%q) = %q, want %q", in, got, want)
+		}
+		if got := encodeSIPUserSlow(in); got != want {
+			t.Errorf("encodeSIPUserSlow(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzEncodeSIPUser checks encodeSIPUser's quick path against escaping
+// byte by byte.
+func FuzzEncodeSIPUser(f *testing.F) {
+	for _, s := range []string{"alice", "a b", "\u00e9", "a@b%", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := encodeSIPUser(s), encodeSIPUserSlow(s); got != want {
+			t.Errorf("encodeSIPUser(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// encodeSIPUserSlow escapes byte by byte, as encodeSIPUser did before its
+// quick path.
+func encodeSIPUserSlow(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; sipUserUnreserved(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

@@ -54,15 +54,8 @@ func (s *Server) routes() {
 // with its transaction, answers errors with their status and logs them once.
 func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction) {
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		timeout := 32 * time.Second
-		if req.IsInvite() {
-			timeout = 3 * time.Minute // Timer C (RFC 3261 §16.6 step 11)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := s.handlerContext(req, tx)
 		defer cancel()
-		if tx != nil {
-			tx.OnTerminate(func(string, error) { cancel() })
-		}
 		if req.IsAck() {
 			defer s.acks.handled(callID(req))
 		}
@@ -97,6 +90,36 @@ func (s *Server) edge(h Handler) func(*sipmsg.Request, sipmsg.ServerTransaction)
 			s.log.Debug().Err(err).Str("call_id", callID(req)).Msg("sending an error response failed")
 		}
 	}
+}
+
+// handlerTimeout bounds a handler that hangs (a non-INVITE transaction's
+// lifetime, 64·T1); an INVITE's handler waits up to Timer C.
+const (
+	handlerTimeout       = 32 * time.Second
+	inviteHandlerTimeout = 3 * time.Minute // Timer C (RFC 3261 §16.6 step 11)
+)
+
+// handlerContext is the context a handler runs in. MESSAGE and REGISTER
+// handlers answer by themselves and start nothing that outlives them, so
+// they share a context that ends handlerTimeout (to a second) after they
+// start (sharedDeadline). Every other request, which the proxy may fork
+// or hold open, has a context of its own that ends when its handler
+// returns (the caller calls the cancel function returned) or its
+// transaction ends.
+func (s *Server) handlerContext(req *sipmsg.Request, tx sipmsg.ServerTransaction) (context.Context, context.CancelFunc) {
+	switch req.Method {
+	case sipmsg.MESSAGE, sipmsg.REGISTER:
+		return s.deadlines.context(time.Now(), handlerTimeout), func() {}
+	}
+	timeout := handlerTimeout
+	if req.IsInvite() {
+		timeout = inviteHandlerTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if tx != nil {
+		tx.OnTerminate(func(string, error) { cancel() })
+	}
+	return ctx, cancel
 }
 
 // respond answers req with a response built from it.

@@ -28,8 +28,7 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if s.isSelf(&recipient) || recipient.User == "" {
 		recipient = req.To().Address // sent to our address: the To names the user
 	}
-	fromURI := req.From().Address.String() // written once: sipgo allocates as it writes a URI
-	from, fromErr := sipmap.ParseURI(fromURI)
+	from, fromErr := sipmap.ParseURI(req.From().Address.String())
 	fromLocal := fromErr == nil && s.isLocalDomain(from.Domain())
 	toLocal := s.isLocalDomain(recipient.Host)
 	switch {
@@ -47,11 +46,11 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 	if fromErr != nil {
 		return fmt.Errorf("MESSAGE from: %w", fromErr)
 	}
-	to := recipient.String()
-	if fromLocal {
-		if room, err := sipmap.ParseURI(to); err == nil && s.hub.IsRoomService(room) {
-			return s.handleRoomMessage(ctx, req, tx, from, room) // a SIP occupant (room.go)
-		}
+	// Each URI is written and mapped to an address once: sipgo allocates
+	// as it writes one, and the mapping parses it again.
+	toAddr, toErr := sipmap.ParseURI(recipient.String())
+	if fromLocal && toErr == nil && s.hub.IsRoomService(toAddr) {
+		return s.handleRoomMessage(ctx, req, tx, from, toAddr) // a SIP occupant (room.go)
 	}
 	ct := ""
 	if h := req.ContentType(); h != nil {
@@ -62,22 +61,21 @@ func (s *Server) handleMessage(ctx context.Context, req *sipmsg.Request, tx sipm
 		if gruuBinding == nil {
 			return statusErr(480, "Temporarily Unavailable (GRUU not registered)")
 		}
-		var err error
-		if to, err = gruuAOR.SIPURI(); err != nil {
+		to, err := gruuAOR.SIPURI()
+		if err != nil {
 			return fmt.Errorf("MESSAGE to GRUU: %w", err)
 		}
+		toAddr, toErr = sipmap.ParseURI(to)
 	}
-	m, err := sipmap.MessageFromSIP(sipmap.Inbound{
-		From:        fromURI,
-		To:          to,
+	if toErr != nil {
+		return fmt.Errorf("MESSAGE: to: %w", toErr)
+	}
+	m := sipmap.MessageFromAddresses(from, toAddr, sipmap.Inbound{
 		CallID:      callID(req),
 		ContentType: ct,
 		Body:        req.Body(),
 		Subject:     headerValue(req, "Subject"),
 	})
-	if err != nil {
-		return fmt.Errorf("MESSAGE: %w", err)
-	}
 	if m.To.Local() == "" {
 		return statusErr(404, "Not Found")
 	}

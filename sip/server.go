@@ -48,6 +48,8 @@ type Server struct {
 	ws      *wsListener // nil without Config.WebSocket
 	pres    *presenceServer
 	pool    *handlerPool
+	// deadlines gives MESSAGE and REGISTER handlers their context.
+	deadlines sharedDeadline
 
 	mu      sync.Mutex
 	host    string

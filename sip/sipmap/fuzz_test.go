@@ -54,3 +54,15 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIsText checks IsText's quick comparisons against the MIME parser.
+func FuzzIsText(f *testing.F) {
+	for _, s := range []string{"text/plain", "TEXT/PLAIN;CHARSET=UTF-8", "text/plain; charset=utf-8", "text/html", "te\u212at/plain", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ct string) {
+		if IsText(ct) != isTextMIME(ct) {
+			t.Errorf("IsText(%q) = %v, the MIME parser says %v", ct, IsText(ct), isTextMIME(ct))
+		}
+	})
+}

@@ -44,6 +44,13 @@ func MessageFromSIP(in Inbound) (crosstalk.Message, error) {
 	if err != nil {
 		return crosstalk.Message{}, fmt.Errorf("to: %w", err)
 	}
+	return MessageFromAddresses(from, to, in), nil
+}
+
+// MessageFromAddresses is MessageFromSIP for a caller that has mapped
+// in.From and in.To to addresses already (with ParseURI), so that they
+// are not parsed again; in.From and in.To are not read.
+func MessageFromAddresses(from, to crosstalk.Address, in Inbound) crosstalk.Message {
 	m := crosstalk.Message{
 		ID:      in.CallID,
 		From:    from,
@@ -59,7 +66,7 @@ func MessageFromSIP(in Inbound) (crosstalk.Message, error) {
 	if IsText(in.ContentType) && utf8.Valid(in.Body) {
 		m.Body = string(in.Body)
 	}
-	return m, nil
+	return m
 }
 
 // ParseURI maps a sip: or sips: URI to an address (RFC 7247 §5) like
@@ -77,15 +84,32 @@ func ParseURI(uri string) (crosstalk.Address, error) {
 	if err != nil {
 		return crosstalk.Address{}, err
 	}
-	if s := a.String(); strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	// Each part is checked where it is, rather than in a.String(), which
+	// allocates.
+	if hasControl(a.Local()) || hasControl(a.Domain()) || hasControl(a.Resource()) {
 		return crosstalk.Address{}, fmt.Errorf("sip uri: %w: control character", crosstalk.ErrUnmappable)
 	}
 	return a, nil
 }
 
+// hasControl reports whether s holds a control character (C0 or DEL).
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
+}
+
 // IsText reports whether a Content-Type is text/plain (or absent, which RFC
 // 3428 treats as text/plain) with a UTF-8 compatible charset.
 func IsText(contentType string) bool {
+	// The usual values, without mime.ParseMediaType's map of parameters
+	// and strings, which every MESSAGE received paid for.
+	if asciiEqualFold(contentType, "text/plain") || asciiEqualFold(contentType, "text/plain;charset=utf-8") {
+		return true
+	}
+	return isTextMIME(contentType)
+}
+
+// isTextMIME is IsText by mime.ParseMediaType alone.
+func isTextMIME(contentType string) bool {
 	if strings.TrimSpace(contentType) == "" {
 		return true
 	}
@@ -157,4 +181,24 @@ func Sanitize(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// asciiEqualFold reports whether s equals lower, an ASCII lower-case
+// string, with ASCII letters compared without case. Unlike
+// strings.EqualFold it folds nothing beyond ASCII (the Kelvin sign is no
+// k), as MIME's tokens are ASCII.
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -83,3 +83,63 @@ func TestSanitize(t *testing.T) {
 		}
 	}
 }
+
+func TestIsText(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"":                               true,
+		" ":                              true,
+		"text/plain":                     true,
+		"TEXT/Plain":                     true,
+		"text/plain;charset=UTF-8":       true,
+		"Text/Plain;Charset=utf-8":       true,
+		"text/plain; charset=utf-8":      true,
+		`text/plain;charset="utf-8"`:     true,
+		"text/plain;charset=us-ascii":    true,
+		"text/plain;charset=ISO-8859-1":  false,
+		"text/plain;charset=utf-8;x":     false, // malformed parameter
+		"text/html":                      false,
+		"text/plai":                      false,
+		"text/plain;charset=utf-16":      false,
+		"te\u212at/plain":                false, // a Kelvin sign is no k
+		"application/im-iscomposing+xml": false,
+	} {
+		if got := IsText(ct); got != want {
+			t.Errorf("IsText(%q) = %v, want %v", ct, got, want)
+		}
+		if got := isTextMIME(ct); got != want {
+			t.Errorf("isTextMIME(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
+// TestMessageFromAddresses checks that the addresses given are used as
+// they are and the rest maps as MessageFromSIP maps it.
+func TestMessageFromAddresses(t *testing.T) {
+	in := Inbound{From: "sip:alice@example.com", To: "sip:bob@example.com", CallID: "c1",
+		ContentType: "text/plain;charset=UTF-8", Body: []byte("hi"), Subject: "s"}
+	want, err := MessageFromSIP(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := crosstalk.MustParseAddress("alice@example.com"), crosstalk.MustParseAddress("bob@example.com")
+	got := MessageFromAddresses(from, to, Inbound{CallID: in.CallID, ContentType: in.ContentType, Body: in.Body, Subject: in.Subject})
+	if got.From != from || got.To != to || got.ID != want.ID || got.Body != want.Body || got.Subject != want.Subject ||
+		got.Type != want.Type || got.Native.ContentType != want.Native.ContentType || !bytes.Equal(got.Native.Payload, want.Native.Payload) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	in.Body[0] = 'H'
+	if got.Native.Payload[0] != 'h' {
+		t.Error("the payload shares the request's body")
+	}
+}
+
+func TestParseURIControl(t *testing.T) {
+	for _, u := range []string{"sip:al%01ice@example.com", "sip:al%7Fice@example.com", "sip:al ice@example.com"} {
+		if _, err := ParseURI(u); !errors.Is(err, crosstalk.ErrUnmappable) {
+			t.Errorf("ParseURI(%q): %v, want ErrUnmappable", u, err)
+		}
+	}
+	if a, err := ParseURI("sip:alice@example.com"); err != nil || a.String() != "alice@example.com" {
+		t.Errorf("ParseURI: %v %v", a, err)
+	}
+}
