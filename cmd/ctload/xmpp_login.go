@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"net"
 	"slices"
 	"time"
@@ -34,8 +35,9 @@ var errLoginStream = errors.New("server ended the stream")
 // TLS connection over it and the reader of the server's stream.
 type rawSession struct {
 	conn net.Conn
-	tls  net.Conn
-	rd   *elemReader
+	// w is where the client writes: conn, then the TLS connection.
+	w  io.Writer
+	rd *elemReader
 	// jid is the full JID the server bound.
 	jid []byte
 }
@@ -57,7 +59,7 @@ func (x *xmppClient) rawLogin(ctx context.Context, i int) (*rawSession, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	s := &rawSession{conn: conn, tls: conn, rd: newElemReader(conn)}
+	s := &rawSession{conn: conn, w: conn, rd: newElemReader(conn)}
 	if err := s.negotiate(ctx, x, acct); err != nil {
 		conn.Close()
 		if ctx.Err() != nil {
@@ -90,7 +92,7 @@ func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fmt.Errorf("starttls: %w", err)
 	}
-	s.tls = tc
+	s.w = tc
 	s.rd.reset(tc)
 	if err := s.restart(header); err != nil {
 		return err
@@ -163,7 +165,7 @@ func escapeAttr(v string) []byte {
 
 // write sends bytes on the current connection.
 func (s *rawSession) write(b string) error {
-	if _, err := s.tls.Write([]byte(b)); err != nil {
+	if _, err := io.WriteString(s.w, b); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
