@@ -84,7 +84,7 @@ func TestElemReader(t *testing.T) {
 				"0 {jabber:client}iq |1 {urn:ietf:params:xml:ns:xmpp-bind}bind y|2 {urn:ietf:params:xml:ns:xmpp-bind}jid user1@localhost/r'1", "end"},
 		},
 		"stream error and end": {
-			in: `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`,
+			in:   `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`,
 			want: []string{"header", "0 {http://etherx.jabber.org/streams}error |1 {urn:ietf:params:xml:ns:xmpp-streams}host-unknown ", "end"},
 		},
 		"undeclared prefix": {
