@@ -210,3 +210,31 @@ func TestStreamHeaderEscapes(t *testing.T) {
 		t.Fatalf("own header read back as %v, %v", kind, err)
 	}
 }
+
+func TestRawResult(t *testing.T) {
+	for name, tc := range map[string]struct{ in, err string }{
+		"skips other stanzas": {
+			in: `<presence from='a@b/c'/><iq type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq><iq id="ctroster" type="result"><query xmlns="jabber:iq:roster"/></iq>`,
+		},
+		"error response": {
+			in:  `<iq type='error' id='ctroster'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,
+			err: "error response: item-not-found",
+		},
+		"stream error first": {
+			in:  `<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>replaced</text></stream:error>`,
+			err: `stream error from the server: conflict ("replaced")`,
+		},
+		"stream ended": {in: `</stream:stream>`, err: "server ended the stream"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := &rawSession{rd: newElemReader(strings.NewReader(streamHead + tc.in))}
+			if kind, err := s.rd.next(); err != nil || kind != elemHeader {
+				t.Fatalf("header: %v %v", kind, err)
+			}
+			err := s.result("ctroster")
+			if got := fmt.Sprint(err); tc.err == "" && err != nil || tc.err != "" && got != tc.err {
+				t.Fatalf("error %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
