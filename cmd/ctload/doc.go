@@ -50,8 +50,9 @@
 // is sent; close waits for the server's end of stream), in the calling
 // goroutine. A <stream:error/>, a SASL <failure/> or an IQ error ends the
 // login with its condition. Against Crosstalk this costs ctload about
-// 0.8 ms of CPU per login instead of 1.2 ms, nearly all of it the TLS
-// handshake and socket calls. The other scenarios log in with mellium.
+// 0.85 ms of CPU per login instead of 1.2–1.4 ms (×0.63–0.70, alternated
+// runs), most of it the TLS handshake and socket calls; -cpuprofile shows
+// where. The other scenarios log in with mellium.
 //
 // xmpp-chat logs in with mellium like the other scenarios, but then bypasses
 // it so that the generator costs less than the servers it measures: each
