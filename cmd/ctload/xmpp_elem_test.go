@@ -194,6 +194,9 @@ func decodeStream(doc []byte) ([]string, bool) {
 				depth++
 				continue
 			}
+			if strings.Contains(tk.Name.Local, ":") {
+				return nil, false // not namespace-well-formed ("a:" or "a:b:c")
+			}
 			for _, a := range tk.Attr {
 				if a.Name.Space == "xmlns" && a.Value == "" || a.Name.Local == "xmlns" && a.Name.Space != "" {
 					return nil, false // undeclaring, or odd declarations
