@@ -177,29 +177,25 @@ func (s *rawSession) restart(header string) error {
 	if err := s.write(header); err != nil {
 		return err
 	}
-	for {
-		kind, err := s.rd.next()
-		if err != nil {
-			return fmt.Errorf("stream header: %w", err)
+	kind, err := s.rd.next()
+	switch {
+	case err != nil:
+		return fmt.Errorf("stream header: %w", err)
+	case kind == elemEnd:
+		return fmt.Errorf("stream header: %w", errLoginStream)
+	case kind == elemWhole:
+		if err := s.streamError(); err != nil {
+			return err
 		}
-		switch kind {
-		case elemHeader:
-			if err := s.read(); err != nil {
-				return fmt.Errorf("stream features: %w", err)
-			}
-			if !s.rd.top().is(nsStreams, "features") {
-				return fmt.Errorf("stream features: got <%s/>", s.rd.top().local)
-			}
-			return nil
-		case elemEnd:
-			return fmt.Errorf("stream header: %w", errLoginStream)
-		default:
-			if err := s.streamError(); err != nil {
-				return err
-			}
-			return fmt.Errorf("stream header: got <%s/>", s.rd.top().local)
-		}
+		return fmt.Errorf("stream header: got <%s/>", s.rd.top().local)
 	}
+	if err := s.read(); err != nil {
+		return fmt.Errorf("stream features: %w", err)
+	}
+	if !s.rd.top().is(nsStreams, "features") {
+		return fmt.Errorf("stream features: got <%s/>", s.rd.top().local)
+	}
+	return nil
 }
 
 // read reads the next top-level element; a stream error, the end of the
