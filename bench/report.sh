@@ -108,7 +108,9 @@ loaded by \`cmd/ctload\` running on the same cores.
   divided by the sessions. The idle sessions are authenticated, bound and fetched their roster
   but sent no presence (${IDLE_N} sessions share ${ACCOUNTS} accounts), spread over 50 source
   addresses.
-- A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence, no TLS resumption.
+- A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence, no TLS resumption;
+  ctload writes it as prepared bytes and reads the server's elements with its own reader
+  (~0.85 ms of its CPU per login against Crosstalk, mostly the TLS handshake and socket calls; \`go doc ./cmd/ctload\`).
   Chat latency is send → arrival at the peer session, matched by stanza id. SIP MESSAGE latency
   is MESSAGE → 2xx from the peer user agent through the proxy (digest answered pre-emptively
   with the cached nonce). REGISTER is the full REGISTER / 401 / REGISTER / 200 exchange.

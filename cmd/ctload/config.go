@@ -70,8 +70,10 @@ type config struct {
 	sources      []netip.Addr
 	PID          int
 	JSONFile     string
-	Smoke        bool
-	Quiet        bool
+	// CPUProfile is where to write ctload's own CPU profile, if set.
+	CPUProfile string
+	Smoke      bool
+	Quiet      bool
 }
 
 // Smoke-mode bounds: a few seconds with small numbers.
@@ -126,6 +128,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.StringVar(&c.SourceSpec, "src", "", "source `addresses` to spread connections over: list or range, e.g. 127.0.0.2-127.0.0.200")
 	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU time per operation and RSS (from /proc)")
 	fs.StringVar(&c.JSONFile, "json", "", "write the result as JSON to `file`")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write ctload's own CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&c.Smoke, "smoke", false, fmt.Sprintf("smoke run: at most %d operations, %d workers, %s", smokeCount, smokeConcurrent, smokeDuration))
 	fs.BoolVar(&c.Quiet, "q", false, "do not print the table")
 	fs.Usage = func() {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -35,6 +36,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// sipgo logs through slog; only warnings and worse are worth seeing.
 	sipmsg.SetDefaultLogger(slog.New(zerolog.NewSlogHandler(log.Level(zerolog.WarnLevel))))
 	raiseFileLimit(log)
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "ctload: -cpuprofile:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "ctload: -cpuprofile:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	// The hard bound of the whole run: the run's own bound, one operation
 	// timeout to finish what is under way, the hold time, a few seconds to

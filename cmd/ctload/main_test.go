@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +74,27 @@ func TestResultFailed(t *testing.T) {
 		if got := (&Result{Phases: tc.phases}).failed(); got != tc.want {
 			t.Errorf("%d: failed() = %v, want %v", i, got, tc.want)
 		}
+	}
+}
+
+// TestRunCPUProfile: -cpuprofile writes a profile (gzipped protocol
+// buffers, as pprof reads them).
+func TestRunCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-xmpp", "127.0.0.1:1", "-n", "1", "-c", "1", "-d", "5s", "-insecure", "-cpuprofile", prof, "xmpp-login"}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
+	}
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	if b, err := io.ReadAll(z); err != nil || len(b) == 0 {
+		t.Fatalf("profile: %d bytes, %v", len(b), err)
 	}
 }

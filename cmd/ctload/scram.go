@@ -93,6 +93,18 @@ func (c *saltedCache) scramClient(name string, fn func() hash.Hash) sasl.Mechani
 // clientFinal answers the server-first message (RFC 5802 §3): the proof
 // and, as the next state, the server signature to expect.
 func (c *saltedCache) clientFinal(name string, fn func() hash.Hash, m *sasl.Negotiator, challenge, bare []byte) (bool, []byte, any, error) {
+	_, password, _ := m.Credentials()
+	final, serverSig, err := c.scramFinal(name, fn, password, m.Nonce(), bare, challenge)
+	if err != nil {
+		return false, nil, nil, err
+	}
+	return true, final, scramFinalSent{serverSig}, nil
+}
+
+// scramFinal computes the client-final-message for a server-first-message
+// (challenge), given the client nonce and client-first-message-bare, and
+// the server signature the server-final-message must carry.
+func (c *saltedCache) scramFinal(name string, fn func() hash.Hash, password, clientNonce, bare, challenge []byte) (final, serverSig []byte, err error) {
 	iter := -1
 	var salt, nonce []byte
 	for _, f := range bytes.Split(challenge, []byte{','}) {
@@ -105,31 +117,30 @@ func (c *saltedCache) clientFinal(name string, fn func() hash.Hash, m *sasl.Nego
 		case 's':
 			s, err := base64.StdEncoding.DecodeString(string(f[2:]))
 			if err != nil {
-				return false, nil, nil, fmt.Errorf("scram salt: %w", err)
+				return nil, nil, fmt.Errorf("scram salt: %w", err)
 			}
 			salt = s
 		case 'i':
 			n, err := strconv.Atoi(string(f[2:]))
 			if err != nil {
-				return false, nil, nil, fmt.Errorf("scram iteration count: %w", err)
+				return nil, nil, fmt.Errorf("scram iteration count: %w", err)
 			}
 			iter = n
 		case 'm':
-			return false, nil, nil, errors.New("scram: server sent the reserved attribute m")
+			return nil, nil, errors.New("scram: server sent the reserved attribute m")
 		}
 	}
 	switch {
 	case iter < 1:
-		return false, nil, nil, errors.New("scram: invalid iteration count")
+		return nil, nil, errors.New("scram: invalid iteration count")
 	case len(salt) == 0:
-		return false, nil, nil, errors.New("scram: empty salt")
-	case !bytes.HasPrefix(nonce, m.Nonce()) || len(nonce) == len(m.Nonce()):
-		return false, nil, nil, errors.New("scram: server nonce does not extend the client nonce")
+		return nil, nil, errors.New("scram: empty salt")
+	case !bytes.HasPrefix(nonce, clientNonce) || len(nonce) == len(clientNonce):
+		return nil, nil, errors.New("scram: server nonce does not extend the client nonce")
 	}
-	_, password, _ := m.Credentials()
 	salted, err := c.salted(name, fn, password, salt, iter)
 	if err != nil {
-		return false, nil, nil, err
+		return nil, nil, err
 	}
 	withoutProof := append([]byte("c="+base64.StdEncoding.EncodeToString([]byte("n,,"))+",r="), nonce...)
 	auth := bytes.Join([][]byte{bare, challenge, withoutProof}, []byte{','})
@@ -138,9 +149,9 @@ func (c *saltedCache) clientFinal(name string, fn func() hash.Hash, m *sasl.Nego
 	storedKey.Write(clientKey)
 	proof := hmacSum(fn, storedKey.Sum(nil), auth)
 	subtle.XORBytes(proof, proof, clientKey)
-	serverSig := hmacSum(fn, hmacSum(fn, salted, []byte("Server Key")), auth)
-	final := append(append(withoutProof, ",p="...), base64.StdEncoding.EncodeToString(proof)...)
-	return true, final, scramFinalSent{serverSig}, nil
+	serverSig = hmacSum(fn, hmacSum(fn, salted, []byte("Server Key")), auth)
+	final = append(append(withoutProof, ",p="...), base64.StdEncoding.EncodeToString(proof)...)
+	return final, serverSig, nil
 }
 
 func hmacSum(fn func() hash.Hash, key, msg []byte) []byte {

@@ -234,8 +234,9 @@ func (x *xmppSession) close() {
 	_ = x.conn.Close()
 }
 
-// runLogin is xmpp-login: each operation is a whole login, timed up to the
-// initial presence; the session is then closed (not timed).
+// runLogin is xmpp-login: each operation is a whole login (rawLogin: the
+// same exchange as login, without mellium), timed up to the initial
+// presence; the session is then closed (not timed).
 func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 	l := loop{n: x.cfg.Count, workers: x.cfg.Concurrent, rate: x.cfg.Rate, deadline: time.Now().Add(x.cfg.Duration)}
 	p, err := m.phase("login", func(rec *recorder) int64 {
@@ -243,7 +244,7 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 			defer cancel()
 			start := time.Now()
-			s, err := x.login(octx, i, true, handlers{})
+			s, err := x.rawLogin(octx, i)
 			if err != nil {
 				rec.failure(err)
 				return

@@ -157,30 +157,14 @@ func (s *stanzaScanner) startTag(tag []byte) error {
 func (s *stanzaScanner) attrs(a []byte) (id, typ []byte, err error) {
 	s.unesc = s.unesc[:0]
 	for {
-		for len(a) > 0 && isSpace(a[0]) {
-			a = a[1:]
+		name, v, rest, err := nextAttr(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w in a message start tag", err)
 		}
-		if len(a) == 0 {
+		if name == nil {
 			return id, typ, nil
 		}
-		eq := bytes.IndexByte(a, '=')
-		if eq <= 0 {
-			return nil, nil, errors.New("malformed attribute in a message start tag")
-		}
-		name := bytes.TrimRight(a[:eq], " \t\r\n")
-		a = a[eq+1:]
-		for len(a) > 0 && isSpace(a[0]) {
-			a = a[1:]
-		}
-		if len(a) == 0 || (a[0] != '\'' && a[0] != '"') {
-			return nil, nil, errors.New("unquoted attribute value in a message start tag")
-		}
-		end := bytes.IndexByte(a[1:], a[0])
-		if end < 0 {
-			return nil, nil, errors.New("unterminated attribute value in a message start tag")
-		}
-		v := a[1 : 1+end]
-		a = a[end+2:]
+		a = rest
 		switch string(name) {
 		case "id":
 			if id, err = s.unescape(v); err != nil {
@@ -194,6 +178,35 @@ func (s *stanzaScanner) attrs(a []byte) (id, typ []byte, err error) {
 	}
 }
 
+// nextAttr splits the first attribute off a start tag's attribute list:
+// its name, its raw (still escaped) value and the rest of the list. At
+// the end of the list name is nil.
+func nextAttr(a []byte) (name, val, rest []byte, err error) {
+	for len(a) > 0 && isSpace(a[0]) {
+		a = a[1:]
+	}
+	if len(a) == 0 {
+		return nil, nil, nil, nil
+	}
+	eq := bytes.IndexByte(a, '=')
+	if eq <= 0 {
+		return nil, nil, nil, errors.New("malformed attribute")
+	}
+	name = bytes.TrimRight(a[:eq], " \t\r\n")
+	a = a[eq+1:]
+	for len(a) > 0 && isSpace(a[0]) {
+		a = a[1:]
+	}
+	if len(a) == 0 || (a[0] != '\'' && a[0] != '"') {
+		return nil, nil, nil, errors.New("unquoted attribute value")
+	}
+	end := bytes.IndexByte(a[1:], a[0])
+	if end < 0 {
+		return nil, nil, nil, errors.New("unterminated attribute value")
+	}
+	return name, a[1 : 1+end], a[end+2:], nil
+}
+
 // unescape resolves the character and predefined entity references in an
 // attribute value; without any it returns v itself.
 func (s *stanzaScanner) unescape(v []byte) ([]byte, error) {
@@ -204,40 +217,49 @@ func (s *stanzaScanner) unescape(v []byte) ([]byte, error) {
 		return v, nil
 	}
 	start := len(s.unesc)
+	var err error
+	if s.unesc, err = appendUnescaped(s.unesc, v); err != nil {
+		return nil, fmt.Errorf("%w in an attribute value", err)
+	}
+	return s.unesc[start:], nil
+}
+
+// appendUnescaped appends v to dst with its character and predefined
+// entity references resolved.
+func appendUnescaped(dst, v []byte) ([]byte, error) {
 	for len(v) > 0 {
 		amp := bytes.IndexByte(v, '&')
 		if amp < 0 {
-			s.unesc = append(s.unesc, v...)
-			break
+			return append(dst, v...), nil
 		}
-		s.unesc = append(s.unesc, v[:amp]...)
+		dst = append(dst, v[:amp]...)
 		v = v[amp+1:]
 		semi := bytes.IndexByte(v, ';')
 		if semi < 0 {
-			return nil, errors.New("unterminated reference in an attribute value")
+			return dst, errors.New("unterminated reference")
 		}
 		ref := v[:semi]
 		v = v[semi+1:]
 		switch string(ref) {
 		case "lt":
-			s.unesc = append(s.unesc, '<')
+			dst = append(dst, '<')
 		case "gt":
-			s.unesc = append(s.unesc, '>')
+			dst = append(dst, '>')
 		case "amp":
-			s.unesc = append(s.unesc, '&')
+			dst = append(dst, '&')
 		case "apos":
-			s.unesc = append(s.unesc, '\'')
+			dst = append(dst, '\'')
 		case "quot":
-			s.unesc = append(s.unesc, '"')
+			dst = append(dst, '"')
 		default:
 			r, ok := charRef(ref)
 			if !ok {
-				return nil, fmt.Errorf("unknown reference &%s; in an attribute value", ref)
+				return dst, fmt.Errorf("unknown reference &%s;", ref)
 			}
-			s.unesc = utf8.AppendRune(s.unesc, r)
+			dst = utf8.AppendRune(dst, r)
 		}
 	}
-	return s.unesc[start:], nil
+	return dst, nil
 }
 
 // charRef decodes the inside of a character reference (#NN or #xHH).

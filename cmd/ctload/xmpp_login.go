@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // SCRAM-SHA-1 is a fallback the servers under test may offer
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"slices"
+	"time"
+)
+
+// Prepared client output of the raw login (the stream header is built per
+// login: it names the account's domain).
+const (
+	starttlsReq = `<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`
+	bindReq     = `<iq type='set' id='ctbind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>`
+	rosterReq   = `<iq type='get' id='ctroster'><query xmlns='jabber:iq:roster'/></iq>`
+	presenceOut = `<presence/>`
+	streamEnd   = `</stream:stream>`
+)
+
+// errLoginStream is the server ending the stream during a login.
+var errLoginStream = errors.New("server ended the stream")
+
+// rawSession is a session logged in by rawLogin: the TCP connection, the
+// TLS connection over it and the reader of the server's stream.
+type rawSession struct {
+	conn net.Conn
+	// w is where the client writes: conn, then the TLS connection.
+	w  io.Writer
+	rd *elemReader
+	// jid is the full JID the server bound.
+	jid []byte
+}
+
+// rawLogin is xmpp-login's client login without mellium: the same
+// exchange as login (TCP, stream, STARTTLS with a full, verified TLS
+// handshake, stream restart, SCRAM-SHA-256 else SHA-1 with the cached
+// SaltedPassword and the server signature checked, stream restart, bind,
+// roster get and initial presence), written as prepared bytes and read a
+// top-level element at a time by elemReader, in the calling goroutine.
+func (x *xmppClient) rawLogin(ctx context.Context, i int) (*rawSession, error) {
+	acct := x.cfg.account(i)
+	conn, err := newDialer(x.cfg.source(i), x.cfg.Timeout).DialContext(ctx, "tcp", x.cfg.xmpp.String())
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	s := &rawSession{conn: conn, w: conn, rd: newElemReader(conn)}
+	if err := s.negotiate(ctx, x, acct); err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// negotiate runs the login on s.
+func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account) error {
+	header := streamHeader(acct.Domain)
+	if err := s.restart(header); err != nil {
+		return err
+	}
+	if s.rd.child(nsTLS, "starttls") < 0 {
+		return errors.New("starttls: the server does not offer STARTTLS")
+	}
+	if err := s.write(starttlsReq); err != nil {
+		return err
+	}
+	if err := s.read(); err != nil {
+		return fmt.Errorf("starttls: %w", err)
+	}
+	if !s.rd.top().is(nsTLS, "proceed") {
+		return fmt.Errorf("starttls: the server answered <%s/>", s.rd.top().local)
+	}
+	tc := tls.Client(s.conn, x.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("starttls: %w", err)
+	}
+	s.w = tc
+	s.rd.reset(tc)
+	if err := s.restart(header); err != nil {
+		return err
+	}
+	if err := s.auth(x.salted, acct); err != nil {
+		return fmt.Errorf("sasl: %w", err)
+	}
+	if err := s.restart(header); err != nil {
+		return err
+	}
+	if s.rd.child(nsBind, "bind") < 0 {
+		return errors.New("bind: the server does not offer resource binding")
+	}
+	if err := s.write(bindReq); err != nil {
+		return err
+	}
+	if err := s.result("ctbind"); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	if b := s.rd.child(nsBind, "bind"); b >= 0 {
+		s.rd.children(b, func(n *xmlNode) {
+			if n.is(nsBind, "jid") {
+				s.jid = append(s.jid[:0], n.text...)
+			}
+		})
+	}
+	if len(s.jid) == 0 {
+		return errors.New("bind: no JID in the result")
+	}
+	if err := s.write(rosterReq); err != nil {
+		return err
+	}
+	if err := s.result("ctroster"); err != nil {
+		return fmt.Errorf("roster get: %w", err)
+	}
+	if err := s.write(presenceOut); err != nil {
+		return fmt.Errorf("initial presence: %w", err)
+	}
+	return nil
+}
+
+// streamHeader is the client's stream header to domain.
+func streamHeader(domain string) string {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en' to='`)
+	b.Write(escapeAttr(domain))
+	b.WriteString(`'>`)
+	return b.String()
+}
+
+// escapeAttr escapes a value for a single-quoted attribute.
+func escapeAttr(v string) []byte {
+	var out []byte
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '<':
+			out = append(out, "&lt;"...)
+		case '&':
+			out = append(out, "&amp;"...)
+		case '\'':
+			out = append(out, "&apos;"...)
+		case '"':
+			out = append(out, "&quot;"...)
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// write sends bytes on the current connection.
+func (s *rawSession) write(b string) error {
+	if _, err := io.WriteString(s.w, b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// restart sends a stream header and reads the server's header and
+// stream features.
+func (s *rawSession) restart(header string) error {
+	if err := s.write(header); err != nil {
+		return err
+	}
+	kind, err := s.rd.next()
+	switch {
+	case err != nil:
+		return fmt.Errorf("stream header: %w", err)
+	case kind == elemEnd:
+		return fmt.Errorf("stream header: %w", errLoginStream)
+	case kind == elemWhole:
+		if err := s.streamError(); err != nil {
+			return err
+		}
+		return fmt.Errorf("stream header: got <%s/>", s.rd.top().local)
+	}
+	if err := s.read(); err != nil {
+		return fmt.Errorf("stream features: %w", err)
+	}
+	if !s.rd.top().is(nsStreams, "features") {
+		return fmt.Errorf("stream features: got <%s/>", s.rd.top().local)
+	}
+	return nil
+}
+
+// read reads the next top-level element; a stream error, the end of the
+// stream or another stream header is an error.
+func (s *rawSession) read() error {
+	kind, err := s.rd.next()
+	switch {
+	case err != nil:
+		return err
+	case kind == elemEnd:
+		return errLoginStream
+	case kind == elemHeader:
+		return errors.New("unexpected stream header")
+	}
+	return s.streamError()
+}
+
+// streamError returns the stream error the last element read is, if any.
+func (s *rawSession) streamError() error {
+	if s.rd.top().is(nsStreams, "error") {
+		return fmt.Errorf("%w: %s", errStreamError, s.rd.condition(0, nsStreamErr))
+	}
+	return nil
+}
+
+// result reads until the IQ response with the given id; an error type is
+// an error. Other stanzas are skipped.
+func (s *rawSession) result(id string) error {
+	for {
+		if err := s.read(); err != nil {
+			return err
+		}
+		top := s.rd.top()
+		if !top.is(nsClient, "iq") {
+			continue
+		}
+		got, err := top.attr("id")
+		if err != nil {
+			return err
+		}
+		if string(got) != id {
+			continue
+		}
+		typ, err := top.attr("type")
+		if err != nil {
+			return err
+		}
+		switch string(typ) {
+		case "result":
+			return nil
+		case "error":
+			cond := "no error element"
+			if e := s.rd.child(nsClient, "error"); e >= 0 {
+				cond = s.rd.condition(e, "urn:ietf:params:xml:ns:xmpp-stanzas")
+			}
+			return fmt.Errorf("error response: %s", cond)
+		default:
+			return fmt.Errorf("response of type %q", typ)
+		}
+	}
+}
+
+// auth runs SCRAM (SHA-256 if offered, else SHA-1) over the features just
+// read.
+func (s *rawSession) auth(c *saltedCache, acct account) error {
+	mechs := s.rd.child(nsSASL, "mechanisms")
+	if mechs < 0 {
+		return errors.New("the server offers no SASL mechanisms")
+	}
+	var offered []string
+	s.rd.children(mechs, func(n *xmlNode) {
+		if n.is(nsSASL, "mechanism") {
+			offered = append(offered, string(bytes.TrimSpace(n.text)))
+		}
+	})
+	var name string
+	var fn func() hash.Hash
+	switch {
+	case slices.Contains(offered, "SCRAM-SHA-256"):
+		name, fn = "SCRAM-SHA-256", sha256.New
+	case slices.Contains(offered, "SCRAM-SHA-1"):
+		name, fn = "SCRAM-SHA-1", sha1.New
+	default:
+		return fmt.Errorf("no SCRAM-SHA-256 or SCRAM-SHA-1 among %q", offered)
+	}
+	var raw [18]byte
+	_, _ = rand.Read(raw[:])
+	nonce := []byte(base64.StdEncoding.EncodeToString(raw[:]))
+	bare := append(append(append([]byte("n="), escapeSaslname([]byte(acct.Local))...), ",r="...), nonce...)
+	first := append([]byte("n,,"), bare...)
+	if err := s.write(saslElem("auth", name, first)); err != nil {
+		return err
+	}
+	challenge, err := s.saslStep("challenge")
+	if err != nil {
+		return err
+	}
+	final, serverSig, err := c.scramFinal(name, fn, []byte(acct.Password), nonce, bare, challenge)
+	if err != nil {
+		return err
+	}
+	if err := s.write(saslElem("response", "", final)); err != nil {
+		return err
+	}
+	// The server-final-message comes as additional data with <success/>
+	// (RFC 6120 §6.3.10), or in a last challenge answered with an empty
+	// response.
+	data, err := s.saslStep("success", "challenge")
+	if err != nil {
+		return err
+	}
+	if s.rd.top().is(nsSASL, "challenge") {
+		if err := s.write(saslElem("response", "", nil)); err != nil {
+			return err
+		}
+		extra, err := s.saslStep("success")
+		if err != nil {
+			return err
+		}
+		if len(extra) > 0 {
+			return errors.New("additional data both in a challenge and with success")
+		}
+	}
+	want := "v=" + base64.StdEncoding.EncodeToString(serverSig)
+	if subtle.ConstantTimeCompare([]byte(want), data) != 1 {
+		if len(data) == 0 {
+			return errors.New("no server signature")
+		}
+		return errors.New("wrong server signature")
+	}
+	return nil
+}
+
+// saslElem is a SASL element with the base64 of data as its text ("=" for
+// empty data in auth, RFC 6120 §6.4.2).
+func saslElem(local, mechanism string, data []byte) string {
+	var b bytes.Buffer
+	b.WriteString("<" + local + " xmlns='" + nsSASL + "'")
+	if mechanism != "" {
+		b.WriteString(" mechanism='" + mechanism + "'")
+	}
+	b.WriteByte('>')
+	switch {
+	case len(data) > 0:
+		b.WriteString(base64.StdEncoding.EncodeToString(data))
+	case local == "auth":
+		b.WriteByte('=')
+	}
+	b.WriteString("</" + local + ">")
+	return b.String()
+}
+
+// saslStep reads the next SASL element, which must be one of want, and
+// returns its decoded data; <failure/> is an error with its condition.
+func (s *rawSession) saslStep(want ...string) ([]byte, error) {
+	if err := s.read(); err != nil {
+		return nil, err
+	}
+	top := s.rd.top()
+	if top.is(nsSASL, "failure") {
+		return nil, fmt.Errorf("failure: %s", s.rd.condition(0, nsSASL))
+	}
+	if string(top.ns) != nsSASL || !slices.Contains(want, string(top.local)) {
+		return nil, fmt.Errorf("expected <%s/>, got <%s xmlns='%s'/>", want[0], top.local, top.ns)
+	}
+	text := bytes.TrimSpace(top.text)
+	if len(text) == 0 || string(text) == "=" {
+		return nil, nil
+	}
+	data, err := base64.StdEncoding.DecodeString(string(text))
+	if err != nil {
+		return nil, fmt.Errorf("<%s/> data: %w", top.local, err)
+	}
+	return data, nil
+}
+
+// close ends the stream, reads what the server still sends for up to
+// closeWait until its end of stream, and closes the TCP connection.
+func (s *rawSession) close() {
+	_ = s.conn.SetDeadline(time.Now().Add(closeWait))
+	if s.write(streamEnd) == nil {
+		for {
+			kind, err := s.rd.next()
+			if err != nil || kind == elemEnd {
+				break
+			}
+		}
+	}
+	_ = s.conn.Close()
+}
