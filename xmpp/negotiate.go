@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -288,18 +289,15 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 	if err != nil {
 		return nil, newStreamError(condNotWellFormed, err.Error())
 	}
+	if el.children != nil {
+		st.SetChildren(el.children)
+	}
 	children, err := st.Children()
 	if err != nil || len(children) != 1 || st.Attr("type") != "set" || children[0].XMLName.Space != nsBind {
 		return nil, n.t.write(iqError(&st, "", feature.NotAllowed("bind a resource first")))
 	}
 	want := n.authed
-	var resource string
-	inner, _ := (&xmppmap.Stanza{Name: "bind", Inner: children[0].Inner}).Children()
-	for i := range inner {
-		if inner[i].XMLName.Local == "resource" {
-			resource = strings.TrimSpace(inner[i].Text())
-		}
-	}
+	resource := bindResource(children[0].Inner)
 	if resource != "" {
 		if want, err = n.authed.WithResource(resource); err != nil {
 			return nil, n.t.write(iqError(&st, "", feature.BadRequest("invalid resource")))
@@ -324,6 +322,26 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 	}
 	sess.log.Info().Str("mechanism", n.mechanism).Bool("tls", n.tlsOn).Msg("session bound")
 	return sess, nil
+}
+
+// bindResource returns the resource a <bind/> asks for (the text of its
+// last <resource/> child, trimmed), "" for none. The usual form,
+// <resource>text</resource> with plain text, is read without a decoder.
+func bindResource(inner []byte) string {
+	const open, end = "<resource>", "</resource>"
+	if b := bytes.TrimSpace(inner); bytes.HasPrefix(b, []byte(open)) && bytes.HasSuffix(b, []byte(end)) {
+		if text := b[len(open) : len(b)-len(end)]; xmppmap.PlainText(text) {
+			return strings.TrimSpace(string(text))
+		}
+	}
+	var resource string
+	children, _ := (&xmppmap.Stanza{Name: "bind", Inner: inner}).Children()
+	for i := range children {
+		if children[i].XMLName.Local == "resource" {
+			resource = strings.TrimSpace(children[i].Text())
+		}
+	}
+	return resource
 }
 
 // iqError renders an error reply to an IQ; from is the replying entity

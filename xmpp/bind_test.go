@@ -1,0 +1,39 @@
+package xmpp
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
+)
+
+// bindResourceParsed is bindResource by a parse of the <bind/> children
+// only, as it was before the plain form was read without a decoder.
+func bindResourceParsed(inner []byte) string {
+	var resource string
+	children, _ := (&xmppmap.Stanza{Name: "bind", Inner: inner}).Children()
+	for i := range children {
+		if children[i].XMLName.Local == "resource" {
+			resource = strings.TrimSpace(children[i].Text())
+		}
+	}
+	return resource
+}
+
+// FuzzBindResource: the resource read without a decoder is the one a
+// parse finds, whatever the <bind/> holds.
+func FuzzBindResource(f *testing.F) {
+	for _, s := range []string{
+		"<resource>r</resource>", " <resource> phone </resource>\n", "<resource/>", "",
+		"<resource>a&amp;b</resource>", "<resource>a</resource><resource>b</resource>",
+		"<resource><x/></resource>", "<resource>a]]>b</resource>", "<resource>\r\nx</resource>",
+		"<resource xmlns='urn:x'>r</resource>", "<resource>caf\xc3\xa9</resource>", "<resource>\xff</resource>",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, inner []byte) {
+		if got, want := bindResource(inner), bindResourceParsed(inner); got != want {
+			t.Fatalf("bind %q: resource %q, parsed %q", inner, got, want)
+		}
+	})
+}
