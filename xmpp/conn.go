@@ -3,6 +3,7 @@ package xmpp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strconv"
@@ -563,7 +564,21 @@ func (s *session) writeFinal(t *transport, items []outItem) {
 	} else {
 		buf.WriteString("</stream:stream>")
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	_, _ = t.conn.Write(buf.Bytes())
+	_ = t.conn.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+	if tc, ok := t.conn.(*tls.Conn); ok && t.rec.r.rc != nil {
+		// The end of the stream and TLS's close_notify in one write, not
+		// two: the records crypto/tls makes are held under it until both
+		// are there. Closing the connection later sends nothing more.
+		rc := t.rec.r.rc
+		rc.hold()
+		_, _ = t.conn.Write(buf.Bytes())
+		_ = tc.CloseWrite()
+		_ = rc.sendHeld(finalWriteTimeout)
+	} else {
+		_, _ = t.conn.Write(buf.Bytes())
+	}
 	_ = t.conn.SetReadDeadline(time.Now())
 }
+
+// finalWriteTimeout bounds the write of a session's end.
+const finalWriteTimeout = 2 * time.Second

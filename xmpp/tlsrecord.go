@@ -52,6 +52,13 @@ type recordConn struct {
 	// dlSet counts the deadlines set through SetReadDeadline and
 	// SetDeadline, so that linger knows whether to put its own back.
 	dlSet uint64
+
+	// held collects what crypto/tls writes while holding is set (hold,
+	// sendHeld), so that several records leave in one write; hmu guards
+	// both (crypto/tls may write from a reader, a KeyUpdate answer).
+	hmu     sync.Mutex
+	holding bool
+	held    []byte
 }
 
 // newRecordConn wraps c; pool holds the read-ahead buffers; poller, when
@@ -212,6 +219,44 @@ func (c *recordConn) linger(d time.Duration) int {
 		return lingerReady
 	}
 	return lingerQuiet
+}
+
+// Write writes to the socket, or keeps the bytes for sendHeld while hold
+// is in effect.
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.hmu.Lock()
+	if c.holding {
+		c.held = append(c.held, p...)
+		c.hmu.Unlock()
+		return len(p), nil
+	}
+	c.hmu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// hold keeps what crypto/tls writes from now on until sendHeld.
+func (c *recordConn) hold() {
+	c.hmu.Lock()
+	c.holding = true
+	c.hmu.Unlock()
+}
+
+// sendHeld writes what was kept since hold in one write, within timeout
+// (crypto/tls moves the write deadline to now when it sends close_notify),
+// and ends the hold.
+func (c *recordConn) sendHeld(timeout time.Duration) error {
+	c.hmu.Lock()
+	b := c.held
+	c.holding, c.held = false, nil
+	c.hmu.Unlock()
+	if len(b) == 0 {
+		return nil
+	}
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(b)
+	return err
 }
 
 // Close wakes a watched session (its reader then finds the connection
