@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -36,4 +37,22 @@ func FuzzBindResource(f *testing.F) {
 			t.Fatalf("bind %q: resource %q, parsed %q", inner, got, want)
 		}
 	})
+}
+
+// TestSCRAMDowngradeRefused: over TLS, which offers channel binding, a
+// SCRAM client that says it supports binding but believes the server does
+// not ("y") is refused (RFC 5802 §6), although an exchange without -PLUS
+// derives no binding data (bindingsFor).
+func TestSCRAMDowngradeRefused(t *testing.T) {
+	ts := startServer(t, nil)
+	user := ts.user(t, "alice")
+	c := dialRaw(t, ts.addr)
+	c.open()
+	c.startTLS(ts.roots)
+	c.open()
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
+		base64.StdEncoding.EncodeToString([]byte("y,,n="+user.Local()+",r=downgradenonce")) + "</auth>")
+	if e := c.next(); e.XMLName.Local != "failure" {
+		t.Fatalf("a downgraded SCRAM exchange: %+v, want <failure/>", e)
+	}
 }

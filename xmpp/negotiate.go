@@ -35,9 +35,9 @@ type negotiation struct {
 	tlsOn      bool
 	tlsState   *tls.ConnectionState
 	serverCert *x509.Certificate
-	// cb caches the channel-binding data (bindings): the features, the
-	// mechanism check and SCRAM each ask for it, and every tls-exporter
-	// value is a TLS key-schedule derivation.
+	// cb caches the channel-binding data (bindings), derived only for a
+	// -PLUS exchange (bindingsFor): every tls-exporter value is a TLS
+	// key-schedule derivation.
 	cb         scram.ChannelBinding
 	domain     string
 	authed     crosstalk.Address
@@ -279,6 +279,26 @@ func (n *negotiation) bindings() scram.ChannelBinding {
 		}
 	}
 	return n.cb
+}
+
+// bindingsFor returns what a SCRAM exchange needs of the channel
+// bindings: their data for a -PLUS mechanism; for one without, only which
+// types the connection offers (a client's "y" flag is a downgrade when it
+// offers any), so that no tls-exporter value or certificate hash is
+// derived for the logins that do not bind.
+func (n *negotiation) bindingsFor(plus bool) scram.ChannelBinding {
+	if plus {
+		return n.bindings()
+	}
+	exporter, endPoint := n.bindingTypes()
+	cb := make(scram.ChannelBinding, 2)
+	if exporter {
+		cb[scram.TLSExporter] = nil
+	}
+	if endPoint {
+		cb[scram.TLSServerEndPoint] = nil
+	}
+	return cb
 }
 
 // bind handles the resource-binding IQ (RFC 6120 §7) with the identity
