@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,5 +78,44 @@ func TestSessionEndOneWrite(t *testing.T) {
 	}
 	if got := ln.writes.Load() - before; got != 1 {
 		t.Fatalf("the session's end took %d writes, want 1", got)
+	}
+}
+
+// TestReplyWithoutWriter: the answers to what a client sent are written
+// by the session's reader before it waits for more, in one write, without
+// a writer goroutine started for them; a writer still carries what the
+// hub delivers.
+func TestReplyWithoutWriter(t *testing.T) {
+	ts := startServer(t, nil)
+	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &writeCounter{Listener: inner}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = ts.srv.Serve(ctx, ln) }()
+	ts.addr = inner.Addr().String()
+	c := ts.login(t, alice, "r", false)
+	writers := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "xmpp.(*session).writeLoop")
+	}
+	before := ln.writes.Load()
+	c.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq><iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>")
+	c.expect("iq", "p1")
+	c.expect("iq", "p2")
+	if n := writers(); n != 0 {
+		t.Fatalf("%d writer goroutines after the answers to two pings", n)
+	}
+	if got := ln.writes.Load() - before; got != 1 {
+		t.Fatalf("two pings sent together were answered in %d writes, want 1", got)
+	}
+	// What the hub delivers still goes through a writer.
+	b := ts.login(t, bob, "r", false)
+	b.send("<message to='" + alice.String() + "/r' type='chat'><body>hi</body></message>")
+	if e := c.expect("message", ""); e.attr("from") != bob.String()+"/r" {
+		t.Fatalf("message: %+v", e)
 	}
 }
