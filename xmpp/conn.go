@@ -329,7 +329,6 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 			return errKicked
 		}
 		if !t.buffered() {
-			s.flushReplies()
 			return errQuiet
 		}
 		el, err := t.next()
@@ -348,6 +347,9 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 		if err := s.handle(ctx, el); err != nil {
 			return err
 		}
+		// Its answers go now, not after whatever comes next (the next
+		// element may be slow to handle, or not all here yet).
+		s.flushReplies()
 	}
 }
 
@@ -426,11 +428,10 @@ func (s *session) wake() {
 	}
 }
 
-// flushReplies writes the replies the reader queued (queue) on the
-// reader's goroutine, when no writer runs, before the reader waits for the
-// client: the answers to what the client sent leave together, without a
-// writer goroutine started for them and handed them over. When a writer
-// runs, it is woken instead.
+// flushReplies writes the replies the reader queued (queue) while it
+// handled an element, on the reader's goroutine, when no writer runs: the
+// answer to a request leaves without a writer goroutine started for it and
+// handed it over. When a writer runs, it is woken instead.
 func (s *session) flushReplies() {
 	s.wmu.Lock()
 	pending := len(s.pending) > 0

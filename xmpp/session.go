@@ -210,8 +210,9 @@ func (s *session) reply(b []byte) { s.queue(outItem{b: b, stanza: true}) }
 
 // queue queues a write request from the reader. Unless a writer runs (it
 // is woken) or the queue is half full (one is started), the request waits
-// for the reader to write it itself once it has read all the client sent
-// (flushReplies): a request's answer then needs no writer goroutine.
+// for the reader to write it itself once it has handled the element that
+// caused it (flushReplies): a request's answer then needs no writer
+// goroutine.
 func (s *session) queue(it outItem) { _ = s.enqueue(it, true, true) }
 
 // enqueue adds a write request to the reply queue and wakes the writer,
