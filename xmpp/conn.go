@@ -3,6 +3,7 @@ package xmpp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strconv"
@@ -346,6 +347,9 @@ func (s *session) readLoop(ctx context.Context, t *transport) error {
 		if err := s.handle(ctx, el); err != nil {
 			return err
 		}
+		// Its answers go now, not after whatever comes next (the next
+		// element may be slow to handle, or not all here yet).
+		s.flushReplies()
 	}
 }
 
@@ -369,8 +373,14 @@ func (s *session) attach(t *transport) {
 		}
 		s.wmu.Unlock()
 	})
+	queued := len(s.pending) > 0
 	s.wmu.Unlock()
-	s.wake() // what the hub queued before the connection was served
+	// What the hub queued before the connection was served (an event put
+	// after this look finds the writer's connection set: Deliver wakes
+	// it). A new session has nothing: no writer goroutine for it.
+	if queued || s.mbox.Len() > 0 {
+		s.wake()
+	}
 }
 
 // detach stops writing to the current connection (it broke; the session
@@ -418,22 +428,48 @@ func (s *session) wake() {
 	}
 }
 
-// writeLoop is the only writer of the session while it runs (wake starts
-// at most one). It writes the replies the reader queued and the events of
-// the mailbox until both are empty, then ends. When the session is done it
-// writes the final stream error and detaches the connection.
-func (s *session) writeLoop() {
+// flushReplies writes the replies the reader queued (queue) while it
+// handled an element, on the reader's goroutine, when no writer runs: the
+// answer to a request leaves without a writer goroutine started for it and
+// handed it over. When a writer runs, it is woken instead.
+func (s *session) flushReplies() {
+	s.wmu.Lock()
+	pending := len(s.pending) > 0
+	inline := pending && !s.wrunning && s.wt != nil && !s.isDone()
+	if inline {
+		s.wrunning = true
+		s.writers.Add(1)
+	}
+	s.wmu.Unlock()
+	switch {
+	case inline:
+		s.write(false)
+	case pending:
+		s.wake()
+	}
+}
+
+// writeLoop is the session's writer goroutine (wake starts it).
+func (s *session) writeLoop() { s.write(true) }
+
+// write is the only writer of the session while it runs (wake, or
+// flushReplies on the reader's goroutine, starts at most one). It writes
+// the replies the reader queued and the events of the mailbox until both
+// are empty, then, with linger, waits writerLinger for more before it
+// ends. When the session is done it writes the final stream error and
+// detaches the connection.
+func (s *session) write(linger bool) {
 	defer s.writers.Done()
 	buf := s.srv.getWriteBuf()
 	defer s.srv.putWriteBuf(buf)
 	var (
 		evs      []crosstalk.Event
-		linger   *time.Timer
+		timer    *time.Timer
 		lingered bool
 	)
 	defer func() {
-		if linger != nil {
-			linger.Stop()
+		if timer != nil {
+			timer.Stop()
 		}
 	}()
 	for {
@@ -441,7 +477,7 @@ func (s *session) writeLoop() {
 		t, items, ping := s.wt, s.pending, s.pingDue
 		done := s.isDone()
 		if t == nil || (!done && len(items) == 0 && !ping && s.mbox.Len() == 0) {
-			if t == nil || lingered {
+			if t == nil || lingered || !linger {
 				s.wrunning = false
 				// An idle session keeps no reply queue (the next writer's
 				// first enqueue makes one).
@@ -452,14 +488,14 @@ func (s *session) writeLoop() {
 				return
 			}
 			s.wmu.Unlock()
-			if linger == nil {
-				linger = time.NewTimer(writerLinger)
+			if timer == nil {
+				timer = time.NewTimer(writerLinger)
 			} else {
-				linger.Reset(writerLinger)
+				timer.Reset(writerLinger)
 			}
 			select {
 			case <-s.wakeCh:
-			case <-linger.C:
+			case <-timer.C:
 				lingered = true
 			}
 			continue
@@ -563,7 +599,21 @@ func (s *session) writeFinal(t *transport, items []outItem) {
 	} else {
 		buf.WriteString("</stream:stream>")
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	_, _ = t.conn.Write(buf.Bytes())
+	_ = t.conn.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+	if tc, ok := t.conn.(*tls.Conn); ok && t.rec.r.rc != nil {
+		// The end of the stream and TLS's close_notify in one write, not
+		// two: the records crypto/tls makes are held under it until both
+		// are there. Closing the connection later sends nothing more.
+		rc := t.rec.r.rc
+		rc.hold()
+		_, _ = t.conn.Write(buf.Bytes())
+		_ = tc.CloseWrite()
+		_ = rc.sendHeld(finalWriteTimeout)
+	} else {
+		_, _ = t.conn.Write(buf.Bytes())
+	}
 	_ = t.conn.SetReadDeadline(time.Now())
 }
+
+// finalWriteTimeout bounds the write of a session's end.
+const finalWriteTimeout = 2 * time.Second

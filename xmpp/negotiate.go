@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -34,9 +35,9 @@ type negotiation struct {
 	tlsOn      bool
 	tlsState   *tls.ConnectionState
 	serverCert *x509.Certificate
-	// cb caches the channel-binding data (bindings): the features, the
-	// mechanism check and SCRAM each ask for it, and every tls-exporter
-	// value is a TLS key-schedule derivation.
+	// cb caches the channel-binding data (bindings), derived only for a
+	// -PLUS exchange (bindingsFor): every tls-exporter value is a TLS
+	// key-schedule derivation.
 	cb         scram.ChannelBinding
 	domain     string
 	authed     crosstalk.Address
@@ -280,6 +281,26 @@ func (n *negotiation) bindings() scram.ChannelBinding {
 	return n.cb
 }
 
+// bindingsFor returns what a SCRAM exchange needs of the channel
+// bindings: their data for a -PLUS mechanism; for one without, only which
+// types the connection offers (a client's "y" flag is a downgrade when it
+// offers any), so that no tls-exporter value or certificate hash is
+// derived for the logins that do not bind.
+func (n *negotiation) bindingsFor(plus bool) scram.ChannelBinding {
+	if plus {
+		return n.bindings()
+	}
+	exporter, endPoint := n.bindingTypes()
+	cb := make(scram.ChannelBinding, 2)
+	if exporter {
+		cb[scram.TLSExporter] = nil
+	}
+	if endPoint {
+		cb[scram.TLSServerEndPoint] = nil
+	}
+	return cb
+}
+
 // bind handles the resource-binding IQ (RFC 6120 §7) with the identity
 // SASL established, never the stream's from (mellium trap 3). It returns
 // (nil, nil) for an IQ that is answered but binds nothing.
@@ -288,18 +309,15 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 	if err != nil {
 		return nil, newStreamError(condNotWellFormed, err.Error())
 	}
+	if el.children != nil {
+		st.SetChildren(el.children)
+	}
 	children, err := st.Children()
 	if err != nil || len(children) != 1 || st.Attr("type") != "set" || children[0].XMLName.Space != nsBind {
 		return nil, n.t.write(iqError(&st, "", feature.NotAllowed("bind a resource first")))
 	}
 	want := n.authed
-	var resource string
-	inner, _ := (&xmppmap.Stanza{Name: "bind", Inner: children[0].Inner}).Children()
-	for i := range inner {
-		if inner[i].XMLName.Local == "resource" {
-			resource = strings.TrimSpace(inner[i].Text())
-		}
-	}
+	resource := bindResource(children[0].Inner)
 	if resource != "" {
 		if want, err = n.authed.WithResource(resource); err != nil {
 			return nil, n.t.write(iqError(&st, "", feature.BadRequest("invalid resource")))
@@ -324,6 +342,26 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 	}
 	sess.log.Info().Str("mechanism", n.mechanism).Bool("tls", n.tlsOn).Msg("session bound")
 	return sess, nil
+}
+
+// bindResource returns the resource a <bind/> asks for (the text of its
+// last <resource/> child, trimmed), "" for none. The usual form,
+// <resource>text</resource> with plain text, is read without a decoder.
+func bindResource(inner []byte) string {
+	const open, end = "<resource>", "</resource>"
+	if b := bytes.TrimSpace(inner); bytes.HasPrefix(b, []byte(open)) && bytes.HasSuffix(b, []byte(end)) {
+		if text := b[len(open) : len(b)-len(end)]; xmppmap.PlainText(text) {
+			return strings.TrimSpace(string(text))
+		}
+	}
+	var resource string
+	children, _ := (&xmppmap.Stanza{Name: "bind", Inner: inner}).Children()
+	for i := range children {
+		if children[i].XMLName.Local == "resource" {
+			resource = strings.TrimSpace(children[i].Text())
+		}
+	}
+	return resource
 }
 
 // iqError renders an error reply to an IQ; from is the replying entity

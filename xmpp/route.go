@@ -34,6 +34,9 @@ func (s *session) handle(ctx context.Context, el element) error {
 		return newStreamError(condUnsupportedStanza, err.Error())
 	}
 	st.SetChildTexts(el.texts)
+	if el.children != nil {
+		st.SetChildren(el.children)
+	}
 	s.sm.counted()
 	// RFC 6120 §8.1.2.1: the server stamps the full address of the session.
 	st.SetAttr("from", s.addr.String())

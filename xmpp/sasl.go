@@ -239,7 +239,8 @@ func (n *negotiation) scram(ctx context.Context, mech string, first []byte) (cro
 	}
 	var addr crosstalk.Address
 	var lookupErr error
-	srv := scram.New(h, strings.HasSuffix(mech, "-PLUS"), n.bindings(), func(username string) (crosstalk.SCRAMKeys, error) {
+	plus := strings.HasSuffix(mech, "-PLUS")
+	srv := scram.New(h, plus, n.bindingsFor(plus), func(username string) (crosstalk.SCRAMKeys, error) {
 		a, creds, err := n.account(ctx, username)
 		addr = a
 		if err != nil {

@@ -196,26 +196,31 @@ func (s *session) Set(key string, v any) {
 // Send queues a stanza for the client from the session's own reader (a
 // handler), waiting while the reply queue is full.
 func (s *session) Send(stanza []byte) error {
-	return s.enqueue(outItem{b: stanza, stanza: true}, true)
+	return s.enqueue(outItem{b: stanza, stanza: true}, true, false)
 }
 
 // trySend queues a stanza from another goroutine without blocking.
 func (s *session) trySend(stanza []byte) error {
-	return s.enqueue(outItem{b: stanza, stanza: true}, false)
+	return s.enqueue(outItem{b: stanza, stanza: true}, false, false)
 }
 
 // reply queues an answer stanza from the reader, waiting while the queue
 // is full.
 func (s *session) reply(b []byte) { s.queue(outItem{b: b, stanza: true}) }
 
-// queue queues a write request from the reader.
-func (s *session) queue(it outItem) { _ = s.enqueue(it, true) }
+// queue queues a write request from the reader. Unless a writer runs (it
+// is woken) or the queue is half full (one is started), the request waits
+// for the reader to write it itself once it has handled the element that
+// caused it (flushReplies): a request's answer then needs no writer
+// goroutine.
+func (s *session) queue(it outItem) { _ = s.enqueue(it, true, true) }
 
-// enqueue adds a write request to the reply queue and wakes the writer.
+// enqueue adds a write request to the reply queue and wakes the writer,
+// or leaves it to the reader's flushReplies (later: the reader only).
 // With wait it waits while the queue is full (the reader only: it slows
 // the client that asks too fast); without, a full queue is
 // ErrSlowConsumer.
-func (s *session) enqueue(it outItem, wait bool) error {
+func (s *session) enqueue(it outItem, wait, later bool) error {
 	for {
 		s.wmu.Lock()
 		if s.isDone() {
@@ -224,14 +229,18 @@ func (s *session) enqueue(it outItem, wait bool) error {
 		}
 		if len(s.pending) < replyQueue {
 			s.pending = append(s.pending, it)
+			later = later && !s.wrunning && len(s.pending) < replyQueue/2
 			s.wmu.Unlock()
-			s.wake()
+			if !later {
+				s.wake()
+			}
 			return nil
 		}
 		s.wmu.Unlock()
 		if !wait {
 			return crosstalk.ErrSlowConsumer
 		}
+		s.wake() // replies left for flushReplies may fill the queue
 		select {
 		case <-s.done:
 			return crosstalk.ErrEndpointClosed

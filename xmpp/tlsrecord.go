@@ -1,7 +1,9 @@
 package xmpp
 
 import (
+	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -52,6 +54,13 @@ type recordConn struct {
 	// dlSet counts the deadlines set through SetReadDeadline and
 	// SetDeadline, so that linger knows whether to put its own back.
 	dlSet uint64
+
+	// held collects what crypto/tls writes while holding is set (hold,
+	// sendHeld), so that several records leave in one write; hmu guards
+	// both (crypto/tls may write from a reader, a KeyUpdate answer).
+	hmu     sync.Mutex
+	holding bool
+	held    []byte
 }
 
 // newRecordConn wraps c; pool holds the read-ahead buffers; poller, when
@@ -199,7 +208,7 @@ func (c *recordConn) linger(d time.Duration) int {
 	c.pmu.Unlock()
 	ready := false
 	err := raw.Read(func(fd uintptr) bool {
-		ready = peekReady(fd)
+		ready = c.readAhead(fd)
 		return ready
 	})
 	c.pmu.Lock()
@@ -212,6 +221,44 @@ func (c *recordConn) linger(d time.Duration) int {
 		return lingerReady
 	}
 	return lingerQuiet
+}
+
+// Write writes to the socket, or keeps the bytes for sendHeld while hold
+// is in effect.
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.hmu.Lock()
+	if c.holding {
+		c.held = append(c.held, p...)
+		c.hmu.Unlock()
+		return len(p), nil
+	}
+	c.hmu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// hold keeps what crypto/tls writes from now on until sendHeld.
+func (c *recordConn) hold() {
+	c.hmu.Lock()
+	c.holding = true
+	c.hmu.Unlock()
+}
+
+// sendHeld writes what was kept since hold in one write, within timeout
+// (crypto/tls moves the write deadline to now when it sends close_notify),
+// and ends the hold.
+func (c *recordConn) sendHeld(timeout time.Duration) error {
+	c.hmu.Lock()
+	b := c.held
+	c.holding, c.held = false, nil
+	c.hmu.Unlock()
+	if len(b) == 0 {
+		return nil
+	}
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(b)
+	return err
 }
 
 // Close wakes a watched session (its reader then finds the connection
@@ -286,17 +333,48 @@ func (c *recordConn) Read(p []byte) (int, error) {
 // fill reads ahead from the socket into a pooled buffer; it leaves buf nil
 // (and err set) when nothing came.
 func (c *recordConn) fill() {
-	b, ok := c.pool.Get().(*[]byte)
-	if !ok {
-		bb := make([]byte, readBufSize)
-		b = &bb
-	}
-	c.buf = *b
+	c.buf = *c.getBuf()
 	n, err := c.Conn.Read(c.buf)
 	c.r, c.w, c.err = 0, n, err
 	if n == 0 {
 		c.release()
 	}
+}
+
+// getBuf takes a read-ahead buffer from the pool.
+func (c *recordConn) getBuf() *[]byte {
+	if b, ok := c.pool.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, readBufSize)
+	return &b
+}
+
+// readAhead is how a drained connection waits for its socket (linger,
+// waitReadable, as the function of a syscall.RawConn's Read): it reads
+// what the socket fd holds, without waiting, into a read-ahead buffer
+// that Read then hands over, and reports false while the socket has
+// nothing. A wait that finds bytes so costs one system call, not a check
+// (a peek) and then the read. The end of the stream or an error is kept
+// for Read, as a read of the connection would give it.
+func (c *recordConn) readAhead(fd uintptr) bool {
+	bp := c.getBuf()
+	n, ready, err := readNow(fd, *bp)
+	switch {
+	case !ready:
+		c.pool.Put(bp)
+		return false
+	case n > 0:
+		c.buf, c.r, c.w = *bp, 0, n
+		return true
+	}
+	c.pool.Put(bp)
+	if err == nil {
+		c.err = io.EOF
+	} else {
+		c.err = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+	}
+	return true
 }
 
 func (c *recordConn) release() {
@@ -313,9 +391,10 @@ func (c *recordConn) drained() bool {
 }
 
 // waitReadable blocks until the socket has bytes (or an error, or the read
-// deadline passes) when drained; it returns false without waiting when the
-// connection cannot be waited on so (read-ahead pending, or no access to
-// the socket), and the caller reads instead.
+// deadline passes) when drained, and reads them ahead (readAhead); it
+// returns false without waiting when the connection cannot be waited on
+// so (read-ahead pending, or no access to the socket), and the caller
+// reads instead.
 func (c *recordConn) waitReadable() bool {
 	if !c.drained() {
 		return false
@@ -328,5 +407,5 @@ func (c *recordConn) waitReadable() bool {
 	if err != nil {
 		return false
 	}
-	return waitReadable(raw)
+	return waitReadable(raw, c.readAhead)
 }

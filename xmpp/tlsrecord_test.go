@@ -168,6 +168,9 @@ func TestRecordConnTLS(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("waitReadable did not wake on a record")
 	}
+	if rc.drained() {
+		t.Fatal("waitReadable did not read the record ahead (a peek and then a read: two system calls)")
+	}
 	read("<d/>")
 	// linger: quiet for its whole wait; ready at once when a deadline is
 	// set meanwhile (a kick) or when a record comes; its own deadline is
@@ -190,6 +193,9 @@ func TestRecordConnTLS(t *testing.T) {
 	}()
 	if start := time.Now(); rc.linger(5*time.Second) != lingerReady || time.Since(start) > 2*time.Second {
 		t.Fatal("linger did not end when a record came")
+	}
+	if rc.drained() {
+		t.Fatal("linger did not read the record ahead")
 	}
 	time.Sleep(100 * time.Millisecond) // past linger's own deadlines
 	read("<e/>")

@@ -7,28 +7,28 @@ import (
 	"syscall"
 )
 
-// waitReadable blocks in the runtime's network poller until the socket
-// has a byte to read, has ended or failed, or its read deadline passes,
-// without reading anything (a one-byte MSG_PEEK checks that the readiness
-// is real). It returns true when it waited, whatever the outcome: the
-// caller's next read reports an error or a deadline.
-func waitReadable(raw syscall.RawConn) bool {
-	_ = raw.Read(peekReady)
+// waitReadable blocks in the runtime's network poller until ready, called
+// with the socket's descriptor when it may be readable, reports that it
+// has found bytes, the end of the stream or an error, or until the read
+// deadline passes. It returns true when it waited, whatever the outcome:
+// the caller's next read reports an error or a deadline.
+func waitReadable(raw syscall.RawConn, ready func(fd uintptr) bool) bool {
+	_ = raw.Read(ready)
 	return true
 }
 
-// peekReady reports whether a read of the socket fd would return at once:
-// it has bytes, its end or an error (a one-byte MSG_PEEK, which reads
-// nothing).
-func peekReady(fd uintptr) bool {
-	var b [1]byte
+// readNow reads what the socket fd holds into b, without waiting. ready is
+// false when the socket has nothing; otherwise n bytes came, or the stream
+// ended (n 0, err nil), or err is the socket's error.
+func readNow(fd uintptr, b []byte) (n int, ready bool, err error) {
 	for {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if errors.Is(err, syscall.EINTR) {
+		n, err := syscall.Read(int(fd), b)
+		switch {
+		case errors.Is(err, syscall.EINTR):
 			continue
+		case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
+			return 0, false, nil
 		}
-		// Not ready (false) only while the socket has nothing; bytes, the
-		// end of the stream or an error are for the next read.
-		return !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EWOULDBLOCK)
+		return max(n, 0), true, err
 	}
 }

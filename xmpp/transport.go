@@ -339,6 +339,10 @@ type element struct {
 	inner []byte
 	// texts are the children's own character data (xmppmap.ChildText).
 	texts []xmppmap.ChildText
+	// children is the child element of an IQ (jabber:client) that has
+	// exactly one, as the decoder found it (xmppmap.Stanza.SetChildren):
+	// the IQ handlers need no second parse. Nil otherwise.
+	children []xmppmap.Element
 }
 
 // wait blocks until the client sends more, holding no read buffer while
@@ -432,6 +436,11 @@ func (t *transport) next() (element, error) {
 	depth := 0
 	startEnd := 0   // bytes recorded up to the end of the start tag
 	var text []byte // the current child's own character data
+	// An IQ's first child: its start tag and where its start and end
+	// tags end in the recorded bytes; kids counts the IQ's children.
+	iq, kids := false, 0
+	var kid xml.StartElement
+	kidStart, kidEnd := 0, 0
 	for {
 		tok, err := t.guard.Token()
 		if err != nil {
@@ -452,9 +461,16 @@ func (t *transport) next() (element, error) {
 			if depth == 0 {
 				el.start = tok.Copy()
 				startEnd = len(t.rec.buf)
+				iq = tok.Name.Local == "iq" && tok.Name.Space == nsClient
 			} else if depth == 1 {
 				el.texts = append(el.texts, xmppmap.ChildText{Name: tok.Name})
 				text = text[:0]
+				if iq {
+					if kids == 0 {
+						kid, kidStart = tok.Copy(), len(t.rec.buf)
+					}
+					kids++
+				}
 			}
 			depth++
 		case xml.EndElement:
@@ -465,20 +481,24 @@ func (t *transport) next() (element, error) {
 			if depth == 1 && len(text) > 0 {
 				el.texts[len(el.texts)-1].Text = string(text)
 			}
+			if depth == 1 && kids == 1 {
+				kidEnd = len(t.rec.buf)
+			}
 			if depth == 0 {
 				raw := t.rec.buf
 				if i := bytes.IndexByte(raw, '<'); i > 0 {
 					raw = raw[i:]
 					startEnd -= i
+					kidStart -= i
+					kidEnd -= i
 				}
 				el.raw = bytes.Clone(raw)
 				// The decoder reads a start tag up to its '>' and no
 				// further; an empty element (<a/>) ends with nothing more
 				// read. Otherwise the end tag is the last "</".
-				if startEnd < len(el.raw) {
-					if j := bytes.LastIndex(el.raw, []byte("</")); j >= startEnd {
-						el.inner = el.raw[startEnd:j:j]
-					}
+				el.inner = innerOf(el.raw, startEnd, len(el.raw))
+				if kids == 1 {
+					el.children = []xmppmap.Element{{XMLName: kid.Name, Attrs: kid.Attr, Inner: innerOf(el.raw, kidStart, kidEnd)}}
 				}
 				t.rec.reset()
 				t.trace("in", el.raw)
@@ -493,6 +513,19 @@ func (t *transport) next() (element, error) {
 			}
 		}
 	}
+}
+
+// innerOf returns the bytes between the start and end tags of the
+// element of raw whose start tag ends at start and whose end tag ends at
+// end (nil when it is empty: <a/> ends where its start tag does).
+func innerOf(raw []byte, start, end int) []byte {
+	if start >= end {
+		return nil
+	}
+	if j := bytes.LastIndex(raw[:end], []byte("</")); j >= start {
+		return raw[start:j:j]
+	}
+	return nil
 }
 
 // write sends bytes with the write deadline.

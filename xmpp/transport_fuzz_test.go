@@ -33,6 +33,7 @@ func FuzzTransport(f *testing.F) {
 	f.Add([]byte("<message to='a@b'><body>hi</body></message> <presence/>"))
 	f.Add([]byte("<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>"))
 	f.Add([]byte("<message><!-- x --></message>"))
+	f.Add([]byte("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq><iq><a/>x<b/></iq><iq> <q xmlns='u' ver=''></q> </iq>"))
 	f.Add([]byte("<a:b xmlns:a='urn:x'><c/></a:b><r xmlns='urn:xmpp:sm:3'/>"))
 	f.Add([]byte("<message><body xmlns='urn:x'>no</body><body>a<b>x</b>&lt;<![CDATA[c]]></body><body>2</body><subject/><thread>t</thread></message>"))
 	f.Add([]byte("  <message xml:lang='en' to='a@b' x:y='1' xmlns:x='urn:x'><body>a &amp; <![CDATA[<b>]]></body></message >\n<iq/><presence></presence>"))
@@ -74,6 +75,10 @@ func FuzzTransport(f *testing.F) {
 			if gerr == nil && (got.Name != want.Name || !bytes.Equal(got.Inner, want.Inner) || !reflect.DeepEqual(got.Attrs, want.Attrs)) {
 				t.Fatalf("element %q: from the stream %+v, parsed again %+v", el.raw, got, want)
 			}
+			// So are an IQ's children, as the decoder found them.
+			if gerr == nil && got.Name == "iq" && !bytes.Contains(el.raw, []byte("xmlns:")) && !bytes.Contains(el.raw, []byte("stream:")) {
+				checkIQChildren(t, el, want)
+			}
 			// So is the message, with the texts the stream's decoder found.
 			// (A prefix declared for jabber:client is resolved in the
 			// stream's scope, and not by a parse of the inner XML alone.)
@@ -89,4 +94,27 @@ func FuzzTransport(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkIQChildren fails t unless the children the decoder found for an IQ
+// (el.children) are those a second parse of its bytes gives (want).
+func checkIQChildren(t *testing.T, el element, want xmppmap.Stanza) {
+	t.Helper()
+	wc, err := want.Children()
+	if err != nil {
+		t.Fatalf("element %q: children do not parse again: %v", el.raw, err)
+	}
+	if el.children == nil {
+		if len(wc) == 1 {
+			t.Fatalf("element %q: one child %+v, not found by the decoder", el.raw, wc[0])
+		}
+		return
+	}
+	if len(wc) != 1 {
+		t.Fatalf("element %q: the decoder found one child, a second parse %d", el.raw, len(wc))
+	}
+	g, w := el.children[0], wc[0]
+	if g.XMLName != w.XMLName || !bytes.Equal(g.Inner, w.Inner) || len(g.Attrs) != len(w.Attrs) || len(g.Attrs) > 0 && !reflect.DeepEqual(g.Attrs, w.Attrs) {
+		t.Fatalf("element %q: child from the stream %+v, parsed again %+v", el.raw, g, w)
+	}
 }

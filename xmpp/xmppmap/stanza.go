@@ -35,6 +35,12 @@ type Stanza struct {
 	// need not decode Inner again.
 	texts      []ChildText
 	textsKnown bool
+	// children, when childrenKnown, are the child elements as the
+	// stream's decoder found them (SetChildren) in childrenOf, the Inner
+	// they were found in: once Inner is replaced, Children decodes it.
+	children      []Element
+	childrenOf    []byte
+	childrenKnown bool
 }
 
 // ChildText is one child element of a stanza and its own character data
@@ -51,6 +57,15 @@ type ChildText struct {
 // again.
 func (s *Stanza) SetChildTexts(texts []ChildText) {
 	s.texts, s.textsKnown = texts, true
+}
+
+// SetChildren records the stanza's child elements, found by the decoder
+// that read the stanza from its stream, with namespaces resolved in the
+// stream's scope and each Inner a slice of the stanza's Inner: Children
+// then returns them instead of decoding Inner again, as long as Inner is
+// not replaced.
+func (s *Stanza) SetChildren(children []Element) {
+	s.children, s.childrenOf, s.childrenKnown = children, s.Inner, true
 }
 
 type rawStanza struct {
@@ -198,8 +213,12 @@ func (e *Element) Attr(local string) string {
 }
 
 // Children decodes the stanza's child elements, with namespaces resolved
-// against jabber:client as the default.
+// against jabber:client as the default, or returns those SetChildren
+// recorded.
 func (s *Stanza) Children() ([]Element, error) {
+	if s.childrenKnown && sameBytes(s.Inner, s.childrenOf) {
+		return s.children, nil
+	}
 	if len(bytes.TrimSpace(s.Inner)) == 0 {
 		return nil, nil // <presence/>, <iq type='result'/>: nothing to parse
 	}
@@ -214,6 +233,11 @@ func (s *Stanza) Children() ([]Element, error) {
 		return nil, fmt.Errorf("xmppmap: children of <%s/>: %w", s.Name, err)
 	}
 	return wrap.Children, nil
+}
+
+// sameBytes reports whether a and b are the same slice of the same array.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Text returns the character data of an element with no child elements.

@@ -1,0 +1,124 @@
+package xmpp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// writeCounter counts the writes to the sockets it accepts; the
+// connections stay *net.TCPConn underneath (SyscallConn is promoted), so
+// the server serves them as any other.
+type writeCounter struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+type countedConn struct {
+	*net.TCPConn
+	writes *atomic.Int64
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.TCPConn.Write(p)
+}
+
+func (l *writeCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countedConn{TCPConn: c.(*net.TCPConn), writes: &l.writes}, nil
+}
+
+// TestSessionEndOneWrite: when a client ends a TLS session, the server's
+// </stream:stream> and TLS close_notify leave in one write, and both
+// arrive (the client sees the end of the stream, then a clean end of TLS).
+func TestSessionEndOneWrite(t *testing.T) {
+	ts := startServer(t, nil)
+	user := ts.user(t, "alice")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &writeCounter{Listener: inner}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = ts.srv.Serve(ctx, ln) }()
+
+	c := dialRaw(t, inner.Addr().String())
+	c.open()
+	c.startTLS(ts.roots)
+	c.open()
+	scramLogin(t, c, user.Local(), ts.password, nil)
+	c.open()
+	c.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+	if e := c.next(); e.XMLName.Local != "iq" || e.attr("type") != "result" {
+		t.Fatalf("bind: %+v", e)
+	}
+	time.Sleep(100 * time.Millisecond) // nothing else is on its way
+	before := ln.writes.Load()
+	c.send("</stream:stream>")
+	if e, err := c.tryNext(); err != nil || e.XMLName.Local != "</stream>" {
+		t.Fatalf("end of the stream: %+v, %v", e, err)
+	}
+	if n, err := c.conn.Read(make([]byte, 16)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("after the end of the stream: %d bytes, %v; want a TLS close_notify (EOF)", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(ts.srv.local.all()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := ln.writes.Load() - before; got != 1 {
+		t.Fatalf("the session's end took %d writes, want 1", got)
+	}
+}
+
+// TestReplyWithoutWriter: the answers to what a client sent are written
+// by the session's reader, without a writer goroutine started for them
+// (a new session starts none either); a writer still carries what the hub
+// delivers.
+func TestReplyWithoutWriter(t *testing.T) {
+	ts := startServer(t, nil)
+	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &writeCounter{Listener: inner}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = ts.srv.Serve(ctx, ln) }()
+	ts.addr = inner.Addr().String()
+	c := ts.login(t, alice, "r", false)
+	writers := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "xmpp.(*session).writeLoop")
+	}
+	if n := writers(); n != 0 {
+		t.Fatalf("%d writer goroutines after bind", n)
+	}
+	before := ln.writes.Load()
+	c.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq><iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>")
+	c.expect("iq", "p1")
+	c.expect("iq", "p2")
+	if n := writers(); n != 0 {
+		t.Fatalf("%d writer goroutines after the answers to two pings", n)
+	}
+	if got := ln.writes.Load() - before; got != 2 {
+		t.Fatalf("two pings were answered in %d writes, want one each", got)
+	}
+	// What the hub delivers still goes through a writer.
+	b := ts.login(t, bob, "r", false)
+	b.send("<message to='" + alice.String() + "/r' type='chat'><body>hi</body></message>")
+	if e := c.expect("message", ""); e.attr("from") != bob.String()+"/r" {
+		t.Fatalf("message: %+v", e)
+	}
+}
