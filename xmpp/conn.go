@@ -456,8 +456,10 @@ func (s *session) writeLoop() { s.write(true) }
 // flushReplies on the reader's goroutine, starts at most one). It writes
 // the replies the reader queued and the events of the mailbox until both
 // are empty, then, with linger, waits writerLinger for more before it
-// ends. When the session is done it writes the final stream error and
-// detaches the connection.
+// ends. Without linger (on the reader's goroutine) it makes one pass and
+// hands whatever arrived meanwhile to a writer goroutine. When the
+// session is done it writes the final stream error and detaches the
+// connection.
 func (s *session) write(linger bool) {
 	defer s.writers.Done()
 	buf := s.srv.getWriteBuf()
@@ -466,6 +468,7 @@ func (s *session) write(linger bool) {
 		evs      []crosstalk.Event
 		timer    *time.Timer
 		lingered bool
+		passes   int
 	)
 	defer func() {
 		if timer != nil {
@@ -500,6 +503,16 @@ func (s *session) write(linger bool) {
 			}
 			continue
 		}
+		if !linger && passes > 0 && !done {
+			// On the reader's goroutine (flushReplies), one pass only:
+			// what arrived meanwhile goes to a writer goroutine, so a
+			// stream of deliveries cannot keep the reader from the client.
+			s.writers.Add(1)
+			go s.writeLoop() // wrunning stays set: the role passes on
+			s.wmu.Unlock()
+			return
+		}
+		passes++
 		lingered = false
 		s.pending, s.spare = s.spare[:0], items
 		s.pingDue = false

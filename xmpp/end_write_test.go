@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/crosstalk-im/crosstalk"
 )
 
 // writeCounter counts the writes to the sockets it accepts; the
@@ -121,4 +123,46 @@ func TestReplyWithoutWriter(t *testing.T) {
 	if e := c.expect("message", ""); e.attr("from") != bob.String()+"/r" {
 		t.Fatalf("message: %+v", e)
 	}
+}
+
+// TestInlineWriteHandsOver: the reader writes its own replies in one pass
+// only (flushReplies); what arrives while it writes goes to a writer
+// goroutine, so that a stream of deliveries cannot keep the reader from
+// the client. Here the second reply is queued while the first is being
+// written and the client reads nothing more: flushReplies must return
+// while the second write waits for the client.
+func TestInlineWriteHandsOver(t *testing.T) {
+	ts := startServer(t, nil)
+	a, peer := net.Pipe()
+	defer a.Close()
+	defer peer.Close()
+	s := &session{
+		srv:    ts.srv,
+		mbox:   crosstalk.NewMailbox(16, 1<<20),
+		space:  make(chan struct{}, 1),
+		wakeCh: make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	s.wt = &transport{conn: a, wtimeout: 10 * time.Second}
+	s.queue(outItem{b: []byte("<one/>")})
+
+	returned := make(chan struct{})
+	go func() { s.flushReplies(); close(returned) }()
+	buf := make([]byte, 64)
+	n, err := peer.Read(buf)
+	if err != nil || string(buf[:n]) != "<one/>" {
+		t.Fatalf("first write: %q, %v", buf[:n], err)
+	}
+	s.queue(outItem{b: []byte("<two/>")}) // arrives while the first is written
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader's flushReplies kept writing what arrived after its pass")
+	}
+	if n, err = peer.Read(buf); err != nil || string(buf[:n]) != "<two/>" {
+		t.Fatalf("second write (the writer goroutine's): %q, %v", buf[:n], err)
+	}
+	_ = peer.Close() // the end's write fails at once
+	s.Close(nil)
+	s.writers.Wait()
 }
