@@ -15,13 +15,27 @@
 # Crosstalk is measured when its XMPP and SIP listeners answer; until the
 # frontends are merged its columns say so.
 #
-# Needs: prosody, ejabberd, kamailio (Debian), openssl, jq, curl, go. Usage:
+# SIP is measured twice. The sip-register and sip-message rows come from
+# ctload (Go, sipgo): 32 user agents, digest answered pre-emptively on
+# MESSAGE with the cached nonce, latency per operation, but ~60–95 µs of
+# ctload CPU per MESSAGE on the cores the server uses. The sipp rows
+# (bench/sipp.sh, scenarios in bench/sipp/, issue 4) come from sipp 3.6
+# (Debian sip-tester, C++), as RFC 7502 benchmarks name it: REGISTER with a
+# fresh 401 every call, MESSAGE with a 407 every call (auth) or from
+# another domain without credentials (ext), relayed to a sipp UAS whose
+# count of MESSAGEs received must cover the 200s; several sipp UACs in
+# parallel, summed; sipp's own CPU per call is reported beside the
+# server's. No latency figures from sipp.
+#
+# Needs: prosody, ejabberd, kamailio, sip-tester (sipp) (Debian), openssl,
+# jq, curl, go, /usr/bin/time. Usage:
 #   bench/compare.sh            # full run, ~20 minutes
 #   QUICK=1 bench/compare.sh    # small numbers, ~1 minute, to check the script
 #   OUT=/tmp/b.md bench/compare.sh
 #   SCENARIOS=sip-register,sip-message OUT=/tmp/sip.md bench/compare.sh
 #     # only those suites (idle, xmpp, presence, muc, sip, sip-register,
-#     # sip-message, cross); servers no selected suite needs are not started
+#     # sip-message, sipp, cross); servers no selected suite needs are not started
+#   SCENARIOS=sipp OUT=/tmp/sipp.md bench/compare.sh   # sipp only, ~10 minutes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
