@@ -293,10 +293,10 @@ login_failures_per_minute = 100000
 [sip]
 # Kamailio runs without a per-source limit (no pike): so does Crosstalk here.
 requests_per_second = 1000000
+request_burst = 1000000
 # MD5 offered first, as Kamailio's only: sipp 3.6 answers only the first
 # challenge and knows only MD5; ctload picks SHA-256 from the second.
 digest_algorithms = ["MD5", "SHA-256"]
-request_burst = 1000000
 [log]
 level = "warn"
 format = "json"
