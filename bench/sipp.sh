@@ -49,7 +49,7 @@ sipp_csv() {
 }
 
 # sipp_register_rcpt SERVER: bind the recipients user4001… to the UAS port
-# (one-off REGISTER with digest per recipient; fails the run if it fails).
+# (one-off REGISTER with digest per recipient, before each MESSAGE step).
 sipp_register_rcpt() {
   local d=$WORK/sipp i
   mkdir -p "$d"
@@ -75,6 +75,10 @@ sipp_step() {
     uas=$! # the -timeout ends it should this script be stopped
     wait_listen udp "$SIPP_IP" $((SIPP_PORT + 100)) && kill -0 "$uas" 2>/dev/null ||
       log "sipp: the UAS did not start (port $((SIPP_PORT + 100)) taken?): its MESSAGEs will count as lost"
+    # Bound afresh each step: a server may forget a binding that stopped
+    # answering in a failed step (Crosstalk does), and the retry or the
+    # next ladder would then measure offline storage (202), not relaying.
+    sipp_register_rcpt "$server" || true
   fi
   local t0 t1 c0 c1
   c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
@@ -156,7 +160,6 @@ sipp_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
   log "$p sipp register"; sipp_ladder "$p.sipp-register" register register.xml "$SIPP_REG_RATES" "$addr" "$pid"
   settle "${SERVER_PIDS[@]}"
-  sipp_register_rcpt "$addr" || return 0
   log "$p sipp message (auth)"; sipp_ladder "$p.sipp-message-auth" auth message_auth.xml "$SIPP_MSG_RATES" "$addr" "$pid"
   settle "${SERVER_PIDS[@]}"
   log "$p sipp message (ext)"; sipp_ladder "$p.sipp-message-ext" ext message_ext.xml "$SIPP_MSG_RATES" "$addr" "$pid"
