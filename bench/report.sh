@@ -238,6 +238,67 @@ cat <<EOF
 
 Where the ladders stopped — Kamailio REGISTER: $(collapse kamailio.register); MESSAGE: $(collapse kamailio.message)$([ "$CS" = 1 ] && echo "; Crosstalk REGISTER: $(collapse crosstalk.register); MESSAGE: $(collapse crosstalk.message)").
 
+## SIP with sipp (issue 4)
+
+The same sipp 3.6 scenarios (\`bench/sipp/\`, UDP) against both servers, each a ladder of
+offered rates held ${STEP} s a step, as above; several sipp UACs in parallel (one per
+${SIPP_PER_UAC} calls/s offered) on their own ports, summed. A call is REGISTER / 401 /
+REGISTER with digest / 200 (accounts \`user1\`…\`user$ACCOUNTS\` from an injection file,
+each bound to the UAC's port), or one MESSAGE relayed to a sipp UAS at which
+${SIPP_RCPT} recipients (\`user$SIPP_RCPT_FIRST\`…) are registered: **auth**, from a local
+user, MESSAGE / 407 / MESSAGE with digest / 200; **ext**, from \`ext…@example.net\` to the
+local user, MESSAGE / 200 without credentials (the policy of issue 4, given to Kamailio's
+script too). A step is clean when every sipp exits 0, every call succeeded, the UAS answered
+at least as many MESSAGEs as the UACs got 200s for, and at least 95% of the offered rate was
+achieved. Kamailio relays the UAS's 200 (stateful proxy); Crosstalk answers 200 once the
+recipient's binding has taken the MESSAGE and delivers it behind (the UAS count checks that
+it arrived). sipp costs less CPU per call than ctload but still shares the two cores: its own
+CPU per call (UACs and UAS) is in the last rows. Server CPU per call is taken over the step
+and the UAS's last second, so at low rates a fixed background share inflates it.
+
+| figure | Kamailio | Crosstalk | Crosstalk / Kamailio | target (issue 4) |
+|---|---|---|---|---|
+EOF
+# sr LABEL NAME JQ FORMAT TARGET: one sipp row with the ratio to Kamailio.
+sr() {
+  local k c r
+  k=$(v "kamailio.$2" "$3"); c=$([ "$CS" = 1 ] && v "crosstalk.$2" "$3")
+  r=$(awk -v a="$c" -v b="$k" 'BEGIN { if (a != "" && b != "" && b > 0) printf "×%.2f", a / b; else printf "—" }')
+  echo "| $1 | $(sfmt "kamailio.$2" "$k" "$4") | $(sfmt "crosstalk.$2" "$c" "$4") | $r | $5 |"
+}
+# sfmt NAME VALUE FORMAT: a sipp figure, or why there is none.
+sfmt() {
+  if [ -n "$2" ]; then awk -v a="$2" -v f="$3" 'BEGIN { printf f, a }'
+  elif [ -s "$RES/$1.fail.json" ]; then echo "no clean step"
+  else echo "not run"; fi
+}
+sr "REGISTER/s with digest, zero failures" sipp-register .per_second "%.0f" "≥ 5,000/s"
+sr "server CPU µs per REGISTER" sipp-register .server_cpu_us_per_op "%.1f" ""
+sr "MESSAGE/s relayed, local sender with digest (auth)" sipp-message-auth .per_second "%.0f" "≥ 12,000/s"
+sr "server CPU µs per MESSAGE (auth)" sipp-message-auth .server_cpu_us_per_op "%.1f" ""
+sr "MESSAGE/s relayed, sender of another domain (ext)" sipp-message-ext .per_second "%.0f" "≥ 12,000/s"
+sr "server CPU µs per MESSAGE (ext)" sipp-message-ext .server_cpu_us_per_op "%.1f" ""
+sr "sipp CPU µs per REGISTER" sipp-register .sipp_cpu_us_per_op "%.1f" ""
+sr "sipp CPU µs per MESSAGE (auth, UACs + UAS)" sipp-message-auth .sipp_cpu_us_per_op "%.1f" ""
+sr "sipp CPU µs per MESSAGE (ext, UACs + UAS)" sipp-message-ext .sipp_cpu_us_per_op "%.1f" ""
+
+# scollapse NAME: where a sipp ladder stopped.
+scollapse() {
+  local f=$RES/$1.fail.json
+  [ -s "$f" ] || { echo "did not fail up to the top step"; return; }
+  jq -r '"failed at \(.rate)/s offered (\(.uacs) UACs): \(.per_second | floor)/s achieved, \(.failed) of \(.calls) calls failed" + (if .lost > 0 then " (\(.lost) answered 200 but not delivered)" else "" end) + ", \(.retransmissions) retransmissions, \(.uac_exit_failures) sipp exits non-zero"' "$f"
+}
+# sretrans SERVER: sipp's retransmissions in each clean step of that server.
+sretrans() {
+  local n
+  for n in register message-auth message-ext; do echo -n " $n $(v "$1.sipp-$n" .retransmissions)"; done
+}
+
+cat <<EOF
+
+Where the sipp ladders stopped — Kamailio REGISTER: $(scollapse kamailio.sipp-register); auth: $(scollapse kamailio.sipp-message-auth); ext: $(scollapse kamailio.sipp-message-ext)$([ "$CS" = 1 ] && echo "; Crosstalk REGISTER: $(scollapse crosstalk.sipp-register); auth: $(scollapse crosstalk.sipp-message-auth); ext: $(scollapse crosstalk.sipp-message-ext)").
+sipp's retransmissions (after 500 ms without an answer; not failures) in the clean steps above — Kamailio:$(sretrans kamailio)$([ "$CS" = 1 ] && echo "; Crosstalk:$(sretrans crosstalk)").
+
 ## Cross-protocol (Crosstalk only)
 
 \`ctload cross\`: pairs of an XMPP session and a SIP user agent; each ladder step sends half

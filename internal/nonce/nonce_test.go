@@ -76,3 +76,48 @@ func BenchmarkUse(b *testing.B) {
 		}
 	}
 }
+
+// TestStoreForgetsOldest: past max outstanding nonces, the oldest are the
+// ones forgotten (stale), and every one of the newest max still works.
+func TestStoreForgetsOldest(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	const max = 50
+	s := New(time.Hour, max, func() time.Time { return now })
+	var ns []string
+	for range 3 * max {
+		now = now.Add(time.Millisecond)
+		ns = append(ns, s.Issue())
+	}
+	if len(s.issued) > max {
+		t.Fatalf("%d nonces kept, max %d", len(s.issued), max)
+	}
+	for i, n := range ns {
+		err := s.Use(n, 1)
+		if old := i < len(ns)-max; old && !errors.Is(err, ErrStale) {
+			t.Fatalf("nonce %d of %d (old): %v, want ErrStale", i, len(ns), err)
+		} else if !old && err != nil {
+			t.Fatalf("nonce %d of %d (among the newest %d): %v", i, len(ns), max, err)
+		}
+	}
+	// Expired nonces are forgotten by the next Issue, full or not.
+	now = now.Add(time.Hour)
+	s.Issue()
+	if len(s.issued) != 1 {
+		t.Fatalf("%d nonces kept after all expired, want 1", len(s.issued))
+	}
+}
+
+// BenchmarkIssueFull issues nonces into a full store (100,000 outstanding,
+// none expired), as a registrar under load does: each Issue forgets the
+// oldest in constant time.
+func BenchmarkIssueFull(b *testing.B) {
+	now := time.Unix(1_700_000_000, 0)
+	s := New(time.Hour, 100000, func() time.Time { return now })
+	for range 100000 {
+		s.Issue()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Issue()
+	}
+}

@@ -21,9 +21,13 @@ const sipExtra = "[sip]\ndigest_algorithms = [\"MD5\", \"SHA-256\"]\n"
 // sipUsers are created on every SIP interop server.
 var sipUsers = map[string]string{"alice@localhost": "alice-password", "bob@localhost": "bob-password"}
 
-// sippScenario returns the path of a scenario in test/interop/sipp.
+// sippScenario returns the path of a scenario in test/interop/sipp, or
+// name itself when it is absolute.
 func sippScenario(t *testing.T, name string) string {
 	t.Helper()
+	if filepath.IsAbs(name) {
+		return name
+	}
 	p, err := filepath.Abs(filepath.Join("sipp", name))
 	if err != nil {
 		t.Fatal(err)
