@@ -2,24 +2,8 @@ package xmpp
 
 import (
 	"encoding/base64"
-	"strings"
 	"testing"
-
-	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
-
-// bindResourceParsed is bindResource by a parse of the <bind/> children
-// only, as it was before the plain form was read without a decoder.
-func bindResourceParsed(inner []byte) string {
-	var resource string
-	children, _ := (&xmppmap.Stanza{Name: "bind", Inner: inner}).Children()
-	for i := range children {
-		if children[i].XMLName.Local == "resource" {
-			resource = strings.TrimSpace(children[i].Text())
-		}
-	}
-	return resource
-}
 
 // FuzzBindResource: the resource read without a decoder is the one a
 // parse finds, whatever the <bind/> holds.

@@ -46,16 +46,9 @@ func (l *writeCounter) Accept() (net.Conn, error) {
 func TestSessionEndOneWrite(t *testing.T) {
 	ts := startServer(t, nil)
 	user := ts.user(t, "alice")
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := &writeCounter{Listener: inner}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = ts.srv.Serve(ctx, ln) }()
+	ln := serveCountingWrites(t, ts)
 
-	c := dialRaw(t, inner.Addr().String())
+	c := dialRaw(t, ln.Addr().String())
 	c.open()
 	c.startTLS(ts.roots)
 	c.open()
@@ -90,15 +83,8 @@ func TestSessionEndOneWrite(t *testing.T) {
 func TestReplyWithoutWriter(t *testing.T) {
 	ts := startServer(t, nil)
 	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := &writeCounter{Listener: inner}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = ts.srv.Serve(ctx, ln) }()
-	ts.addr = inner.Addr().String()
+	ln := serveCountingWrites(t, ts)
+	ts.addr = ln.Addr().String()
 	c := ts.login(t, alice, "r", false)
 	writers := func() int {
 		buf := make([]byte, 1<<20)
@@ -165,4 +151,19 @@ func TestInlineWriteHandsOver(t *testing.T) {
 	_ = peer.Close() // the end's write fails at once
 	s.Close(nil)
 	s.writers.Wait()
+}
+
+// serveCountingWrites serves ts on a second loopback listener whose
+// connections count their writes, until the test ends.
+func serveCountingWrites(t *testing.T, ts *testServer) *writeCounter {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &writeCounter{Listener: inner}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = ts.srv.Serve(ctx, ln) }()
+	return ln
 }

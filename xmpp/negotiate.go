@@ -354,6 +354,13 @@ func bindResource(inner []byte) string {
 			return strings.TrimSpace(string(text))
 		}
 	}
+	return bindResourceParsed(inner)
+}
+
+// bindResourceParsed is bindResource by a parse of the <bind/> children:
+// the general case, and the oracle FuzzBindResource checks the plain
+// form against.
+func bindResourceParsed(inner []byte) string {
 	var resource string
 	children, _ := (&xmppmap.Stanza{Name: "bind", Inner: inner}).Children()
 	for i := range children {
