@@ -100,12 +100,13 @@ type Config struct {
 	// is held up for a few milliseconds, and every dropped request comes
 	// back as a retransmission.
 	UDPReadBuffer int
-	// UDPBacklogLimit is how many bytes may wait in the UDP socket's
-	// receive queue (kernel accounting, some 1–2 KiB per request) before
-	// new requests get 503 like past MaxInFlight, until half of it is
-	// left. Default 512 KiB (a few hundred requests, tens of
-	// milliseconds); negative: no limit. Linux only.
-	UDPBacklogLimit int
+	// UDPQueueDelayLimit is how long a request may wait in the UDP
+	// socket's receive queue (from the kernel's receive timestamp to
+	// sipgo's read) before new requests get 503 like past MaxInFlight,
+	// until one has waited less than half of it. Default 100 ms, a fifth
+	// of T1, so that a refused client is told before it would retransmit;
+	// negative: no limit. Linux on 64-bit systems only.
+	UDPQueueDelayLimit time.Duration
 	// Presence configures SUBSCRIBE/NOTIFY and PUBLISH (presence_config.go).
 	Presence PresenceConfig
 }
@@ -136,7 +137,7 @@ func Defaults() Config {
 		CredentialCacheTTL:     2 * time.Second,
 		MaxInFlight:            256,
 		UDPReadBuffer:          4 << 20,
-		UDPBacklogLimit:        512 << 10,
+		UDPQueueDelayLimit:     100 * time.Millisecond,
 		UserAgent:              "Crosstalk",
 		DigestAlgorithms:       []string{"SHA-256", "MD5"},
 	}
@@ -169,7 +170,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SendWindow, d.SendWindow)
 	setInt(&c.MaxInFlight, d.MaxInFlight)
 	setInt(&c.UDPReadBuffer, d.UDPReadBuffer)
-	setInt(&c.UDPBacklogLimit, d.UDPBacklogLimit)
+	setDur(&c.UDPQueueDelayLimit, d.UDPQueueDelayLimit)
 	setDur(&c.BindingWriteDelay, d.BindingWriteDelay)
 	setDur(&c.CredentialCacheTTL, d.CredentialCacheTTL)
 	if c.RequestsPerSecond == 0 {

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -21,9 +20,14 @@ type loadGuard struct {
 	max      int64
 	inFlight atomic.Int64
 	refused  atomic.Uint64
-	// backlogged is set while the UDP socket's receive queue holds more
-	// than Config.UDPBacklogLimit bytes (watchBacklog).
+	// backlogged is set while requests wait longer than
+	// Config.UDPQueueDelayLimit in the UDP socket's receive queue (queued).
 	backlogged atomic.Bool
+	// trips counts the times backlogged was set.
+	trips atomic.Uint64
+	// lastWait is the queue wait of the latest datagram read, in
+	// nanoseconds.
+	lastWait atomic.Int64
 }
 
 func newLoadGuard(maxInFlight int) *loadGuard {
@@ -73,44 +77,48 @@ func (s *Server) loadMW(next Handler) Handler {
 	}
 }
 
-// backlogInterval is how often the UDP receive queue is measured.
-const backlogInterval = 5 * time.Millisecond
-
-// watchBacklog measures the UDP socket's receive queue until ctx ends.
-// Requests that wait there are invisible to the in-flight count: with a
-// large receive buffer a server past saturation would answer them late
-// (after the client's retransmissions) instead of refusing them. Above
-// limit bytes the guard refuses every new request until the queue is
-// below half of it, which drains it at the cost of a 503 each.
-func (s *Server) watchBacklog(ctx context.Context, sc syscall.Conn, limit int) {
-	if _, err := socketBacklog(sc); err != nil {
-		s.log.Warn().Err(err).Msg("udp backlog guard off")
-		return
-	}
-	t := time.NewTicker(backlogInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := socketBacklog(sc)
-		if err != nil {
-			continue // the socket is closing
-		}
-		switch was := s.load.backlogged.Load(); {
-		case !was && n > limit:
-			s.load.backlogged.Store(true)
-			s.log.Debug().Int("bytes", n).Msg("udp backlog over the limit: refusing new requests")
-		case was && n < limit/2:
-			s.load.backlogged.Store(false)
-		}
+// queued is told, for each datagram read from the UDP listener, how long
+// it waited in the socket's receive queue. Requests waiting there are
+// invisible to the in-flight count: with a large receive buffer a server
+// past saturation would answer them late, after the clients' first
+// retransmission (T1, 500 ms), instead of refusing them. Once a datagram
+// has waited more than limit, the guard refuses every new request until
+// one has waited less than half of it: a refusal costs a fraction of a
+// served request, so the queue drains and the clients back off. Keyed to
+// time rather than to the queue's bytes, a short stall of the process
+// (GC, a busy machine) at a high but sustainable rate refuses nothing.
+func (g *loadGuard) queued(wait, limit time.Duration) {
+	g.lastWait.Store(int64(wait))
+	switch was := g.backlogged.Load(); {
+	case !was && wait > limit:
+		g.backlogged.Store(true)
+		g.trips.Add(1)
+	case was && wait < limit/2:
+		g.backlogged.Store(false)
 	}
 }
 
-// Overload reports the requests being handled now and how many were
-// refused with 503 because too many were, since the server started.
-func (s *Server) Overload() (inFlight int, refused uint64) {
-	return int(s.load.inFlight.Load()), s.load.refused.Load()
+// OverloadStats is the state of a server's load guard (Server.Overload).
+type OverloadStats struct {
+	// InFlight is the requests being handled now.
+	InFlight int
+	// Refused is how many requests got 503 because the server was full or
+	// its UDP queue too slow, since it started.
+	Refused uint64
+	// QueueTrips is how many times the UDP queue-delay guard started
+	// refusing.
+	QueueTrips uint64
+	// LastQueueWait is how long the latest datagram read from the UDP
+	// listener waited in its receive queue; zero without the guard.
+	LastQueueWait time.Duration
+}
+
+// Overload reports the load guard's state.
+func (s *Server) Overload() OverloadStats {
+	return OverloadStats{
+		InFlight:      int(s.load.inFlight.Load()),
+		Refused:       s.load.refused.Load(),
+		QueueTrips:    s.load.trips.Load(),
+		LastQueueWait: time.Duration(s.load.lastWait.Load()),
+	}
 }

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +18,7 @@ func TestOverload503(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxInFlight = 2 }, "alice", "bob")
 	b := newUA(t, "bob")
 	wantStatus(t, b.register(e, 60), 200)
-	waitFor(t, func() bool { n, _ := e.srv.Overload(); return n == 0 }) // the REGISTER's hub work after its 200
+	waitFor(t, func() bool { return e.srv.Overload().InFlight == 0 }) // the REGISTER's hub work after its 200
 	hold := make(chan struct{})
 	b.hold.Store(&hold)
 	c := newUA(t, "carol")
@@ -44,7 +43,7 @@ func TestOverload503(t *testing.T) {
 			t.Fatal("INFO not forwarded to bob")
 		}
 	}
-	if n, _ := e.srv.Overload(); n != 2 {
+	if n := e.srv.Overload().InFlight; n != 2 {
 		t.Fatalf("in flight %d, want 2", n)
 	}
 
@@ -68,7 +67,7 @@ func TestOverload503(t *testing.T) {
 			t.Fatalf("%s: Retry-After %q, want 1 to 3", method, h.Value())
 		}
 	}
-	if _, refused := e.srv.Overload(); refused != 3 {
+	if refused := e.srv.Overload().Refused; refused != 3 {
 		t.Fatalf("refused %d, want 3", refused)
 	}
 
@@ -80,7 +79,7 @@ func TestOverload503(t *testing.T) {
 		}
 		wantStatus(t, r.res, 200)
 	}
-	waitFor(t, func() bool { n, _ := e.srv.Overload(); return n == 0 })
+	waitFor(t, func() bool { return e.srv.Overload().InFlight == 0 })
 	wantStatus(t, a.register(e, 60), 200)
 	req := a.request(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp)
 	res, err := a.client.Do(context.Background(), req)
@@ -102,90 +101,4 @@ func TestRequestSize(t *testing.T) {
 			t.Fatalf("body %d bytes: size %d, want %d", len(body), got, want)
 		}
 	}
-}
-
-// TestSocketBacklog sends datagrams to a socket nobody reads and checks
-// that its measured receive queue holds at least their bytes, and nothing
-// once they are read.
-func TestSocketBacklog(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	uc := pc.(*net.UDPConn)
-	if n, err := socketBacklog(uc); err != nil || n != 0 {
-		t.Fatalf("empty socket: %d, %v", n, err)
-	}
-	out, err := net.Dial("udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	msg := []byte(strings.Repeat("x", 500))
-	for range 10 {
-		if _, err := out.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, func() bool { n, _ := socketBacklog(uc); return n >= 10*len(msg) })
-	buf := make([]byte, 2048)
-	for range 10 {
-		if _, _, err := pc.ReadFrom(buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, err := socketBacklog(uc); err != nil || n != 0 {
-		t.Fatalf("drained socket: %d, %v", n, err)
-	}
-}
-
-// TestBacklogGuard points the server's backlog watcher at a socket the
-// test fills beyond a small limit: the server refuses requests with 503
-// and Retry-After until that queue is drained below half the limit, then
-// answers normally.
-func TestBacklogGuard(t *testing.T) {
-	// The server's own watcher is off: it would clear the flag, its queue
-	// being empty.
-	e := newEnv(t, func(c *Config) { c.UDPBacklogLimit = -1 }, "alice")
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go e.srv.watchBacklog(ctx, pc.(*net.UDPConn), 4000)
-	out, err := net.Dial("udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	for range 10 {
-		if _, err := out.Write([]byte(strings.Repeat("x", 1000))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, func() bool { return e.srv.load.backlogged.Load() })
-	a := newUA(t, "alice")
-	res, err := a.client.Do(ctxT(t, 5*time.Second), a.request(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantStatus(t, res, 503)
-	if res.GetHeader("Retry-After") == nil {
-		t.Fatal("503 without Retry-After")
-	}
-	buf := make([]byte, 2048)
-	for range 10 {
-		if _, _, err := pc.ReadFrom(buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, func() bool { return !e.srv.load.backlogged.Load() })
-	res, err = a.client.Do(ctxT(t, 5*time.Second), a.request(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", Host: "localhost"}, e.udp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantStatus(t, res, 200)
 }

@@ -148,12 +148,12 @@ func (s *Server) Start(ctx context.Context) error {
 			if err := uc.SetReadBuffer(s.cfg.UDPReadBuffer); err != nil {
 				s.log.Warn().Err(err).Int("bytes", s.cfg.UDPReadBuffer).Msg("sip udp receive buffer not set")
 			}
-			if s.cfg.UDPBacklogLimit > 0 {
-				s.wg.Add(1)
-				go func() {
-					defer s.wg.Done()
-					s.watchBacklog(ctx, uc, s.cfg.UDPBacklogLimit)
-				}()
+			if s.cfg.UDPQueueDelayLimit > 0 {
+				if tc, err := newQueueTimedConn(uc, s.load, s.cfg.UDPQueueDelayLimit); err != nil {
+					s.log.Warn().Err(err).Msg("sip udp queue-delay guard off")
+				} else {
+					pc = tc
+				}
 			}
 		}
 		s.bound("udp", pc.LocalAddr(), pc.Close)
