@@ -36,6 +36,8 @@
 #     # only those suites (idle, xmpp, presence, muc, sip, sip-register,
 #     # sip-message, sipp, cross); servers no selected suite needs are not started
 #   SCENARIOS=sipp OUT=/tmp/sipp.md bench/compare.sh   # sipp only, ~10 minutes
+#   SCENARIOS=sipp SIPP_KINDS=ext SIPP_MSG_RATES="10000 12000 15000" OUT=/tmp/ext.md bench/compare.sh
+#     # one sipp ladder (register, auth, ext), chosen steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -24,6 +24,7 @@ SIPP_RCPT=16                    # MESSAGE recipients user4001…, bound to the U
 SIPP_RCPT_FIRST=4001
 SIPP_REG_RATES=${SIPP_REG_RATES:-"1000 2000 5000 8000 10000"}
 SIPP_MSG_RATES=${SIPP_MSG_RATES:-"2000 5000 8000 10000 12000 15000"}
+SIPP_KINDS=${SIPP_KINDS:-"register auth ext"} # which ladders sipp_suite runs
 if [ "$QUICK" = 1 ]; then SIPP_REG_RATES=${SIPP_REG_RATES_QUICK:-"1000 2000"} SIPP_MSG_RATES=${SIPP_MSG_RATES_QUICK:-"1000 2000"}; fi
 SIPP_DIR=bench/sipp
 CLK_TCK=$(getconf CLK_TCK)
@@ -158,10 +159,14 @@ sipp_ladder() {
 
 sipp_suite() { # PREFIX ADDR PID
   local p=$1 addr=$2 pid=$3
-  log "$p sipp register"; sipp_ladder "$p.sipp-register" register register.xml "$SIPP_REG_RATES" "$addr" "$pid"
-  settle "${SERVER_PIDS[@]}"
-  log "$p sipp message (auth)"; sipp_ladder "$p.sipp-message-auth" auth message_auth.xml "$SIPP_MSG_RATES" "$addr" "$pid"
-  settle "${SERVER_PIDS[@]}"
-  log "$p sipp message (ext)"; sipp_ladder "$p.sipp-message-ext" ext message_ext.xml "$SIPP_MSG_RATES" "$addr" "$pid"
-  settle "${SERVER_PIDS[@]}"
+  local kind
+  for kind in $SIPP_KINDS; do
+    case $kind in
+      register) log "$p sipp register"; sipp_ladder "$p.sipp-register" register register.xml "$SIPP_REG_RATES" "$addr" "$pid";;
+      auth) log "$p sipp message (auth)"; sipp_ladder "$p.sipp-message-auth" auth message_auth.xml "$SIPP_MSG_RATES" "$addr" "$pid";;
+      ext) log "$p sipp message (ext)"; sipp_ladder "$p.sipp-message-ext" ext message_ext.xml "$SIPP_MSG_RATES" "$addr" "$pid";;
+      *) log "sipp: unknown ladder $kind (SIPP_KINDS: register auth ext)"; return 1;;
+    esac
+    settle "${SERVER_PIDS[@]}"
+  done
 }
