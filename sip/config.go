@@ -102,10 +102,12 @@ type Config struct {
 	UDPReadBuffer int
 	// UDPQueueDelayLimit is how long a request may wait in the UDP
 	// socket's receive queue (from the kernel's receive timestamp to
-	// sipgo's read) before new requests get 503 like past MaxInFlight,
-	// until one has waited less than half of it. Default 100 ms, a fifth
-	// of T1, so that a refused client is told before it would retransmit;
-	// negative: no limit. Linux on 64-bit systems only.
+	// sipgo's read) before every new request gets 503 like past
+	// MaxInFlight. From half of it a share of new requests, rising with
+	// the wait, is refused; past three times it requests are discarded
+	// unread (loadGuard.queued). Default 100 ms, a fifth of T1, so that a
+	// refused client is told before it would retransmit; negative: no
+	// limit. Linux on 64-bit systems only.
 	UDPQueueDelayLimit time.Duration
 	// Presence configures SUBSCRIBE/NOTIFY and PUBLISH (presence_config.go).
 	Presence PresenceConfig

@@ -20,11 +20,14 @@ type loadGuard struct {
 	max      int64
 	inFlight atomic.Int64
 	refused  atomic.Uint64
-	// backlogged is set while requests wait longer than
-	// Config.UDPQueueDelayLimit in the UDP socket's receive queue (queued).
-	backlogged atomic.Bool
-	// trips counts the times backlogged was set.
+	// refuseShare is the share of new requests refused, in 1/65536ths,
+	// set from how long requests wait in the UDP socket's receive queue
+	// (queued).
+	refuseShare atomic.Uint32
+	// trips counts the times refuseShare left zero.
 	trips atomic.Uint64
+	// stale counts the datagrams discarded unread for their wait.
+	stale atomic.Uint64
 	// lastWait is the queue wait of the latest datagram read, in
 	// nanoseconds.
 	lastWait atomic.Int64
@@ -36,7 +39,7 @@ func newLoadGuard(maxInFlight int) *loadGuard {
 
 // admit takes a slot; false when the server is full.
 func (g *loadGuard) admit() bool {
-	if g.backlogged.Load() {
+	if share := g.refuseShare.Load(); share > 0 && (share >= shareAll || rand.Uint32N(shareAll) < share) {
 		g.refused.Add(1)
 		return false
 	}
@@ -77,27 +80,6 @@ func (s *Server) loadMW(next Handler) Handler {
 	}
 }
 
-// queued is told, for each datagram read from the UDP listener, how long
-// it waited in the socket's receive queue. Requests waiting there are
-// invisible to the in-flight count: with a large receive buffer a server
-// past saturation would answer them late, after the clients' first
-// retransmission (T1, 500 ms), instead of refusing them. Once a datagram
-// has waited more than limit, the guard refuses every new request until
-// one has waited less than half of it: a refusal costs a fraction of a
-// served request, so the queue drains and the clients back off. Keyed to
-// time rather than to the queue's bytes, a short stall of the process
-// (GC, a busy machine) at a high but sustainable rate refuses nothing.
-func (g *loadGuard) queued(wait, limit time.Duration) {
-	g.lastWait.Store(int64(wait))
-	switch was := g.backlogged.Load(); {
-	case !was && wait > limit:
-		g.backlogged.Store(true)
-		g.trips.Add(1)
-	case was && wait < limit/2:
-		g.backlogged.Store(false)
-	}
-}
-
 // OverloadStats is the state of a server's load guard (Server.Overload).
 type OverloadStats struct {
 	// InFlight is the requests being handled now.
@@ -108,6 +90,9 @@ type OverloadStats struct {
 	// QueueTrips is how many times the UDP queue-delay guard started
 	// refusing.
 	QueueTrips uint64
+	// QueueStale is how many requests the guard discarded unanswered,
+	// having waited over three times the limit in the UDP queue.
+	QueueStale uint64
 	// LastQueueWait is how long the latest datagram read from the UDP
 	// listener waited in its receive queue; zero without the guard.
 	LastQueueWait time.Duration
@@ -119,6 +104,7 @@ func (s *Server) Overload() OverloadStats {
 		InFlight:      int(s.load.inFlight.Load()),
 		Refused:       s.load.refused.Load(),
 		QueueTrips:    s.load.trips.Load(),
+		QueueStale:    s.load.stale.Load(),
 		LastQueueWait: time.Duration(s.load.lastWait.Load()),
 	}
 }

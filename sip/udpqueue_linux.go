@@ -14,7 +14,7 @@ import (
 // queueTimedConn is the UDP listener as sipgo reads it: each datagram is
 // read with the kernel's time of arrival (SO_TIMESTAMPNS), and the time it
 // waited in the socket's receive queue goes to the load guard
-// (loadGuard.queued). sipgo reads a listener from one goroutine; the
+// (loadGuard.queued), which may discard it. sipgo reads a listener from one goroutine; the
 // mutex only keeps the control-message buffer safe if that changes.
 type queueTimedConn struct {
 	*net.UDPConn
@@ -48,23 +48,26 @@ func newQueueTimedConn(uc *net.UDPConn, g *loadGuard, limit time.Duration) (*que
 	return &queueTimedConn{UDPConn: uc, guard: g, limit: limit, oob: make([]byte, 64)}, nil
 }
 
-// ReadFrom reads one datagram and reports how long it waited.
+// ReadFrom reads one datagram and reports how long it waited; a request
+// the guard finds stale is discarded and the next datagram read.
 func (c *queueTimedConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	c.mu.Lock()
-	n, oobn, _, addr, err := c.ReadMsgUDP(b, c.oob)
-	var at time.Time
-	var stamped bool
-	if err == nil {
-		at, stamped = receiveTime(c.oob[:oobn])
+	for {
+		c.mu.Lock()
+		n, oobn, _, addr, err := c.ReadMsgUDP(b, c.oob)
+		var at time.Time
+		var stamped bool
+		if err == nil {
+			at, stamped = receiveTime(c.oob[:oobn])
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return n, nil, err
+		}
+		if stamped && c.guard.queued(time.Since(at), c.limit, b[:n]) {
+			continue
+		}
+		return n, addr, nil
 	}
-	c.mu.Unlock()
-	if err != nil {
-		return n, nil, err
-	}
-	if stamped {
-		c.guard.queued(time.Since(at), c.limit)
-	}
-	return n, addr, nil
 }
 
 // receiveTime finds the SCM_TIMESTAMPNS control message in oob, as the

@@ -222,3 +222,41 @@ func FuzzReceiveTime(f *testing.F) {
 		t.Fatalf("found %v, x/sys finds no timestamp", at)
 	})
 }
+
+// TestQueueDelayStale lets datagrams wait three times the limit and more:
+// the stale request is discarded unread, while a response, an ACK, a
+// CANCEL and a keep-alive that waited as long are still returned, and so
+// is a fresh request after them.
+func TestQueueDelayStale(t *testing.T) {
+	g := newLoadGuard(1)
+	tc, out := timedSocket(t, g, 20*time.Millisecond)
+	kept := []string{
+		"SIP/2.0 200 OK\r\n\r\n",
+		"ACK sip:bob@localhost SIP/2.0\r\n\r\n",
+		"CANCEL sip:bob@localhost SIP/2.0\r\n\r\n",
+		"\r\n\r\n",
+	}
+	for _, m := range append([]string{"MESSAGE sip:bob@localhost SIP/2.0\r\n\r\n"}, kept...) {
+		if _, err := out.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	fresh := "INFO sip:bob@localhost SIP/2.0\r\n\r\n"
+	if _, err := out.Write([]byte(fresh)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	for _, want := range append(kept, fresh) {
+		n, _, err := tc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(buf[:n]) != want {
+			t.Fatalf("read %q, want %q", buf[:n], want)
+		}
+	}
+	if n := g.stale.Load(); n != 1 {
+		t.Fatalf("%d discarded, want 1", n)
+	}
+}
