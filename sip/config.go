@@ -65,9 +65,10 @@ type Config struct {
 	// overtaken); a UA that handles concurrent requests out of arrival
 	// order needs 1 (wait for each answer). A transaction that fails
 	// hands its message, and those after it not yet sent, back to the
-	// hub in queue order. Default 32: a binding is not held to 8 per
-	// round trip when the server itself answers late (design 006, "Send
-	// window").
+	// hub in queue order. Default 128: a binding that receives hundreds
+	// of MESSAGEs a second (a gateway, a bot) is not held to the window
+	// per round trip when the round trip grows under load (design 006,
+	// "Send window").
 	SendWindow int
 	// DigestAlgorithms are offered in this order, one challenge each (RFC
 	// 8760 §2.4: most preferred first). Default SHA-256, MD5.
@@ -104,8 +105,8 @@ type Config struct {
 	// socket's receive queue (from the kernel's receive timestamp to
 	// sipgo's read) before every new request gets 503 like past
 	// MaxInFlight. From half of it a share of new requests, rising with
-	// the wait, is refused; past three times it requests are discarded
-	// unread (loadGuard.queued). Default 100 ms, a fifth of T1, so that a
+	// the wait, is refused; past T1 (500 ms) requests are discarded unread
+	// (loadGuard.queued). Default 100 ms, a fifth of T1, so that a
 	// refused client is told before it would retransmit; negative: no
 	// limit. Linux on 64-bit systems only.
 	UDPQueueDelayLimit time.Duration
@@ -134,7 +135,7 @@ func Defaults() Config {
 		DeliveryTimeout:        32 * time.Second,
 		MailboxCount:           1024,
 		MailboxBytes:           4 << 20,
-		SendWindow:             32,
+		SendWindow:             128,
 		BindingWriteDelay:      10 * time.Millisecond,
 		CredentialCacheTTL:     2 * time.Second,
 		MaxInFlight:            256,

@@ -91,7 +91,7 @@ type OverloadStats struct {
 	// refusing.
 	QueueTrips uint64
 	// QueueStale is how many requests the guard discarded unanswered,
-	// having waited over three times the limit in the UDP queue.
+	// having waited longer than T1 (500 ms) in the UDP queue.
 	QueueStale uint64
 	// LastQueueWait is how long the latest datagram read from the UDP
 	// listener waited in its receive queue; zero without the guard.

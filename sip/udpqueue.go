@@ -8,11 +8,13 @@ import (
 // shareAll is a refuseShare of every request.
 const shareAll = 1 << 16
 
-// staleFactor is how many times the queue-delay limit a request may have
-// waited and still be handled: beyond it (300 ms by default) its client
-// is about to retransmit (T1, 500 ms), and the server is so far behind
-// that even a refusal costs more than it can spare.
-const staleFactor = 3
+// staleWait is how long a request may have waited and still be handled:
+// T1 (RFC 3261 §17.1.2.2). By then its client has retransmitted it, and
+// the retransmission, behind it in the queue, will be handled as a new
+// request; the server is so far behind that even a refusal costs more
+// than it can spare. Discarding earlier would itself cause
+// retransmissions.
+const staleWait = 500 * time.Millisecond
 
 // queued is told, for each datagram read from the UDP listener, how long
 // it waited in the socket's receive queue, and says whether to discard it
@@ -25,7 +27,7 @@ const staleFactor = 3
 // requests, rising linearly to all, is refused with 503. A refusal costs a
 // fraction of a served request, so the queue settles where the server
 // serves what it can and refuses the rest, rather than switching between
-// serving all and refusing all. Past staleFactor×limit requests are
+// serving all and refusing all. Past staleWait requests are
 // discarded unanswered (responses, ACK and CANCEL never: they end
 // transactions), which costs only their read. Keyed to time rather than to
 // the queue's bytes, a short stall of the process at a high but
@@ -43,7 +45,7 @@ func (g *loadGuard) queued(wait, limit time.Duration, datagram []byte) (discard 
 	if was := g.refuseShare.Swap(share); was == 0 && share > 0 {
 		g.trips.Add(1)
 	}
-	if wait > staleFactor*limit && discardable(datagram) {
+	if wait > staleWait && discardable(datagram) {
 		g.stale.Add(1)
 		return true
 	}

@@ -223,7 +223,7 @@ func FuzzReceiveTime(f *testing.F) {
 	})
 }
 
-// TestQueueDelayStale lets datagrams wait three times the limit and more:
+// TestQueueDelayStale lets datagrams wait longer than T1 (staleWait):
 // the stale request is discarded unread, while a response, an ACK, a
 // CANCEL and a keep-alive that waited as long are still returned, and so
 // is a fresh request after them.
@@ -241,7 +241,7 @@ func TestQueueDelayStale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(staleWait + 50*time.Millisecond)
 	fresh := "INFO sip:bob@localhost SIP/2.0\r\n\r\n"
 	if _, err := out.Write([]byte(fresh)); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestQueueDelayShare(t *testing.T) {
 	if g.trips.Load() != 1 {
 		t.Fatalf("%d trips, want 1", g.trips.Load())
 	}
-	if !g.queued(staleFactor*limit+time.Millisecond, limit, req) {
+	if !g.queued(staleWait+time.Millisecond, limit, req) {
 		t.Fatal("a request past the stale wait was kept")
 	}
 }
