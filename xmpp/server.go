@@ -40,7 +40,7 @@ type Server struct {
 	caps string
 	// featureCache holds the stream features of each negotiation state,
 	// rendered once (negotiation.features).
-	featureCache [16]atomic.Pointer[[]byte]
+	featureCache [32]atomic.Pointer[[]byte]
 	now          func() time.Time
 
 	conns *connLimiter
