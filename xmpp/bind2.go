@@ -3,7 +3,6 @@ package xmpp
 import (
 	"context"
 	"encoding/xml"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -44,11 +43,10 @@ type bind2XML struct {
 func (w *bind2XML) request() (bind2Request, error) {
 	var r bind2Request
 	if w.Tag != nil {
-		r.Tag = strings.TrimSpace(*w.Tag)
-		if !utf8.ValidString(r.Tag) {
+		if !utf8.ValidString(*w.Tag) {
 			return r, &authenticateError{"malformed-request", "bind tag is not UTF-8"}
 		}
-		r.Tag = clip(r.Tag, maxBindTag)
+		r.Tag = clip(*w.Tag, maxBindTag)
 	}
 	for _, f := range w.Inline {
 		switch {

@@ -102,8 +102,8 @@ func parseAuthenticate(raw []byte) (sasl2Request, error) {
 		}
 		req.UserAgent = userAgent{
 			ID:       id,
-			Software: clip(strings.TrimSpace(w.UserAgent.Software), maxUserAgentText),
-			Device:   clip(strings.TrimSpace(w.UserAgent.Device), maxUserAgentText),
+			Software: clip(w.UserAgent.Software, maxUserAgentText),
+			Device:   clip(w.UserAgent.Device, maxUserAgentText),
 		}
 	}
 	if w.Bind != nil {
@@ -141,15 +141,16 @@ func canonicalUUID(s string) (string, bool) {
 	return strings.ToLower(s), true
 }
 
-// clip cuts s to at most n bytes, at a rune boundary.
+// clip trims s and cuts it to at most n bytes, at a rune boundary.
 func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
 	if len(s) <= n {
 		return s
 	}
 	for n > 0 && !isRuneStart(s[n]) {
 		n--
 	}
-	return s[:n]
+	return strings.TrimSpace(s[:n])
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
