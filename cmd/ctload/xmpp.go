@@ -254,6 +254,10 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 		})
 	})
 	res.Phases = append(res.Phases, p)
-	res.Notes = append(res.Notes, "login = TCP + STARTTLS + SCRAM + bind + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	if x.cfg.SASL2 {
+		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SASL2 SCRAM with Bind 2 (no stream restart, no bind IQ) + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	} else {
+		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SCRAM + bind + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	}
 	return err
 }

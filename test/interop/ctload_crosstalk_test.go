@@ -18,6 +18,7 @@ func TestCtloadCrosstalk(t *testing.T) {
 	xmpp := []string{"-xmpp", s.C2S, "-ca", s.CAFile, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
 	sip := []string{"-sip", s.SIP, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
 	t.Run("xmpp-login", func(t *testing.T) { smoke(t, "xmpp-login", xmpp...) })
+	t.Run("xmpp-login-sasl2", func(t *testing.T) { smoke(t, "xmpp-login", append(xmpp, "-sasl2")...) }) // XEP-0388 + XEP-0386
 	t.Run("xmpp-chat", func(t *testing.T) {
 		if r := smoke(t, "xmpp-chat", xmpp...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
 			t.Errorf("phases %+v", r.Phases)
