@@ -26,7 +26,9 @@ type sasl2Feature struct {
 			} `xml:"inline>feature"`
 		} `xml:"urn:xmpp:bind:0 bind"`
 		SM   *struct{} `xml:"urn:xmpp:sm:3 sm"`
-		Fast *struct{} `xml:"urn:xmpp:fast:0 fast"`
+		Fast *struct {
+			Mechanisms []string `xml:"mechanism"`
+		} `xml:"urn:xmpp:fast:0 fast"`
 	} `xml:"inline"`
 }
 
@@ -95,6 +97,7 @@ func (c *client) auth2(mech sasl.Mechanism, user, password string, mechs []strin
 
 // sasl2Success is a XEP-0388 <success/> as a test reads it.
 type sasl2Success struct {
+	Data       string    `xml:"additional-data"`
 	Identifier string    `xml:"authorization-identifier"`
 	Bound      *struct{} `xml:"urn:xmpp:bind:0 bound"`
 }
@@ -138,8 +141,9 @@ func TestSASL2Bind2(t *testing.T) {
 	for _, x := range feat.Inline.Bind.Features {
 		inline = append(inline, x.Var)
 	}
-	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0" || feat.Inline.SM != nil || feat.Inline.Fast != nil {
-		t.Fatalf("inline features advertised: %q sm=%v fast=%v", inline, feat.Inline.SM != nil, feat.Inline.Fast != nil)
+	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0" || feat.Inline.SM != nil || feat.Inline.Fast == nil ||
+		strings.Join(feat.Inline.Fast.Mechanisms, " ") != "HT-SHA-256-EXPR HT-SHA-256-ENDP HT-SHA-256-NONE" {
+		t.Fatalf("inline features advertised: %q sm=%v fast=%+v", inline, feat.Inline.SM != nil, feat.Inline.Fast)
 	}
 	if mechs := mechanisms(f); strings.Join(mechs, " ") != strings.Join(feat.Mechanisms, " ") {
 		t.Fatalf("sasl2 mechanisms %q differ from classic %q", feat.Mechanisms, mechs)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
@@ -44,6 +45,11 @@ type sasl2Request struct {
 	UserAgent userAgent
 	// Bind is the Bind 2 request, nil for none.
 	Bind *bind2Request
+	// RequestToken is the FAST mechanism of a <request-token/>, "" for
+	// none; Fast says a <fast/> came (a login with a token), Invalidate
+	// that it asks to invalidate the token (XEP-0484).
+	RequestToken     string
+	Fast, Invalidate bool
 }
 
 // userAgent is a client installation (XEP-0388 §2.3).
@@ -61,7 +67,13 @@ type authenticateXML struct {
 		Software string `xml:"urn:xmpp:sasl:2 software"`
 		Device   string `xml:"urn:xmpp:sasl:2 device"`
 	} `xml:"urn:xmpp:sasl:2 user-agent"`
-	Bind *bind2XML `xml:"urn:xmpp:bind:0 bind"`
+	Bind         *bind2XML `xml:"urn:xmpp:bind:0 bind"`
+	RequestToken *struct {
+		Mechanism string `xml:"mechanism,attr"`
+	} `xml:"urn:xmpp:fast:0 request-token"`
+	Fast *struct {
+		Invalidate string `xml:"invalidate,attr"`
+	} `xml:"urn:xmpp:fast:0 fast"`
 }
 
 // authenticateError is a refused <authenticate/>: the SASL condition to
@@ -105,6 +117,16 @@ func parseAuthenticate(raw []byte) (sasl2Request, error) {
 			Software: clip(w.UserAgent.Software, maxUserAgentText),
 			Device:   clip(w.UserAgent.Device, maxUserAgentText),
 		}
+	}
+	if w.RequestToken != nil {
+		if _, ok := htBinding(w.RequestToken.Mechanism); !ok {
+			return req, &authenticateError{"malformed-request", "no such FAST mechanism"}
+		}
+		req.RequestToken = w.RequestToken.Mechanism
+	}
+	if w.Fast != nil {
+		req.Fast = true
+		req.Invalidate = w.Fast.Invalidate == "true" || w.Fast.Invalidate == "1"
 	}
 	if w.Bind != nil {
 		b, err := w.Bind.request()
@@ -165,7 +187,15 @@ func (n *negotiation) renderSASL2(b *strings.Builder) {
 	}
 	b.WriteString("<inline><bind xmlns='" + nsBind2 + "'><inline>")
 	b.WriteString(bind2Inline)
-	b.WriteString("</inline></bind></inline></authentication>")
+	b.WriteString("</inline></bind>")
+	if mechs := n.fastMechanisms(); len(mechs) > 0 {
+		b.WriteString("<fast xmlns='" + nsFAST + "'>")
+		for _, m := range mechs {
+			b.WriteString("<mechanism>" + m + "</mechanism>")
+		}
+		b.WriteString("</fast>")
+	}
+	b.WriteString("</inline></authentication>")
 }
 
 // authenticate runs a XEP-0388 exchange that began with el. On success
@@ -186,11 +216,21 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 		}
 		return nil, n.saslFailure("malformed-request", "", err)
 	}
-	user, success, err := n.exchange(ctx, req.Mechanism, req.Initial)
+	var (
+		user    crosstalk.Address
+		success []byte
+		rotate  bool
+	)
+	if cbType, ok := htBinding(req.Mechanism); ok && n.srv.fast != nil {
+		user, success, rotate, err = n.fastLogin(ctx, req, cbType)
+	} else {
+		user, success, err = n.exchange(ctx, req.Mechanism, req.Initial)
+	}
 	if err != nil || user.IsZero() {
 		return nil, err // the bind request is not processed (XEP-0386 §3.2)
 	}
 	n.authenticated(user, req.Mechanism)
+	token := n.fastIssue(ctx, user, req, rotate)
 	n.log.Debug().Str("user_agent", req.UserAgent.Software).Str("device", req.UserAgent.Device).Bool("bind2", req.Bind != nil).Msg("sasl2")
 	var b bytes.Buffer
 	b.WriteString("<success xmlns='" + nsSASL2 + "'>")
@@ -198,7 +238,7 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 		b.WriteString("<additional-data>" + base64.StdEncoding.EncodeToString(success) + "</additional-data>")
 	}
 	if req.Bind == nil {
-		b.WriteString("<authorization-identifier>" + xmppmap.Escape(user.String()) + "</authorization-identifier></success>")
+		b.WriteString("<authorization-identifier>" + xmppmap.Escape(user.String()) + "</authorization-identifier>" + token + "</success>")
 		b.Write(n.featuresFor(false)) // XEP-0388 §2.6.1: features follow, no restart
 		return nil, n.t.write(b.Bytes())
 	}
@@ -212,7 +252,7 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 		return nil, err
 	}
 	b.WriteString("<authorization-identifier>" + xmppmap.Escape(sess.addr.String()) + "</authorization-identifier>")
-	b.WriteString("<bound xmlns='" + nsBind2 + "'/></success>")
+	b.WriteString("<bound xmlns='" + nsBind2 + "'/>" + token + "</success>")
 	b.Write(n.featuresFor(true))
 	if err := n.t.write(b.Bytes()); err != nil {
 		n.unbind(ctx, sess)
