@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -22,6 +23,8 @@ func FuzzAuthenticate(f *testing.F) {
 		"<authenticate xmlns='urn:xmpp:sasl:2'><initial-response>=</initial-response></authenticate>",
 		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><user-agent id='nope'/></authenticate>",
 		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><initial-response>***</initial-response></authenticate>",
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-256'><request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-EXPR'/></authenticate>",
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='HT-SHA-256-NONE'><initial-response>YWxpY2UA</initial-response><fast xmlns='urn:xmpp:fast:0' count='3' invalidate='1'/></authenticate>",
 	} {
 		f.Add([]byte(s))
 	}
@@ -40,6 +43,9 @@ func FuzzAuthenticate(f *testing.F) {
 			if back, ok := canonicalUUID(id); !ok || back != id {
 				t.Fatalf("user-agent id %q not canonical", id)
 			}
+		}
+		if _, ok := htBinding(req.RequestToken); req.RequestToken != "" && !ok {
+			t.Fatalf("token requested for %q", req.RequestToken)
 		}
 		if b := req.Bind; b != nil && (len(b.Tag) > maxBindTag || !utf8.ValidString(b.Tag)) {
 			t.Fatalf("tag %q", b.Tag)
@@ -65,6 +71,12 @@ func renderAuthenticate(r sasl2Request) string {
 		b.WriteString("<user-agent id='" + r.UserAgent.ID + "'><software>" + xmppmap.Escape(r.UserAgent.Software) +
 			"</software><device>" + xmppmap.Escape(r.UserAgent.Device) + "</device></user-agent>")
 	}
+	if r.RequestToken != "" {
+		b.WriteString("<request-token xmlns='urn:xmpp:fast:0' mechanism='" + r.RequestToken + "'/>")
+	}
+	if r.Fast {
+		b.WriteString("<fast xmlns='urn:xmpp:fast:0' invalidate='" + strconv.FormatBool(r.Invalidate) + "'/>")
+	}
 	if r.Bind != nil {
 		b.WriteString("<bind xmlns='urn:xmpp:bind:0'><tag>" + xmppmap.Escape(r.Bind.Tag) + "</tag>")
 		if r.Bind.Carbons {
@@ -80,6 +92,9 @@ func renderAuthenticate(r sasl2Request) string {
 }
 
 func sameRequest(a, b sasl2Request) bool {
+	if a.RequestToken != b.RequestToken || a.Fast != b.Fast || a.Invalidate != b.Invalidate {
+		return false
+	}
 	if a.Mechanism != b.Mechanism || string(a.Initial) != string(b.Initial) || a.UserAgent != b.UserAgent || (a.Bind == nil) != (b.Bind == nil) {
 		return false
 	}
