@@ -98,7 +98,7 @@ func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account)
 		return err
 	}
 	if x.cfg.SASL2 {
-		if err := s.auth2(x.salted, acct); err != nil {
+		if err := s.auth2(x, acct); err != nil {
 			return fmt.Errorf("sasl2: %w", err)
 		}
 		return s.rosterAndPresence()

@@ -116,7 +116,8 @@ func TestRawAuth2(t *testing.T) {
 			if err := s.read(); err != nil {
 				t.Fatalf("features: %v", err)
 			}
-			err := s.auth2(newSaltedCache(), account{Local: "user", Domain: "localhost", Password: tc.password})
+			x := &xmppClient{cfg: &config{}, salted: newSaltedCache(), tokens: newTokenCache()}
+			err := s.auth2(x, account{Local: "user", Domain: "localhost", Password: tc.password})
 			switch {
 			case tc.err == "" && err != nil:
 				t.Fatalf("auth2: %v", err)
