@@ -9,7 +9,7 @@ import (
 	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
 )
 
-// XEP-0386 Bind 2, version 1.0.1: resource binding inside a XEP-0388
+// XEP-0386 Bind 2, version 1.1.0: resource binding inside a XEP-0388
 // <authenticate/>, with session features enabled in the same step.
 
 // bind2Inline lists the features a Bind 2 request may enable inline, as
