@@ -14,9 +14,9 @@ import (
 
 // bind2Inline lists the features a Bind 2 request may enable inline, as
 // the stream feature advertises them: exactly those bind2 handles.
-// XEP-0198 inline (<enable/> in <bind/>, <resume/> in <authenticate/>)
-// is not handled, so not advertised.
-const bind2Inline = "<feature var='" + carbons.NS + "'/><feature var='" + nsCSI + "'/>"
+// XEP-0198 resumption inside <authenticate/> (XEP-0388's inline <sm/>) is
+// not handled, so not advertised; enabling it inside <bind/> is.
+const bind2Inline = "<feature var='" + carbons.NS + "'/><feature var='" + nsCSI + "'/><feature var='" + nsSM + "'/>"
 
 // bind2Request is a Bind 2 <bind/> request.
 type bind2Request struct {
@@ -27,6 +27,8 @@ type bind2Request struct {
 	Carbons bool
 	// Inactive starts the session inactive (XEP-0352).
 	Inactive bool
+	// SM is an XEP-0198 <enable/>, nil for none.
+	SM *smEnable
 }
 
 // bind2XML is the wire form of <bind xmlns='urn:xmpp:bind:0'/>.
@@ -34,6 +36,8 @@ type bind2XML struct {
 	Tag    *string `xml:"urn:xmpp:bind:0 tag"`
 	Inline []struct {
 		XMLName xml.Name
+		Resume  string `xml:"resume,attr"`
+		Max     int    `xml:"max,attr"`
 	} `xml:",any"`
 }
 
@@ -56,6 +60,8 @@ func (w *bind2XML) request() (bind2Request, error) {
 			r.Inactive = true
 		case f.XMLName.Space == nsCSI && f.XMLName.Local == "active":
 			r.Inactive = false
+		case f.XMLName.Space == nsSM && f.XMLName.Local == "enable":
+			r.SM = &smEnable{Resume: f.Resume, Max: f.Max}
 		}
 	}
 	return r, nil
@@ -77,10 +83,17 @@ func bind2Resource(user crosstalk.Address, tag string) crosstalk.Address {
 // bind2 binds the session a Bind 2 request asks for, with its inline
 // features on from the start, and ends the account's earlier sessions of
 // the same client installation (XEP-0386 §3.2: the same user-agent id).
-func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sasl2Request) (*session, error) {
+// It returns what <bound/> carries: XEP-0198's <enabled/> when asked for.
+func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sasl2Request) (*session, []byte, error) {
 	sess, err := n.bindSession(ctx, bind2Resource(user, req.Bind.Tag))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var bound []byte
+	if req.Bind.SM != nil {
+		// The answer goes in <bound/>, before any stanza: count from now.
+		bound, _ = sess.enableSM(*req.Bind.SM)
+		sess.sm.start()
 	}
 	sess.userAgent = req.UserAgent.ID
 	if req.Bind.Carbons {
@@ -97,5 +110,5 @@ func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sas
 			}
 		}
 	}
-	return sess, nil
+	return sess, bound, nil
 }

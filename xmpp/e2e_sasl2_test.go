@@ -141,7 +141,7 @@ func TestSASL2Bind2(t *testing.T) {
 	for _, x := range feat.Inline.Bind.Features {
 		inline = append(inline, x.Var)
 	}
-	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0" || feat.Inline.SM != nil || feat.Inline.Fast == nil ||
+	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0 urn:xmpp:sm:3" || feat.Inline.SM != nil || feat.Inline.Fast == nil ||
 		strings.Join(feat.Inline.Fast.Mechanisms, " ") != "HT-SHA-256-EXPR HT-SHA-256-ENDP HT-SHA-256-NONE" {
 		t.Fatalf("inline features advertised: %q sm=%v fast=%+v", inline, feat.Inline.SM != nil, feat.Inline.Fast)
 	}
@@ -282,4 +282,55 @@ func TestSASL2NotBeforeTLS(t *testing.T) {
 	if got := c.streamError(); got != "not-authorized" {
 		t.Fatalf("sasl2 before TLS: %q", got)
 	}
+}
+
+// TestSASL2InlineSM enables stream management inside Bind 2: <enabled/>
+// comes in <bound/>, stanzas are counted from the <success/> on, and the
+// session resumes on a connection authenticated with SASL2.
+func TestSASL2InlineSM(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.user(t, "alice")
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	a, f := ts.tlsFeatures(t)
+	e := a.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f),
+		"<bind xmlns='urn:xmpp:bind:0'><tag>sm</tag><enable xmlns='urn:xmpp:sm:3' resume='true'/></bind>")
+	var s struct {
+		Identifier string `xml:"authorization-identifier"`
+		Bound      struct {
+			Enabled *struct {
+				ID     string `xml:"id,attr"`
+				Resume string `xml:"resume,attr"`
+			} `xml:"urn:xmpp:sm:3 enabled"`
+		} `xml:"urn:xmpp:bind:0 bound"`
+	}
+	if err := xml.Unmarshal([]byte("<s>"+e.Inner+"</s>"), &s); err != nil || s.Bound.Enabled == nil || s.Bound.Enabled.ID == "" || s.Bound.Enabled.Resume != "true" {
+		t.Fatalf("success: %+v (%v)", e, err)
+	}
+	id := s.Bound.Enabled.ID
+	a.jid = s.Identifier
+	a.next() // features
+	a.send("<presence/>")
+	for _, body := range []string{"one", "two"} {
+		b.send("<message to='" + a.jid + "' type='chat'><body>" + body + "</body></message>")
+		a.expect("message", body)
+	}
+	a.send("<r xmlns='urn:xmpp:sm:3'/>")
+	if e := a.expect("a", ""); e.attr("h") != "1" { // the presence
+		t.Fatalf("ack: %+v", e)
+	}
+	_ = a.conn.Close()
+	stillWorks(t, b)
+	b.send("<message to='" + a.jid + "' type='chat'><body>three</body></message>")
+
+	c, f := ts.tlsFeatures(t)
+	parseSuccess2(t, c.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), ""))
+	c.next() // features
+	c.send("<resume xmlns='urn:xmpp:sm:3' h='1' previd='" + id + "'/>") // handled: "one"
+	if e := c.expect("resumed", ""); e.attr("previd") != id {
+		t.Fatalf("resumed: %+v", e)
+	}
+	if e := c.expect("message", ""); !strings.Contains(e.Inner, "two") {
+		t.Fatalf("first after resume: %+v", e)
+	}
+	c.expect("message", "three")
 }

@@ -380,6 +380,7 @@ func (n *negotiation) bindSession(ctx context.Context, want crosstalk.Address) (
 
 // unbind undoes bindSession when the answer could not be written.
 func (n *negotiation) unbind(ctx context.Context, sess *session) {
+	n.srv.forgetResumable(sess) // Bind 2 may have enabled resumption
 	n.srv.hub.Unbind(ctx, sess.addr, sess, sess.mbox.Close())
 }
 

@@ -242,7 +242,7 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 		b.Write(n.featuresFor(false)) // XEP-0388 §2.6.1: features follow, no restart
 		return nil, n.t.write(b.Bytes())
 	}
-	sess, err := n.bind2(ctx, user, req)
+	sess, bound, err := n.bind2(ctx, user, req)
 	if err != nil {
 		// Authenticated, but no session (the server is shutting down): the
 		// stream ends, with system-shutdown or an internal error.
@@ -252,7 +252,9 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 		return nil, err
 	}
 	b.WriteString("<authorization-identifier>" + xmppmap.Escape(sess.addr.String()) + "</authorization-identifier>")
-	b.WriteString("<bound xmlns='" + nsBind2 + "'/>" + token + "</success>")
+	b.WriteString("<bound xmlns='" + nsBind2 + "'>")
+	b.Write(bound)
+	b.WriteString("</bound>" + token + "</success>")
 	b.Write(n.featuresFor(true))
 	if err := n.t.write(b.Bytes()); err != nil {
 		n.unbind(ctx, sess)

@@ -85,6 +85,9 @@ func renderAuthenticate(r sasl2Request) string {
 		if r.Bind.Inactive {
 			b.WriteString("<inactive xmlns='urn:xmpp:csi:0'/>")
 		}
+		if e := r.Bind.SM; e != nil {
+			b.WriteString("<enable xmlns='urn:xmpp:sm:3' resume='" + xmppmap.Escape(e.Resume) + "' max='" + strconv.Itoa(e.Max) + "'/>")
+		}
 		b.WriteString("</bind>")
 	}
 	b.WriteString("</authenticate>")
@@ -98,7 +101,15 @@ func sameRequest(a, b sasl2Request) bool {
 	if a.Mechanism != b.Mechanism || string(a.Initial) != string(b.Initial) || a.UserAgent != b.UserAgent || (a.Bind == nil) != (b.Bind == nil) {
 		return false
 	}
-	return a.Bind == nil || *a.Bind == *b.Bind
+	if a.Bind == nil {
+		return true
+	}
+	x, y := *a.Bind, *b.Bind
+	if (x.SM == nil) != (y.SM == nil) || x.SM != nil && *x.SM != *y.SM {
+		return false
+	}
+	x.SM, y.SM = nil, nil
+	return x == y
 }
 
 // TestParseAuthenticateClips checks the cut of long texts: at a rune
