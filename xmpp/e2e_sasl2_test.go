@@ -324,7 +324,7 @@ func TestSASL2InlineSM(t *testing.T) {
 
 	c, f := ts.tlsFeatures(t)
 	parseSuccess2(t, c.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), ""))
-	c.next() // features
+	c.next()                                                            // features
 	c.send("<resume xmlns='urn:xmpp:sm:3' h='1' previd='" + id + "'/>") // handled: "one"
 	if e := c.expect("resumed", ""); e.attr("previd") != id {
 		t.Fatalf("resumed: %+v", e)
