@@ -272,16 +272,10 @@ func (s *rawSession) result(id string) error {
 // auth runs SCRAM (SHA-256 if offered, else SHA-1) over the features just
 // read.
 func (s *rawSession) auth(c *saltedCache, acct account) error {
-	mechs := s.rd.child(nsSASL, "mechanisms")
+	mechs, offered := s.mechanisms(nsSASL, "mechanisms")
 	if mechs < 0 {
 		return errors.New("the server offers no SASL mechanisms")
 	}
-	var offered []string
-	s.rd.children(mechs, func(n *xmlNode) {
-		if n.is(nsSASL, "mechanism") {
-			offered = append(offered, string(bytes.TrimSpace(n.text)))
-		}
-	})
 	name, fn, err := pickSCRAM(offered)
 	if err != nil {
 		return err
@@ -328,6 +322,22 @@ func (s *rawSession) auth(c *saltedCache, acct account) error {
 		return errors.New("wrong server signature")
 	}
 	return nil
+}
+
+// mechanisms returns the index of the stream feature {ns}local among the
+// features just read (-1 if absent) and the <mechanism/> texts it lists.
+func (s *rawSession) mechanisms(ns, local string) (int, []string) {
+	feat := s.rd.child(ns, local)
+	if feat < 0 {
+		return feat, nil
+	}
+	var offered []string
+	s.rd.children(feat, func(n *xmlNode) {
+		if n.is(ns, "mechanism") {
+			offered = append(offered, string(bytes.TrimSpace(n.text)))
+		}
+	})
+	return feat, offered
 }
 
 // pickSCRAM chooses SCRAM-SHA-256, else SCRAM-SHA-1, among the offered

@@ -69,16 +69,10 @@ func htMAC(token, label string) []byte {
 // (HT-SHA-256-NONE, the server's HT responder message checked instead of
 // the SCRAM signature); one without asks for one with its SCRAM login.
 func (s *rawSession) auth2(x *xmppClient, acct account) error {
-	feat := s.rd.child(nsSASL2, "authentication")
+	feat, offered := s.mechanisms(nsSASL2, "authentication")
 	if feat < 0 {
 		return errors.New("the server offers no SASL2")
 	}
-	var offered []string
-	s.rd.children(feat, func(n *xmlNode) {
-		if n.is(nsSASL2, "mechanism") {
-			offered = append(offered, string(bytes.TrimSpace(n.text)))
-		}
-	})
 	if !s.hasInline(feat, nsBind2, "bind") {
 		return errors.New("the server offers no Bind 2")
 	}
