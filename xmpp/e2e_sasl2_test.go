@@ -50,33 +50,45 @@ func sasl2Of(t testing.TB, features el) *sasl2Feature {
 // the success (its server signature checked) or the failure.
 func (c *client) auth2(mech sasl.Mechanism, user, password string, mechs []string, extra string) el {
 	c.t.Helper()
+	var st *tls.ConnectionState
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		st = &cs
+	}
+	return sasl2Exchange(c.t, c.send, c.next, st, mech, user, password, mechs, extra)
+}
+
+// sasl2Exchange is auth2 over any test client: send and next write and
+// read one element; st is the TLS state for channel binding (nil: none).
+func sasl2Exchange(t testing.TB, send func(string), next func() el, st *tls.ConnectionState, mech sasl.Mechanism, user, password string, mechs []string, extra string) el {
+	t.Helper()
 	opts := []sasl.Option{
 		sasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(password), nil }),
 		sasl.RemoteMechanisms(mechs...),
 	}
-	if tc, ok := c.conn.(*tls.Conn); ok {
-		opts = append(opts, sasl.TLSState(tc.ConnectionState()))
+	if st != nil {
+		opts = append(opts, sasl.TLSState(*st))
 	}
 	neg := sasl.NewClient(mech, opts...)
 	_, resp, err := neg.Step(nil)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
-	c.send("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='" + mech.Name + "'><initial-response>" +
+	send("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='" + mech.Name + "'><initial-response>" +
 		base64.StdEncoding.EncodeToString(resp) + "</initial-response>" + extra + "</authenticate>")
 	for range 4 {
-		e := c.next()
+		e := next()
 		switch e.XMLName.Local {
 		case "challenge":
 			if e.XMLName.Space != nsSASL2 {
-				c.t.Fatalf("challenge in %q", e.XMLName.Space)
+				t.Fatalf("challenge in %q", e.XMLName.Space)
 			}
 			data, _ := base64.StdEncoding.DecodeString(e.Inner)
 			_, resp, err := neg.Step(data)
 			if err != nil {
-				c.t.Fatalf("sasl step: %v", err)
+				t.Fatalf("sasl step: %v", err)
 			}
-			c.send("<response xmlns='urn:xmpp:sasl:2'>" + base64.StdEncoding.EncodeToString(resp) + "</response>")
+			send("<response xmlns='urn:xmpp:sasl:2'>" + base64.StdEncoding.EncodeToString(resp) + "</response>")
 		case "success":
 			var s struct {
 				Data string `xml:"additional-data"`
@@ -84,14 +96,14 @@ func (c *client) auth2(mech sasl.Mechanism, user, password string, mechs []strin
 			_ = xml.Unmarshal([]byte("<s>"+e.Inner+"</s>"), &s)
 			data, _ := base64.StdEncoding.DecodeString(s.Data)
 			if _, _, err := neg.Step(data); err != nil || len(data) == 0 {
-				c.t.Fatalf("server signature %q: %v", data, err)
+				t.Fatalf("server signature %q: %v", data, err)
 			}
 			return e
 		default:
 			return e
 		}
 	}
-	c.t.Fatal("sasl2 did not finish")
+	t.Fatal("sasl2 did not finish")
 	return el{}
 }
 
@@ -333,4 +345,30 @@ func TestSASL2InlineSM(t *testing.T) {
 		t.Fatalf("first after resume: %+v", e)
 	}
 	c.expect("message", "three")
+}
+
+// TestWebSocketSASL2 logs in with SASL2 and Bind 2 over WebSocket (RFC
+// 7395 over TLS): no <open/> after the <success/>, the features follow as
+// their own message.
+func TestWebSocketSASL2(t *testing.T) {
+	ts := startServer(t, nil)
+	alice := ts.user(t, "alice")
+	bob := ts.login(t, ts.user(t, "bob"), "tcp", true)
+	url, tc := startWebSocket(t, ts)
+	c := dialWS(t, url, tc)
+	f := c.open()
+	if sasl2Of(t, f) == nil {
+		t.Fatalf("no SASL2 over a TLS WebSocket: %s", f.Inner)
+	}
+	e := sasl2Exchange(t, c.send, c.next, nil, sasl.ScramSha256, "alice", ts.password, mechanisms(f),
+		"<bind xmlns='urn:xmpp:bind:0'><tag>web</tag></bind>")
+	s := parseSuccess2(t, e)
+	if !strings.HasPrefix(s.Identifier, alice.String()+"/web/") || s.Bound == nil {
+		t.Fatalf("success: %+v", e)
+	}
+	if f := c.next(); f.XMLName.Space != nsStream || f.XMLName.Local != "features" {
+		t.Fatalf("after success: %+v", f)
+	}
+	c.send("<message xmlns='jabber:client' to='" + bob.jid + "' type='chat'><body>sasl2 over websocket</body></message>")
+	bob.expect("message", "sasl2 over websocket")
 }
