@@ -372,3 +372,24 @@ func TestWebSocketSASL2(t *testing.T) {
 	c.send("<message xmlns='jabber:client' to='" + bob.jid + "' type='chat'><body>sasl2 over websocket</body></message>")
 	bob.expect("message", "sasl2 over websocket")
 }
+
+// TestSASL2Limits: an <authenticate/> is held to the element size limit
+// like any element, and SASL2 attempts to the negotiation's budget.
+func TestSASL2Limits(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.StanzaSize = 10000 })
+	ts.user(t, "alice")
+	c, _ := ts.tlsFeatures(t)
+	c.send("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-256'><user-agent><software>" +
+		strings.Repeat("x", 20000) + "</software></user-agent></authenticate>")
+	if got := c.streamError(); got != "policy-violation" {
+		t.Fatalf("oversized authenticate: %q", got)
+	}
+	c, _ = ts.tlsFeatures(t)
+	for range maxSASLFailures {
+		c.send("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='NOPE'/>")
+		failedWith(t, c.next(), "invalid-mechanism")
+	}
+	if got := c.streamError(); got != "policy-violation" {
+		t.Fatalf("after %d failures: %q", maxSASLFailures, got)
+	}
+}
