@@ -136,3 +136,77 @@ func TestUserAgentID(t *testing.T) {
 		t.Fatalf("ids %q %q", a, b)
 	}
 }
+
+// TestRawFAST checks that xmpp-login -fast counts a token login only with
+// the server's HT responder message right and a session bound, keeps a
+// rotated token and drops a refused one.
+func TestRawFAST(t *testing.T) {
+	const features = `<stream:features><authentication xmlns='urn:xmpp:sasl:2'><mechanism>SCRAM-SHA-256</mechanism>` +
+		`<inline><bind xmlns='urn:xmpp:bind:0'/><fast xmlns='urn:xmpp:fast:0'><mechanism>HT-SHA-256-NONE</mechanism></fast></inline></authentication></stream:features>`
+	bound := "<authorization-identifier>user@localhost/ctload/x</authorization-identifier><bound xmlns='urn:xmpp:bind:0'/>"
+	for name, tc := range map[string]struct {
+		answer    func(token string) string
+		err, kept string
+	}{
+		"ok": {answer: func(tok string) string {
+			return "<success xmlns='urn:xmpp:sasl:2'><additional-data>" + base64.StdEncoding.EncodeToString(htMAC(tok, "Responder")) + "</additional-data>" + bound + "</success><stream:features/>"
+		}, kept: "tok"},
+		"rotated": {answer: func(tok string) string {
+			return "<success xmlns='urn:xmpp:sasl:2'><additional-data>" + base64.StdEncoding.EncodeToString(htMAC(tok, "Responder")) + "</additional-data>" + bound +
+				"<token xmlns='urn:xmpp:fast:0' token='tok2' expiry='2030-01-01T00:00:00Z'/></success><stream:features/>"
+		}, kept: "tok2"},
+		"wrong responder": {answer: func(tok string) string {
+			return "<success xmlns='urn:xmpp:sasl:2'><additional-data>" + base64.StdEncoding.EncodeToString(htMAC(tok, "Initiator")) + "</additional-data>" + bound + "</success><stream:features/>"
+		}, err: "fast: wrong server signature", kept: "tok"},
+		"refused": {answer: func(string) string {
+			return "<failure xmlns='urn:xmpp:sasl:2'><credentials-expired xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></failure>"
+		}, err: "fast: failure: credentials-expired"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cc, sc := net.Pipe()
+			defer cc.Close()
+			_ = cc.SetDeadline(time.Now().Add(10 * time.Second))
+			_ = sc.SetDeadline(time.Now().Add(10 * time.Second))
+			proof := make(chan string, 1)
+			go func() {
+				defer sc.Close()
+				_, _ = io.WriteString(sc, streamHead+features)
+				rd := newElemReader(sc)
+				if kind, err := rd.next(); err != nil || kind != elemWhole {
+					proof <- fmt.Sprint(err)
+					return
+				}
+				var initial []byte
+				rd.children(0, func(n *xmlNode) {
+					if n.is(nsSASL2, "initial-response") {
+						initial, _ = base64.StdEncoding.DecodeString(string(n.text))
+					}
+				})
+				proof <- string(initial)
+				_, _ = io.WriteString(sc, tc.answer("tok"))
+			}()
+			s := &rawSession{conn: cc, w: cc, rd: newElemReader(cc)}
+			if kind, err := s.rd.next(); err != nil || kind != elemHeader {
+				t.Fatalf("header: %v %v", kind, err)
+			}
+			if err := s.read(); err != nil {
+				t.Fatalf("features: %v", err)
+			}
+			x := &xmppClient{cfg: &config{Fast: true, SASL2: true}, salted: newSaltedCache(), tokens: newTokenCache()}
+			x.tokens.put("user@localhost", "tok")
+			err := s.auth2(x, account{Local: "user", Domain: "localhost", Password: "pencil"})
+			if got := <-proof; got != "user\x00"+string(htMAC("tok", "Initiator")) {
+				t.Fatalf("initial response %q", got)
+			}
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("auth2: %v", err)
+			case tc.err != "" && fmt.Sprint(err) != tc.err:
+				t.Fatalf("auth2: %v, want %s", err, tc.err)
+			}
+			if got := x.tokens.get("user@localhost"); got != tc.kept {
+				t.Fatalf("token kept %q, want %q", got, tc.kept)
+			}
+		})
+	}
+}
