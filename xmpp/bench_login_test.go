@@ -22,8 +22,15 @@ import (
 // profiles the server's side of a login without a load generator. The
 // client keeps the SCRAM SaltedPassword, as real clients and ctload do, so
 // PBKDF2 does not hide the server's work; ns/op is client and server
-// together.
+// together. The sasl2 variant is ctload's xmpp-login -sasl2: SCRAM in a
+// XEP-0388 <authenticate/> with a XEP-0386 Bind 2 request, so neither the
+// stream restart nor the bind IQ.
 func BenchmarkLogin(b *testing.B) {
+	b.Run("classic", func(b *testing.B) { benchmarkLogin(b, false) })
+	b.Run("sasl2", func(b *testing.B) { benchmarkLogin(b, true) })
+}
+
+func benchmarkLogin(b *testing.B, sasl2 bool) {
 	// As bench/compare.sh: one client address opens every connection, and
 	// a session's end (unbind, close) may trail the client's next login.
 	ts := startServer(b, func(c *Config) { c.ConnectionsPerIP = 1 << 20 })
@@ -35,11 +42,19 @@ func BenchmarkLogin(b *testing.B) {
 		c.open()
 		c.startTLS(ts.roots)
 		c.open()
-		salted = scramLogin(b, c, user.Local(), ts.password, salted)
-		c.open()
-		c.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>")
-		if e := c.next(); e.XMLName.Local != "iq" || e.attr("type") != "result" {
-			b.Fatalf("bind: %+v", e)
+		if sasl2 {
+			salted = scramLoginWith(b, c, user.Local(), ts.password, salted,
+				"<user-agent id='"+testUserAgent+"'/><bind xmlns='urn:xmpp:bind:0'><tag>bench</tag></bind>")
+			if e := c.next(); e.XMLName.Local != "features" {
+				b.Fatalf("features after success: %+v", e)
+			}
+		} else {
+			salted = scramLogin(b, c, user.Local(), ts.password, salted)
+			c.open()
+			c.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>")
+			if e := c.next(); e.XMLName.Local != "iq" || e.attr("type") != "result" {
+				b.Fatalf("bind: %+v", e)
+			}
 		}
 		c.send("<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>")
 		if e := c.next(); e.XMLName.Local != "iq" || e.attr("id") != "r" || e.attr("type") != "result" {
@@ -68,12 +83,26 @@ func BenchmarkLogin(b *testing.B) {
 // (nil at the first), which it returns.
 func scramLogin(t testing.TB, c *client, user, password string, salted []byte) []byte {
 	t.Helper()
+	return scramLoginWith(t, c, user, password, salted, "")
+}
+
+// scramLoginWith is scramLogin in the XEP-0388 profile when sasl2 is not
+// "": what the <authenticate/> carries beyond the initial response.
+func scramLoginWith(t testing.TB, c *client, user, password string, salted []byte, sasl2 string) []byte {
+	t.Helper()
 	const nonce = "benchmarknonce0123456789"
 	bare := "n=" + user + ",r=" + nonce
-	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
-		base64.StdEncoding.EncodeToString([]byte("n,,"+bare)) + "</auth>")
+	ns := "urn:ietf:params:xml:ns:xmpp-sasl"
+	if sasl2 != "" {
+		ns = nsSASL2
+		c.send("<authenticate xmlns='" + ns + "' mechanism='SCRAM-SHA-256'><initial-response>" +
+			base64.StdEncoding.EncodeToString([]byte("n,,"+bare)) + "</initial-response>" + sasl2 + "</authenticate>")
+	} else {
+		c.send("<auth xmlns='" + ns + "' mechanism='SCRAM-SHA-256'>" +
+			base64.StdEncoding.EncodeToString([]byte("n,,"+bare)) + "</auth>")
+	}
 	e := c.next()
-	if e.XMLName.Local != "challenge" {
+	if e.XMLName.Local != "challenge" || e.XMLName.Space != ns {
 		t.Fatalf("auth: %+v", e)
 	}
 	first, _ := base64.StdEncoding.DecodeString(e.Inner)
@@ -110,10 +139,18 @@ func scramLogin(t testing.TB, c *client, user, password string, salted []byte) [
 	storedKey := sha256.Sum256(clientKey)
 	proof := make([]byte, len(clientKey))
 	subtle.XORBytes(proof, clientKey, mac(storedKey[:], authMessage))
-	c.send("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" +
+	c.send("<response xmlns='" + ns + "'>" +
 		base64.StdEncoding.EncodeToString([]byte(withoutProof+",p="+base64.StdEncoding.EncodeToString(proof))) + "</response>")
 	e = c.next()
-	final, _ := base64.StdEncoding.DecodeString(e.Inner)
+	data := e.Inner
+	if sasl2 != "" {
+		s := parseSuccess2(t, e)
+		if s.Bound == nil || !strings.Contains(s.Identifier, "/") {
+			t.Fatalf("SASL2 success without a bound session: %+v", e)
+		}
+		data = s.Data
+	}
+	final, _ := base64.StdEncoding.DecodeString(data)
 	want := "v=" + base64.StdEncoding.EncodeToString(mac(mac(salted, "Server Key"), authMessage))
 	if e.XMLName.Local != "success" || string(final) != want {
 		t.Fatalf("SCRAM: %+v", e)

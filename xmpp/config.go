@@ -48,6 +48,10 @@ type Config struct {
 	// ResumeTimeout is how long a session with XEP-0198 resumption outlives
 	// its connection; 0 disables resumption. Default 5m.
 	ResumeTimeout time.Duration
+	// FastTokenLifetime is how long a XEP-0484 FAST token is valid; a
+	// token used after half of it is replaced by a new one. 0 disables
+	// FAST (not advertised). Default 14 days.
+	FastTokenLifetime time.Duration
 	// MailboxEvents and MailboxBytes bound a session's outbound queue.
 	// Defaults 1024 events and 4 MiB.
 	MailboxEvents int
@@ -98,6 +102,7 @@ func Defaults() Config {
 		IdleTimeout:            5 * time.Minute,
 		WriteTimeout:           30 * time.Second,
 		ResumeTimeout:          5 * time.Minute,
+		FastTokenLifetime:      14 * 24 * time.Hour,
 		MailboxEvents:          1024,
 		MailboxBytes:           4 << 20,
 		SoftwareName:           "Crosstalk",
@@ -132,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ResumeTimeout < 0 {
 		errs = append(errs, errors.New("xmpp: ResumeTimeout must not be negative"))
+	}
+	if c.FastTokenLifetime < 0 {
+		errs = append(errs, errors.New("xmpp: FastTokenLifetime must not be negative"))
 	}
 	if c.MailboxEvents < 1 || c.MailboxBytes < c.StanzaSize {
 		errs = append(errs, errors.New("xmpp: MailboxEvents must be positive and MailboxBytes at least StanzaSize"))

@@ -24,6 +24,7 @@ func TestConfigValidate(t *testing.T) {
 		"failures":    func(c *Config) { c.LoginFailuresPerMinute = 0 },
 		"idle":        func(c *Config) { c.IdleTimeout = 0 },
 		"resume":      func(c *Config) { c.ResumeTimeout = -1 },
+		"fast":        func(c *Config) { c.FastTokenLifetime = -1 },
 		"mailbox":     func(c *Config) { c.MailboxBytes = 100 },
 	} {
 		c := good

@@ -44,6 +44,9 @@ type negotiation struct {
 	mechanism  string
 	failures   int
 	headerSent bool
+	// sasl2 says the current SASL exchange is XEP-0388's (sasl2.go), whose
+	// challenges and failures are in its own namespace.
+	sasl2 bool
 }
 
 // maxRestarts bounds stream restarts: STARTTLS and SASL make two.
@@ -134,6 +137,13 @@ func (n *negotiation) stream(ctx context.Context) (restart bool, sess *session, 
 				n.t.restart()
 				return true, nil, nil
 			}
+		case el.start.Name.Space == nsSASL2 && el.start.Name.Local == "authenticate" && n.authed.IsZero() && n.tlsOn:
+			// XEP-0388: no stream restart; with a Bind 2 request, the
+			// session is bound when the exchange succeeds.
+			sess, err := n.authenticate(ctx, el)
+			if sess != nil || err != nil {
+				return false, sess, err
+			}
 		case el.start.Name.Space == nsSM && el.start.Name.Local == "resume" && !n.authed.IsZero():
 			if n.resume(el) {
 				return false, nil, errResumed
@@ -181,9 +191,16 @@ func (n *negotiation) checkHeader(hdr xml.StartElement) error {
 // bindings), not on the connection, so each variant is rendered once per
 // server and shared: read-only.
 func (n *negotiation) features() []byte {
+	return n.featuresFor(false)
+}
+
+// featuresFor returns the stream features for the current state; bound
+// is for those that follow a XEP-0388 <success/> with a Bind 2 session
+// (no resource binding left to offer).
+func (n *negotiation) featuresFor(bound bool) []byte {
 	exporter, endPoint := n.bindingTypes()
 	key := 0
-	for i, on := range [...]bool{!n.authed.IsZero(), n.tlsOn, exporter, endPoint} {
+	for i, on := range [...]bool{!n.authed.IsZero(), n.tlsOn, exporter, endPoint, bound} {
 		if on {
 			key |= 1 << i
 		}
@@ -191,19 +208,21 @@ func (n *negotiation) features() []byte {
 	if f := n.srv.featureCache[key].Load(); f != nil {
 		return *f
 	}
-	f := n.renderFeatures(exporter, endPoint)
+	f := n.renderFeatures(exporter, endPoint, bound)
 	n.srv.featureCache[key].Store(&f)
 	return f
 }
 
 // renderFeatures renders the stream features for the current state.
-func (n *negotiation) renderFeatures(exporter, endPoint bool) []byte {
+func (n *negotiation) renderFeatures(exporter, endPoint, bound bool) []byte {
 	var b strings.Builder
 	b.WriteString("<stream:features>")
 	b.WriteString(n.srv.caps) // XEP-0115 §6.3
 	switch {
 	case !n.authed.IsZero():
-		b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")
+		if !bound {
+			b.WriteString("<bind xmlns='" + nsBind + "'/><session xmlns='" + nsSession + "'><optional/></session>")
+		}
 		b.WriteString("<ver xmlns='urn:xmpp:features:rosterver'/><csi xmlns='" + nsCSI + "'/><sm xmlns='" + nsSM + "'/>")
 		b.WriteString("<sub xmlns='urn:xmpp:features:pre-approval'/>") // RFC 6121 §3.4
 	default:
@@ -230,6 +249,9 @@ func (n *negotiation) renderFeatures(exporter, endPoint bool) []byte {
 				}
 				b.WriteString("</sasl-channel-binding>")
 			}
+		}
+		if n.tlsOn { // XEP-0388 only under TLS, whatever RequireTLS says
+			n.renderSASL2(&b)
 		}
 	}
 	b.WriteString("</stream:features>")
@@ -323,25 +345,43 @@ func (n *negotiation) bind(ctx context.Context, el element) (*session, error) {
 			return nil, n.t.write(iqError(&st, "", feature.BadRequest("invalid resource")))
 		}
 	}
+	sess, err := n.bindSession(ctx, want)
+	if err != nil {
+		return nil, n.t.write(iqError(&st, "", stanzaError(err)))
+	}
+	reply := "<iq type='result' id='" + xmppmap.Escape(st.Attr("id")) + "'><bind xmlns='" + nsBind + "'><jid>" +
+		xmppmap.Escape(sess.addr.String()) + "</jid></bind></iq>"
+	if err := n.t.write([]byte(reply)); err != nil {
+		n.unbind(ctx, sess)
+		return nil, err
+	}
+	sess.log.Info().Str("mechanism", n.mechanism).Bool("tls", n.tlsOn).Msg("session bound")
+	return sess, nil
+}
+
+// bindSession binds a new session of the authenticated account at want
+// (a bare address: a resource the hub generates), with the hub's conflict
+// policy (the newer session replaces the older). It is resource binding
+// for both RFC 6120 §7 (bind) and Bind 2 (bind2.go); the caller answers.
+func (n *negotiation) bindSession(ctx context.Context, want crosstalk.Address) (*session, error) {
 	sess := newSession(n)
 	addr, err := n.srv.hub.Bind(ctx, want, sess)
 	if err != nil {
 		n.log.Warn().Err(err).Str("jid", want.String()).Msg("binding failed")
-		return nil, n.t.write(iqError(&st, "", stanzaError(err)))
+		return nil, fmt.Errorf("bind %s: %w", want, err)
 	}
 	sess.addr = addr
 	sess.log = n.log.Hook(logField{"jid", addr.String()})
 	// One logger for the session's life, with its fields in hooks
 	// (connFields): no 500-byte zerolog context buffer per session.
 	n.t.log = sess.log
-	reply := "<iq type='result' id='" + xmppmap.Escape(st.Attr("id")) + "'><bind xmlns='" + nsBind + "'><jid>" +
-		xmppmap.Escape(addr.String()) + "</jid></bind></iq>"
-	if err := n.t.write([]byte(reply)); err != nil {
-		n.srv.hub.Unbind(ctx, addr, sess, sess.mbox.Close())
-		return nil, err
-	}
-	sess.log.Info().Str("mechanism", n.mechanism).Bool("tls", n.tlsOn).Msg("session bound")
 	return sess, nil
+}
+
+// unbind undoes bindSession when the answer could not be written.
+func (n *negotiation) unbind(ctx context.Context, sess *session) {
+	n.srv.forgetResumable(sess) // Bind 2 may have enabled resumption
+	n.srv.hub.Unbind(ctx, sess.addr, sess, sess.mbox.Close())
 }
 
 // bindResource returns the resource a <bind/> asks for (the text of its

@@ -78,6 +78,7 @@ func textOf(el element) (string, error) {
 // returns true on success; a failed attempt is reported to the client and
 // counted, and returns false. An error ends the stream.
 func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
+	n.sasl2 = false
 	auth, err := parseAuth(el)
 	if err != nil {
 		return false, newStreamError(condBadFormat, "auth element")
@@ -86,50 +87,73 @@ func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
 	if err != nil {
 		return false, n.saslFailure("incorrect-encoding", "", err)
 	}
-	if _, locked := n.srv.fails.SourceLocked(n.remote.String()); locked {
-		return false, n.saslFailure("temporary-auth-failure", "too many failed logins from your address; try again in a minute", errRateLimited)
+	user, success, err := n.exchange(ctx, auth.Mechanism, data)
+	if err != nil || user.IsZero() {
+		return false, err
 	}
-	if !n.offered(auth.Mechanism) {
-		return false, n.saslFailure("invalid-mechanism", "", fmt.Errorf("mechanism %q not offered", auth.Mechanism))
+	if err := n.t.write([]byte("<success xmlns='" + nsSASL + "'>" + base64.StdEncoding.EncodeToString(success) + "</success>")); err != nil {
+		return false, err
+	}
+	n.authenticated(user, auth.Mechanism)
+	return true, nil
+}
+
+// exchange runs the mechanism part of a SASL exchange, the same in both
+// profiles (RFC 6120 §6.4 and XEP-0388, n.sasl2): the failure limits per
+// address and per account, the mechanism offered, PLAIN or SCRAM, the
+// authorization identity. It returns the authenticated account and the
+// mechanism's success data (SCRAM's server-final message); a zero address
+// with a nil error is a failed attempt, already reported to the client and
+// counted. An error ends the stream.
+func (n *negotiation) exchange(ctx context.Context, mech string, data []byte) (crosstalk.Address, []byte, error) {
+	var none crosstalk.Address
+	if _, locked := n.srv.fails.SourceLocked(n.remote.String()); locked {
+		return none, nil, n.saslFailure("temporary-auth-failure", "too many failed logins from your address; try again in a minute", errRateLimited)
+	}
+	if !n.offered(mech) {
+		return none, nil, n.saslFailure("invalid-mechanism", "", fmt.Errorf("mechanism %q not offered", mech))
 	}
 	var (
 		user    crosstalk.Address
 		authzid string
 		success []byte
+		err     error
 	)
-	if auth.Mechanism == "PLAIN" {
+	if mech == "PLAIN" {
 		if len(data) == 0 { // no initial response: ask for it (RFC 6120 §6.4.2)
 			if data, err = n.challenge(nil); err != nil {
 				var se *streamError
 				if errors.As(err, &se) {
-					return false, err
+					return none, nil, err
 				}
-				return false, n.saslFailureFor(crosstalk.Address{}, err)
+				return none, nil, n.saslFailureFor(crosstalk.Address{}, err)
 			}
 		}
 		user, authzid, err = n.plain(ctx, data)
 	} else {
-		user, authzid, success, err = n.scram(ctx, auth.Mechanism, data)
+		user, authzid, success, err = n.scram(ctx, mech, data)
 	}
 	if err == nil && authzid != "" {
 		if a, perr := crosstalk.ParseAddress(authzid); perr != nil || (a != user && authzid != user.Local()) {
-			return false, n.saslFailure("invalid-authzid", "", fmt.Errorf("authzid %q for %s", authzid, user))
+			return none, nil, n.saslFailure("invalid-authzid", "", fmt.Errorf("authzid %q for %s", authzid, user))
 		}
 	}
 	if err != nil {
 		var se *streamError
 		if errors.As(err, &se) {
-			return false, err
+			return none, nil, err
 		}
-		return false, n.saslFailureFor(user, err)
+		return none, nil, n.saslFailureFor(user, err)
 	}
-	if err := n.t.write([]byte("<success xmlns='" + nsSASL + "'>" + base64.StdEncoding.EncodeToString(success) + "</success>")); err != nil {
-		return false, err
-	}
-	n.authed, n.mechanism = user, auth.Mechanism
+	return user, success, nil
+}
+
+// authenticated records a successful login: the stream's identity, and a
+// success that clears the account's failure count from this address.
+func (n *negotiation) authenticated(user crosstalk.Address, mech string) {
+	n.authed, n.mechanism = user, mech
 	n.srv.fails.Succeed(user.String(), n.remote.String())
-	n.log.Debug().Str("jid", user.String()).Str("mechanism", auth.Mechanism).Msg("authenticated")
-	return true, nil
+	n.log.Debug().Str("jid", user.String()).Str("mechanism", mech).Bool("sasl2", n.sasl2).Msg("authenticated")
 }
 
 func (n *negotiation) offered(mech string) bool {
@@ -180,10 +204,16 @@ func (n *negotiation) saslFailure(cond, text string, cause error) error {
 	return nil
 }
 
-// saslRefusal sends <failure/> without counting it.
+// saslRefusal sends <failure/> without counting it, in the current
+// exchange's profile.
 func (n *negotiation) saslRefusal(cond, text string, cause error) error {
 	n.log.Info().Err(cause).Str("condition", cond).Msg("login failed")
-	out := "<failure xmlns='" + nsSASL + "'><" + cond + "/>"
+	var out string
+	if n.sasl2 { // XEP-0388 §2.6.2: the RFC 6120 condition in its own namespace
+		out = "<failure xmlns='" + nsSASL2 + "'><" + cond + " xmlns='" + nsSASL + "'/>"
+	} else {
+		out = "<failure xmlns='" + nsSASL + "'><" + cond + "/>"
+	}
 	if text != "" {
 		out += "<text xml:lang='en'>" + text + "</text>"
 	}
@@ -277,9 +307,15 @@ func (n *negotiation) scram(ctx context.Context, mech string, first []byte) (cro
 	return addr, srv.Authzid(), serverFinal, nil
 }
 
-// challenge sends a challenge and reads the client's response.
+// challenge sends a challenge and reads the client's response, in the
+// current exchange's profile (RFC 6120 or XEP-0388: the same elements in
+// another namespace).
 func (n *negotiation) challenge(data []byte) ([]byte, error) {
-	out := "<challenge xmlns='" + nsSASL + "'>" + base64.StdEncoding.EncodeToString(data) + "</challenge>"
+	ns := nsSASL
+	if n.sasl2 {
+		ns = nsSASL2
+	}
+	out := "<challenge xmlns='" + ns + "'>" + base64.StdEncoding.EncodeToString(data) + "</challenge>"
 	if err := n.t.write([]byte(out)); err != nil {
 		return nil, err
 	}
@@ -287,7 +323,7 @@ func (n *negotiation) challenge(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if el.start.Name.Space != nsSASL {
+	if el.start.Name.Space != ns {
 		return nil, newStreamError(condNotAuthorized, "SASL exchange interrupted")
 	}
 	switch el.start.Name.Local {

@@ -40,11 +40,13 @@ type Server struct {
 	caps string
 	// featureCache holds the stream features of each negotiation state,
 	// rendered once (negotiation.features).
-	featureCache [16]atomic.Pointer[[]byte]
+	featureCache [32]atomic.Pointer[[]byte]
 	now          func() time.Time
 
 	conns *connLimiter
 	fails *lockout.Lockout
+	// fast holds the XEP-0484 tokens (fast.go); nil when FAST is off.
+	fast  *fastTokens
 	local *registry
 	// comps are the external components (XEP-0114, component.go).
 	comps *components
@@ -90,6 +92,9 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		resumable: make(map[string]*session),
 		active:    make(map[net.Conn]bool),
 		idle:      newIdlePoller(),
+	}
+	if cfg.FastTokenLifetime > 0 {
+		s.fast = newFastTokens()
 	}
 	s.comps = newComponents(cfg, func() time.Time { return s.now() })
 	s.fails = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxLimiterKeys, TrustFor: loginTrust, Now: func() time.Time { return s.now() }})

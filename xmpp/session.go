@@ -88,6 +88,10 @@ type session struct {
 
 	csi csiState
 	sm  smState
+
+	// userAgent is the XEP-0388 user-agent id the session logged in with
+	// ("" for none); set before the session runs, read-only after.
+	userAgent string
 }
 
 // outItem is one write request for the writer: a stanza (counted by stream

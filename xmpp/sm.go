@@ -142,36 +142,45 @@ type smAck struct {
 	H uint32 `xml:"h,attr"`
 }
 
+// enableSM turns stream management on for inbound stanzas (and
+// resumption if asked for) and returns the answer: <enabled/>, or
+// <failed/> (ok false) when it is on already. Outbound counting starts
+// once the answer is written (outItem.enableSM), or at once for Bind 2
+// (bind2.go), whose answer precedes every stanza. Reader only.
+func (s *session) enableSM(e smEnable) (answer []byte, ok bool) {
+	s.sm.mu.Lock()
+	if s.sm.inOn {
+		s.sm.mu.Unlock()
+		return []byte("<failed xmlns='" + nsSM + "'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"), false
+	}
+	s.sm.inOn = true
+	s.sm.id = newID() + newID()
+	s.sm.max = s.srv.cfg.ResumeTimeout
+	if e.Max > 0 && time.Duration(e.Max)*time.Second < s.sm.max {
+		s.sm.max = time.Duration(e.Max) * time.Second
+	}
+	s.sm.resumable = (e.Resume == "true" || e.Resume == "1") && s.sm.max > 0
+	out := "<enabled xmlns='" + nsSM + "'"
+	if s.sm.resumable {
+		out += " id='" + s.sm.id + "' resume='true' max='" + strconv.Itoa(int(s.sm.max/time.Second)) + "'"
+	}
+	out += "/>"
+	resumable, id := s.sm.resumable, s.sm.id
+	s.sm.mu.Unlock()
+	if resumable {
+		s.srv.rememberResumable(id, s)
+	}
+	return []byte(out), true
+}
+
 // onSM takes a stream-management nonza from the reader.
 func (s *session) onSM(el element) error {
 	switch el.start.Name.Local {
 	case "enable":
 		var e smEnable
 		_ = xml.Unmarshal(el.raw, &e)
-		s.sm.mu.Lock()
-		if s.sm.inOn {
-			s.sm.mu.Unlock()
-			s.queue(outItem{b: []byte("<failed xmlns='" + nsSM + "'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")})
-			return nil
-		}
-		s.sm.inOn = true
-		s.sm.id = newID() + newID()
-		s.sm.max = s.srv.cfg.ResumeTimeout
-		if e.Max > 0 && time.Duration(e.Max)*time.Second < s.sm.max {
-			s.sm.max = time.Duration(e.Max) * time.Second
-		}
-		s.sm.resumable = (e.Resume == "true" || e.Resume == "1") && s.sm.max > 0
-		answer := "<enabled xmlns='" + nsSM + "'"
-		if s.sm.resumable {
-			answer += " id='" + s.sm.id + "' resume='true' max='" + strconv.Itoa(int(s.sm.max/time.Second)) + "'"
-		}
-		answer += "/>"
-		resumable, id := s.sm.resumable, s.sm.id
-		s.sm.mu.Unlock()
-		if resumable {
-			s.srv.rememberResumable(id, s)
-		}
-		s.queue(outItem{b: []byte(answer), enableSM: true})
+		answer, ok := s.enableSM(e)
+		s.queue(outItem{b: answer, enableSM: ok})
 	case "r":
 		s.sm.mu.Lock()
 		h, on := s.sm.hIn, s.sm.inOn

@@ -262,7 +262,7 @@ func (t *transport) trace(dir string, b []byte) {
 	if !ev.Enabled() {
 		return
 	}
-	if bytes.Contains(b, []byte(nsSASL)) {
+	if bytes.Contains(b, []byte(nsSASL)) || bytes.Contains(b, []byte(nsSASL2)) {
 		b = []byte("<!-- SASL element redacted -->")
 	} else if bytes.HasPrefix(b, []byte("<handshake")) && len(b) > len("<handshake/>") {
 		b = []byte("<!-- XEP-0114 handshake redacted -->") // a verifier of the component's secret

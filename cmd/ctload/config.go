@@ -74,6 +74,12 @@ type config struct {
 	CPUProfile string
 	Smoke      bool
 	Quiet      bool
+	// SASL2 makes xmpp-login log in with XEP-0388 SASL2 and XEP-0386
+	// Bind 2 instead of RFC 6120 SASL and bind.
+	SASL2 bool
+	// Fast (implies SASL2) logs in with a XEP-0484 FAST token once the
+	// account has one.
+	Fast bool
 }
 
 // Smoke-mode bounds: a few seconds with small numbers.
@@ -131,6 +137,8 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write ctload's own CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&c.Smoke, "smoke", false, fmt.Sprintf("smoke run: at most %d operations, %d workers, %s", smokeCount, smokeConcurrent, smokeDuration))
 	fs.BoolVar(&c.Quiet, "q", false, "do not print the table")
+	fs.BoolVar(&c.Fast, "fast", false, "xmpp-login: as -sasl2, and log in with a FAST token (XEP-0484, HT-SHA-256-NONE) once the account has one (its first login: SCRAM asking for one)")
+	fs.BoolVar(&c.SASL2, "sasl2", false, "xmpp-login: log in with SASL2 (XEP-0388) and Bind 2 (XEP-0386): no stream restart after authentication, no bind IQ")
 	fs.Usage = func() {
 		fmt.Fprintf(w, "usage: ctload [flags] SCENARIO [flags]\nscenarios: %s\n(cross is not implemented yet)\n", strings.Join(scenarios, ", "))
 		fs.PrintDefaults()
@@ -172,6 +180,9 @@ func (c *config) check() error {
 		c.Fanout = min(c.Fanout, smokeFanout)
 		c.Senders = min(c.Senders, c.Occupants)
 		c.Busy = min(c.Busy, smokeBusy)
+	}
+	if c.Fast {
+		c.SASL2 = true
 	}
 	if c.MUCHost == "" {
 		c.MUCHost = "conference." + c.Domain

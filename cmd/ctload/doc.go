@@ -15,7 +15,15 @@
 // Scenarios:
 //
 //	xmpp-login    TCP + STARTTLS + SCRAM-SHA-256 (else SHA-1) + bind + roster get
-//	              + initial presence, then close; logins/s and p50/p99
+//	              + initial presence, then close; logins/s and p50/p99. With
+//	              -sasl2: SCRAM in a XEP-0388 <authenticate/> with a XEP-0386
+//	              Bind 2 request (no stream restart, no bind IQ); a login
+//	              counts only with the server signature checked and <bound/>
+//	              with a full JID in the <success/>. With -fast (implies
+//	              -sasl2): an account's first login asks for a XEP-0484
+//	              token, later ones log in with it (HT-SHA-256-NONE, the
+//	              server's HT responder message checked); rotated tokens
+//	              are kept, a refused one is dropped
 //	xmpp-chat     -c pairs (accounts 2k, 2k+1) log in and exchange -n messages;
 //	              msgs/s and latency matched by stanza id (see below)
 //	xmpp-idle     hold -n authenticated TLS sessions for -hold; with -pid the

@@ -31,6 +31,8 @@ type xmppClient struct {
 	log zerolog.Logger
 	// salted caches SCRAM SaltedPassword per account, as real clients do.
 	salted *saltedCache
+	// tokens caches each account's XEP-0484 FAST token (xmpp-login -fast).
+	tokens *tokenCache
 }
 
 func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
@@ -38,7 +40,7 @@ func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &xmppClient{cfg: cfg, tls: tc, log: log, salted: newSaltedCache()}, nil
+	return &xmppClient{cfg: cfg, tls: tc, log: log, salted: newSaltedCache(), tokens: newTokenCache()}, nil
 }
 
 // xmppSession is one logged-in client session served by its own goroutine.
@@ -254,6 +256,13 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 		})
 	})
 	res.Phases = append(res.Phases, p)
-	res.Notes = append(res.Notes, "login = TCP + STARTTLS + SCRAM + bind + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	if x.cfg.Fast {
+		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SASL2 with Bind 2 by a FAST token (HT-SHA-256-NONE; an account's first login: SCRAM asking for one) + roster get + initial presence, without TLS resumption; its server CPU includes closing the session",
+			fmt.Sprintf("%d logins by FAST token", x.tokens.used.Load()))
+	} else if x.cfg.SASL2 {
+		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SASL2 SCRAM with Bind 2 (no stream restart, no bind IQ) + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	} else {
+		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SCRAM + bind + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+	}
 	return err
 }

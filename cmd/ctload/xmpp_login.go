@@ -97,6 +97,12 @@ func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account)
 	if err := s.restart(header); err != nil {
 		return err
 	}
+	if x.cfg.SASL2 {
+		if err := s.auth2(x, acct); err != nil {
+			return fmt.Errorf("sasl2: %w", err)
+		}
+		return s.rosterAndPresence()
+	}
 	if err := s.auth(x.salted, acct); err != nil {
 		return fmt.Errorf("sasl: %w", err)
 	}
@@ -122,6 +128,11 @@ func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account)
 	if len(s.jid) == 0 {
 		return errors.New("bind: no JID in the result")
 	}
+	return s.rosterAndPresence()
+}
+
+// rosterAndPresence ends a login once bound: roster get, initial presence.
+func (s *rawSession) rosterAndPresence() error {
 	if err := s.write(rosterReq); err != nil {
 		return err
 	}
@@ -261,31 +272,15 @@ func (s *rawSession) result(id string) error {
 // auth runs SCRAM (SHA-256 if offered, else SHA-1) over the features just
 // read.
 func (s *rawSession) auth(c *saltedCache, acct account) error {
-	mechs := s.rd.child(nsSASL, "mechanisms")
+	mechs, offered := s.mechanisms(nsSASL, "mechanisms")
 	if mechs < 0 {
 		return errors.New("the server offers no SASL mechanisms")
 	}
-	var offered []string
-	s.rd.children(mechs, func(n *xmlNode) {
-		if n.is(nsSASL, "mechanism") {
-			offered = append(offered, string(bytes.TrimSpace(n.text)))
-		}
-	})
-	var name string
-	var fn func() hash.Hash
-	switch {
-	case slices.Contains(offered, "SCRAM-SHA-256"):
-		name, fn = "SCRAM-SHA-256", sha256.New
-	case slices.Contains(offered, "SCRAM-SHA-1"):
-		name, fn = "SCRAM-SHA-1", sha1.New
-	default:
-		return fmt.Errorf("no SCRAM-SHA-256 or SCRAM-SHA-1 among %q", offered)
+	name, fn, err := pickSCRAM(offered)
+	if err != nil {
+		return err
 	}
-	var raw [18]byte
-	_, _ = rand.Read(raw[:])
-	nonce := []byte(base64.StdEncoding.EncodeToString(raw[:]))
-	bare := append(append(append([]byte("n="), escapeSaslname([]byte(acct.Local))...), ",r="...), nonce...)
-	first := append([]byte("n,,"), bare...)
+	nonce, bare, first := scramFirst(acct)
 	if err := s.write(saslElem("auth", name, first)); err != nil {
 		return err
 	}
@@ -327,6 +322,45 @@ func (s *rawSession) auth(c *saltedCache, acct account) error {
 		return errors.New("wrong server signature")
 	}
 	return nil
+}
+
+// mechanisms returns the index of the stream feature {ns}local among the
+// features just read (-1 if absent) and the <mechanism/> texts it lists.
+func (s *rawSession) mechanisms(ns, local string) (int, []string) {
+	feat := s.rd.child(ns, local)
+	if feat < 0 {
+		return feat, nil
+	}
+	var offered []string
+	s.rd.children(feat, func(n *xmlNode) {
+		if n.is(ns, "mechanism") {
+			offered = append(offered, string(bytes.TrimSpace(n.text)))
+		}
+	})
+	return feat, offered
+}
+
+// pickSCRAM chooses SCRAM-SHA-256, else SCRAM-SHA-1, among the offered
+// mechanisms.
+func pickSCRAM(offered []string) (string, func() hash.Hash, error) {
+	switch {
+	case slices.Contains(offered, "SCRAM-SHA-256"):
+		return "SCRAM-SHA-256", sha256.New, nil
+	case slices.Contains(offered, "SCRAM-SHA-1"):
+		return "SCRAM-SHA-1", sha1.New, nil
+	}
+	return "", nil, fmt.Errorf("no SCRAM-SHA-256 or SCRAM-SHA-1 among %q", offered)
+}
+
+// scramFirst returns a fresh client nonce, the client-first-message-bare
+// and the whole client-first-message (no channel binding) for acct.
+func scramFirst(acct account) (nonce, bare, first []byte) {
+	var raw [18]byte
+	_, _ = rand.Read(raw[:])
+	nonce = []byte(base64.StdEncoding.EncodeToString(raw[:]))
+	bare = append(append(append([]byte("n="), escapeSaslname([]byte(acct.Local))...), ",r="...), nonce...)
+	first = append([]byte("n,,"), bare...)
+	return nonce, bare, first
 }
 
 // saslElem is a SASL element with the base64 of data as its text ("=" for

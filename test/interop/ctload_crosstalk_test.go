@@ -2,6 +2,7 @@ package interop
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,14 @@ func TestCtloadCrosstalk(t *testing.T) {
 	xmpp := []string{"-xmpp", s.C2S, "-ca", s.CAFile, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
 	sip := []string{"-sip", s.SIP, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid}
 	t.Run("xmpp-login", func(t *testing.T) { smoke(t, "xmpp-login", xmpp...) })
+	// XEP-0388 + XEP-0386, then with XEP-0484 tokens.
+	t.Run("xmpp-login-sasl2", func(t *testing.T) { smoke(t, "xmpp-login", append(xmpp, "-sasl2")...) })
+	t.Run("xmpp-login-fast", func(t *testing.T) {
+		r := smoke(t, "xmpp-login", append(xmpp, "-fast")...)
+		if n := r.Notes[len(r.Notes)-1]; !strings.HasSuffix(n, " logins by FAST token") || strings.HasPrefix(n, "0 ") {
+			t.Errorf("notes %q", r.Notes)
+		}
+	})
 	t.Run("xmpp-chat", func(t *testing.T) {
 		if r := smoke(t, "xmpp-chat", xmpp...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
 			t.Errorf("phases %+v", r.Phases)

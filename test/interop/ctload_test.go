@@ -57,9 +57,10 @@ type ctloadResult struct {
 			Count int64  `json:"count"`
 		} `json:"errors"`
 	} `json:"phases"`
-	Sessions           int     `json:"sessions"`
-	ServerRSSAfterKB   int64   `json:"server_rss_after_kb"`
-	ServerRSSPerSessKB float64 `json:"server_rss_per_session_kb"`
+	Sessions           int      `json:"sessions"`
+	ServerRSSAfterKB   int64    `json:"server_rss_after_kb"`
+	ServerRSSPerSessKB float64  `json:"server_rss_per_session_kb"`
+	Notes              []string `json:"notes"`
 }
 
 // runCtload runs ctload with args (bounded to 40 s) and returns its exit

@@ -28,6 +28,10 @@ func Handle() []feature.Registration {
 	}
 }
 
+// Enable turns carbons on for a session, as the enable IQ does; Bind 2
+// (XEP-0386 §3.2) enables them inline when the session is bound.
+func Enable(s feature.Session) { s.Set(stateKey, true) }
+
 // Enabled reports whether a session has carbons on.
 func Enabled(s feature.Session) bool {
 	on, _ := s.Get(stateKey).(bool)

@@ -1,0 +1,114 @@
+package xmpp
+
+import (
+	"context"
+	"encoding/xml"
+	"unicode/utf8"
+
+	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
+)
+
+// XEP-0386 Bind 2, version 1.1.0: resource binding inside a XEP-0388
+// <authenticate/>, with session features enabled in the same step.
+
+// bind2Inline lists the features a Bind 2 request may enable inline, as
+// the stream feature advertises them: exactly those bind2 handles.
+// XEP-0198 resumption inside <authenticate/> (XEP-0388's inline <sm/>) is
+// not handled, so not advertised; enabling it inside <bind/> is.
+const bind2Inline = "<feature var='" + carbons.NS + "'/><feature var='" + nsCSI + "'/><feature var='" + nsSM + "'/>"
+
+// bind2Request is a Bind 2 <bind/> request.
+type bind2Request struct {
+	// Tag is the client's <tag/>, trimmed and cut to maxBindTag bytes: the
+	// prefix of the resource.
+	Tag string
+	// Carbons enables XEP-0280 carbons for the session.
+	Carbons bool
+	// Inactive starts the session inactive (XEP-0352).
+	Inactive bool
+	// SM is an XEP-0198 <enable/>, nil for none.
+	SM *smEnable
+}
+
+// bind2XML is the wire form of <bind xmlns='urn:xmpp:bind:0'/>.
+type bind2XML struct {
+	Tag    *string `xml:"urn:xmpp:bind:0 tag"`
+	Inline []struct {
+		XMLName xml.Name
+		Resume  string `xml:"resume,attr"`
+		Max     int    `xml:"max,attr"`
+	} `xml:",any"`
+}
+
+// request checks a <bind/>: its tag and the features it enables inline.
+// Features in other namespaces than those advertised are ignored, as
+// unknown extensions are.
+func (w *bind2XML) request() (bind2Request, error) {
+	var r bind2Request
+	if w.Tag != nil {
+		if !utf8.ValidString(*w.Tag) {
+			return r, &authenticateError{"malformed-request", "bind tag is not UTF-8"}
+		}
+		r.Tag = clip(*w.Tag, maxBindTag)
+	}
+	for _, f := range w.Inline {
+		switch {
+		case f.XMLName.Space == carbons.NS && f.XMLName.Local == "enable":
+			r.Carbons = true
+		case f.XMLName.Space == nsCSI && f.XMLName.Local == "inactive":
+			r.Inactive = true
+		case f.XMLName.Space == nsCSI && f.XMLName.Local == "active":
+			r.Inactive = false
+		case f.XMLName.Space == nsSM && f.XMLName.Local == "enable":
+			r.SM = &smEnable{Resume: f.Resume, Max: f.Max}
+		}
+	}
+	return r, nil
+}
+
+// bind2Resource returns the address Bind 2 binds for a tag: the tag, '/'
+// and a random part (XEP-0386 §3.2.1), or the bare address (the hub picks
+// a resource) when there is no tag or it cannot be in a resource.
+func bind2Resource(user crosstalk.Address, tag string) crosstalk.Address {
+	if tag == "" {
+		return user
+	}
+	if a, err := user.WithResource(tag + "/" + newID()); err == nil {
+		return a
+	}
+	return user
+}
+
+// bind2 binds the session a Bind 2 request asks for, with its inline
+// features on from the start, and ends the account's earlier sessions of
+// the same client installation (XEP-0386 §3.2: the same user-agent id).
+// It returns what <bound/> carries: XEP-0198's <enabled/> when asked for.
+func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sasl2Request) (*session, []byte, error) {
+	sess, err := n.bindSession(ctx, bind2Resource(user, req.Bind.Tag))
+	if err != nil {
+		return nil, nil, err
+	}
+	var bound []byte
+	if req.Bind.SM != nil {
+		// The answer goes in <bound/>, before any stanza: count from now.
+		bound, _ = sess.enableSM(*req.Bind.SM)
+		sess.sm.start()
+	}
+	sess.userAgent = req.UserAgent.ID
+	if req.Bind.Carbons {
+		carbons.Enable(sess)
+	}
+	if req.Bind.Inactive {
+		sess.csi.inactive.Store(true)
+	}
+	if id := req.UserAgent.ID; id != "" {
+		for _, old := range n.srv.local.of(user) {
+			if old.userAgent == id {
+				old.log.Info().Str("replaced_by", sess.addr.String()).Msg("the same client logged in again")
+				old.Close(crosstalk.ErrResourceConflict)
+			}
+		}
+	}
+	return sess, bound, nil
+}
