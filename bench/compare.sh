@@ -366,6 +366,12 @@ xmpp_suite() { # PREFIX ADDR CA PID
   local p=$1 addr=$2 ca=$3 pid=$4
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
   log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; settle "${SERVER_PIDS[@]}"
+  if [ "$p" = crosstalk ]; then
+    # SASL2 + Bind 2 and FAST (XEP-0388/0386/0484): Debian's Prosody 0.12 and
+    # ejabberd 23.01 have neither, so these rows are Crosstalk's only.
+    log "$p xmpp-login -sasl2"; ct "$p.login-sasl2" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login -sasl2; settle "${SERVER_PIDS[@]}"
+    log "$p xmpp-login -fast"; ct "$p.login-fast" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login -fast; settle "${SERVER_PIDS[@]}"
+  fi
   log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" 1 "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; settle "${SERVER_PIDS[@]}"
 }
 
