@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -129,6 +130,11 @@ func TestSIPSubscribeApprovedOnXMPP(t *testing.T) {
 	alice.WaitDelay = 2 * time.Second
 	out := &syncBuffer{}
 	alice.Stdout, alice.Stderr = out, out
+	approve, err := alice.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer approve.Close()
 	if err := alice.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +148,19 @@ func TestSIPSubscribeApprovedOnXMPP(t *testing.T) {
 	}
 	p := startSipp(t, "subscribe_approve.xml", freePort(t), 30*time.Second, []string{"bob;alice;localhost;presence"},
 		"-au", "bob", "-ap", "bob-password", "-m", "1", "-trace_logs", s.SIP)
+	// alice approves once bob has the NOTIFY of the pending state: an
+	// approval that overtook it would rightly make the first NOTIFY active
+	// (RFC 6665 §4.2.1.2: the current state), and the pending one is what
+	// this test checks.
+	for i := 0; !strings.Contains(out.String(), "ASKED") || !strings.Contains(p.logs("messages"), "Subscription-State: pending"); i++ {
+		if i > 300 {
+			t.Fatalf("no subscription request at alice or no pending NOTIFY at bob in 15 s:\nalice:\n%s\nbob:\n%s", out.String(), p.logs("messages"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := io.WriteString(approve, "approve\n"); err != nil {
+		t.Fatal(err)
+	}
 	p.wait()
 	if err := <-done; err != nil || !strings.Contains(out.String(), "OK") {
 		t.Fatalf("alice on XMPP: %v\n%s", err, out.String())

@@ -3,7 +3,9 @@
 Usage: slixmpp_presence.py HOST PORT DOMAIN CAFILE PASSWORD
 Logs in as alice with show "dnd" and status "busy on xmpp", prints "READY",
 waits for a subscription request from bob (a SIP watcher's SUBSCRIBE),
-prints "ASKED", approves it, and prints "OK". Exits 1 with "FAIL why"
+prints "ASKED", waits for a line on stdin (the test sends it once bob's
+SIP client has the NOTIFY of the pending state, so that the approval
+cannot overtake it), approves, and prints "OK". Exits 1 with "FAIL why"
 otherwise. Every wait is bounded.
 """
 import asyncio
@@ -39,6 +41,8 @@ async def main():
         print("READY", flush=True)
         await asyncio.wait_for(c.asked.wait(), WAIT)
         print("ASKED", flush=True)
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), WAIT)
         c.send_presence(pto=f"bob@{DOMAIN}", ptype="subscribed")
         await asyncio.sleep(2)
         print("OK", flush=True)
