@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"container/heap"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -71,6 +72,12 @@ type fastToken struct {
 // use and the one issued last, not yet used.
 type fastSlots struct {
 	current, next *fastToken
+	// client names the slots' owner, and at is when the later of the two
+	// tokens expires (expiry), both for the expiry heap; index is the
+	// slots' place in it.
+	client fastClient
+	at     time.Time
+	index  int
 }
 
 // fastClient names a client: an account and a user-agent id.
@@ -85,6 +92,35 @@ type fastClient struct {
 type fastTokens struct {
 	mu      sync.Mutex
 	clients map[fastClient]*fastSlots
+	// byExpiry orders the clients by when their last token expires, so
+	// that eviction takes O(log n), not a sweep of the map on every new
+	// client once it is full (which any account holder could force).
+	byExpiry expiryHeap
+}
+
+// expiryHeap is a container/heap of clients' slots, soonest expiry first.
+type expiryHeap []*fastSlots
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+// Push and Pop are for container/heap only.
+func (h *expiryHeap) Push(x any) {
+	s := x.(*fastSlots)
+	s.index = len(*h)
+	*h = append(*h, s)
+}
+
+func (h *expiryHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return s
 }
 
 func newFastTokens() *fastTokens {
@@ -117,33 +153,39 @@ func (f *fastTokens) issue(c fastClient, mech string, creds crosstalk.Credential
 		if len(f.clients) >= maxFastClients {
 			f.evictLocked(now)
 		}
-		s = &fastSlots{}
+		s = &fastSlots{client: c, next: t, at: t.expiry}
 		f.clients[c] = s
+		heap.Push(&f.byExpiry, s)
+	} else {
+		s.next = t
+		f.updateLocked(s)
 	}
-	s.next = t
 	return token, t.expiry
 }
 
-// evictLocked drops expired tokens, and if none was, the client whose
-// newest token expires first. Holds f.mu.
+// evictLocked drops the clients whose tokens have all expired, and if none
+// had, the client whose newest token expires first. Holds f.mu.
 func (f *fastTokens) evictLocked(now time.Time) {
-	var oldest fastClient
-	var oldestAt time.Time
 	dropped := false
-	for c, s := range f.clients {
-		last := s.expiry()
-		if !last.After(now) {
-			delete(f.clients, c)
-			dropped = true
-			continue
-		}
-		if oldestAt.IsZero() || last.Before(oldestAt) {
-			oldest, oldestAt = c, last
-		}
+	for len(f.byExpiry) > 0 && !f.byExpiry[0].at.After(now) {
+		delete(f.clients, heap.Pop(&f.byExpiry).(*fastSlots).client)
+		dropped = true
 	}
-	if !dropped {
-		delete(f.clients, oldest)
+	if !dropped && len(f.byExpiry) > 0 {
+		delete(f.clients, heap.Pop(&f.byExpiry).(*fastSlots).client)
 	}
+}
+
+// updateLocked keeps a client's place in the expiry heap after its slots
+// changed, and forgets a client with no token left. Holds f.mu.
+func (f *fastTokens) updateLocked(s *fastSlots) {
+	if s.current == nil && s.next == nil {
+		heap.Remove(&f.byExpiry, s.index)
+		delete(f.clients, s.client)
+		return
+	}
+	s.at = s.expiry()
+	heap.Fix(&f.byExpiry, s.index)
 }
 
 // expiry is when the later of a client's tokens expires.
@@ -184,7 +226,7 @@ func (f *fastTokens) verify(c fastClient, mech string, cb, proof []byte, creds c
 		}
 		if t.mech != mech || !now.Before(t.expiry) || subtle.ConstantTimeCompare(t.creds[:], fingerprint(creds)) != 1 {
 			*slot = nil
-			f.dropEmptyLocked(c, s)
+			f.updateLocked(s)
 			return fastExpired, nil
 		}
 		switch {
@@ -193,7 +235,7 @@ func (f *fastTokens) verify(c fastClient, mech string, cb, proof []byte, creds c
 		case slot == &s.next:
 			s.current, s.next = t, nil
 		}
-		f.dropEmptyLocked(c, s)
+		f.updateLocked(s)
 		return fastOK, t
 	}
 	return fastWrong, nil
@@ -202,12 +244,6 @@ func (f *fastTokens) verify(c fastClient, mech string, cb, proof []byte, creds c
 func fingerprint(c crosstalk.Credentials) []byte {
 	p := credsPrint(c)
 	return p[:]
-}
-
-func (f *fastTokens) dropEmptyLocked(c fastClient, s *fastSlots) {
-	if s.current == nil && s.next == nil {
-		delete(f.clients, c)
-	}
 }
 
 // htProof is HMAC-SHA-256(key, label || cb), the HT initiator or responder

@@ -63,3 +63,16 @@ func TestFastTokensBounded(t *testing.T) {
 		t.Fatalf("%d clients, want %d", len(f.clients), want)
 	}
 }
+
+// BenchmarkFastIssueFull issues tokens to new clients with the table full
+// and none expired: each issue evicts one client.
+func BenchmarkFastIssueFull(b *testing.B) {
+	f := newFastTokens()
+	now := time.Now()
+	for i := range maxFastClients {
+		f.issue(fastClient{crosstalk.MustParseAddress("u" + strconv.Itoa(i) + "@example.test"), testUserAgent}, htNone, crosstalk.Credentials{}, now, time.Hour)
+	}
+	for i := 0; b.Loop(); i++ {
+		f.issue(fastClient{crosstalk.MustParseAddress("n" + strconv.Itoa(i) + "@example.test"), testUserAgent}, htNone, crosstalk.Credentials{}, now, time.Hour)
+	}
+}
