@@ -42,8 +42,12 @@ func (g *loadGuard) queued(wait, limit time.Duration, datagram []byte) (discard 
 	default:
 		share = uint32(int64(wait-low) * shareAll / int64(limit-low))
 	}
-	if was := g.refuseShare.Swap(share); was == 0 && share > 0 {
-		g.trips.Add(1)
+	// Written only when it changes: admit reads it for every request.
+	if was := g.refuseShare.Load(); was != share {
+		g.refuseShare.Store(share)
+		if was == 0 {
+			g.trips.Add(1)
+		}
 	}
 	if wait > staleWait && discardable(datagram) {
 		g.stale.Add(1)

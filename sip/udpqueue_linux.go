@@ -14,8 +14,9 @@ import (
 // queueTimedConn is the UDP listener as sipgo reads it: each datagram is
 // read with the kernel's time of arrival (SO_TIMESTAMPNS), and the time it
 // waited in the socket's receive queue goes to the load guard
-// (loadGuard.queued), which may discard it. sipgo reads a listener from one goroutine; the
-// mutex only keeps the control-message buffer safe if that changes.
+// (loadGuard.queued), which may discard it. sipgo reads a listener from
+// one goroutine; the mutex only keeps the control-message buffer safe if
+// that changes.
 type queueTimedConn struct {
 	*net.UDPConn
 	guard *loadGuard

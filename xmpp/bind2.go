@@ -104,7 +104,7 @@ func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sas
 	}
 	if id := req.UserAgent.ID; id != "" {
 		for _, old := range n.srv.local.of(user) {
-			if old.userAgent == id {
+			if old != sess && old.userAgent == id {
 				old.log.Info().Str("replaced_by", sess.addr.String()).Msg("the same client logged in again")
 				old.Close(crosstalk.ErrResourceConflict)
 			}

@@ -37,8 +37,8 @@ func (n *negotiation) fastMechanisms() []string {
 // a nil error is a failed attempt, already reported.
 func (n *negotiation) fastLogin(ctx context.Context, req sasl2Request, cbType string) (crosstalk.Address, []byte, bool, error) {
 	var none crosstalk.Address
-	if _, locked := n.srv.fails.SourceLocked(n.remote.String()); locked {
-		return none, nil, false, n.saslFailure("temporary-auth-failure", "too many failed logins from your address; try again in a minute", errRateLimited)
+	if refused, err := n.refuseLockedSource(); refused {
+		return none, nil, false, err
 	}
 	switch {
 	case !slices.Contains(n.fastMechanisms(), req.Mechanism):

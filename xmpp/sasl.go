@@ -107,8 +107,8 @@ func (n *negotiation) sasl(ctx context.Context, el element) (bool, error) {
 // counted. An error ends the stream.
 func (n *negotiation) exchange(ctx context.Context, mech string, data []byte) (crosstalk.Address, []byte, error) {
 	var none crosstalk.Address
-	if _, locked := n.srv.fails.SourceLocked(n.remote.String()); locked {
-		return none, nil, n.saslFailure("temporary-auth-failure", "too many failed logins from your address; try again in a minute", errRateLimited)
+	if refused, err := n.refuseLockedSource(); refused {
+		return none, nil, err
 	}
 	if !n.offered(mech) {
 		return none, nil, n.saslFailure("invalid-mechanism", "", fmt.Errorf("mechanism %q not offered", mech))
@@ -146,6 +146,17 @@ func (n *negotiation) exchange(ctx context.Context, mech string, data []byte) (c
 		return none, nil, n.saslFailureFor(user, err)
 	}
 	return user, success, nil
+}
+
+// refuseLockedSource refuses a login attempt, with temporary-auth-failure,
+// while the client's address is locked out for failed logins: in both
+// profiles, for every mechanism, FAST tokens included. refused says it
+// did; err is then what saslFailure returned.
+func (n *negotiation) refuseLockedSource() (refused bool, err error) {
+	if _, locked := n.srv.fails.SourceLocked(n.remote.String()); !locked {
+		return false, nil
+	}
+	return true, n.saslFailure("temporary-auth-failure", "too many failed logins from your address; try again in a minute", errRateLimited)
 }
 
 // authenticated records a successful login: the stream's identity, and a
