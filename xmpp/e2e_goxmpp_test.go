@@ -7,6 +7,8 @@ import (
 	"time"
 
 	goxmpp "github.com/xmppo/go-xmpp"
+
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // TestGoXMPPSASL2 logs in with an independently written client,
@@ -48,7 +50,7 @@ func TestGoXMPPSASL2(t *testing.T) {
 				t.Fatal(err)
 			}
 			bob.expect("message", "hello from go-xmpp "+mech)
-			bob.send("<message to='" + xmppEscape(c.JID()) + "' type='chat' id='r1'><body>hello go-xmpp " + mech + "</body></message>")
+			bob.send("<message to='" + xmppmap.Escape(c.JID()) + "' type='chat' id='r1'><body>hello go-xmpp " + mech + "</body></message>")
 			got := make(chan string, 1)
 			go func() {
 				for {
@@ -73,9 +75,4 @@ func TestGoXMPPSASL2(t *testing.T) {
 			}
 		})
 	}
-}
-
-// xmppEscape escapes an attribute value.
-func xmppEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "'", "&apos;", "<", "&lt;").Replace(s)
 }
