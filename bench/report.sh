@@ -30,6 +30,9 @@ row() {
   echo "$line $note |"
 }
 
+# RESUMED is the jq expression for ctload's count of resumed TLS handshakes.
+RESUMED='[.notes[] | select(endswith(" TLS handshakes resumed")) | split(" ")[0] | tonumber][0]'
+
 # fig SERVER AVAILABLE NAME JQ: the figure, or why there is none.
 fig() {
   if [ "$2" != 1 ]; then echo "n/a:frontend not merged yet"; return; fi
@@ -150,6 +153,8 @@ row "logins/s, direct TLS resumed" high "%.0f" "" \
   "p=$(fig p $P prosody.login-resume '.phases[-1].per_second')" "e=$(fig e $E ejabberd.login-resume '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.login-resume '.phases[-1].per_second')"
 row "server CPU µs per resumed login" low "%.0f" "" \
   "p=$(fig p $P prosody.login-resume '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.login-resume '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.login-resume '.phases[-1].server_cpu_us_per_op')"
+row "TLS handshakes resumed in that run (of $LOGIN_N)" high "%.0f" "" \
+  "p=$(fig p $P prosody.login-resume "$RESUMED")" "e=$(fig e $E ejabberd.login-resume "$RESUMED")" "c=$(fig c $CX crosstalk.login-resume "$RESUMED")"
 row "logins/s with SASL2 + Bind 2 (XEP-0388/0386)" high "%.0f" "" \
   "p=n/a:not in Prosody 0.12" "e=n/a:not in ejabberd 23.01" "c=$(fig c $CX crosstalk.login-sasl2 '.phases[-1].per_second')"
 row "server CPU µs per SASL2 login" low "%.0f" "" \
