@@ -82,7 +82,7 @@ fi
 # Override them to run beside another run of this script.
 PROSODY_IP=${PROSODY_IP:-127.0.0.21} KAMAILIO_IP=${KAMAILIO_IP:-127.0.0.22} CROSSTALK_IP=${CROSSTALK_IP:-127.0.0.23}
 EJABBERD_IP=${EJABBERD_IP:-127.0.0.24}
-XMPP_PORT=15222 SIP_PORT=15060 EJABBERD_API_PORT=15280
+XMPP_PORT=15222 XMPP_TLS_PORT=15223 SIP_PORT=15060 EJABBERD_API_PORT=15280
 MUC_HOST=conference.$DOMAIN
 
 WORK=$(mktemp -d /tmp/ctload-bench.XXXXXX)
@@ -170,7 +170,7 @@ all_accounts() {
 
 start_prosody() {
   local d=$WORK/prosody; mkdir -p "$d/data"
-  fill prosody.cfg.lua.in DIR="$d" ADDR=$PROSODY_IP PORT=$XMPP_PORT DOMAIN=$DOMAIN \
+  fill prosody.cfg.lua.in DIR="$d" ADDR=$PROSODY_IP PORT=$XMPP_PORT TLSPORT=$XMPP_TLS_PORT DOMAIN=$DOMAIN \
     CERT="$WORK/cert.pem" KEY="$WORK/key.pem" MUC=$MUC_HOST > "$d/prosody.cfg.lua"
   log "prosody: registering $(all_accounts | wc -l) accounts"
   all_accounts | xargs -P 4 -I{} prosodyctl --config "$d/prosody.cfg.lua" register "user{}" $DOMAIN $PASSWORD >/dev/null 2>&1
@@ -179,6 +179,7 @@ start_prosody() {
   (ulimit -n 20000; exec prosody --config "$d/prosody.cfg.lua" -F >"$d/out.log" 2>&1) &
   PROSODY_PID=$!; SERVER_PIDS+=("$PROSODY_PID")
   wait_listen tcp $PROSODY_IP $XMPP_PORT || { cat "$d/out.log"; exit 1; }
+  wait_listen tcp $PROSODY_IP $XMPP_TLS_PORT || { cat "$d/out.log"; exit 1; }
 }
 
 # prosody_rosters DIR FIRST SESSIONS CONTACTS: write full-mesh rosters
@@ -224,12 +225,12 @@ start_ejabberd() {
   local d=$WORK/ejabberd libs; mkdir -p "$d/db"
   # Where Debian keeps ejabberd's Erlang applications (ejabberdctl knows).
   libs=$(sed -n "s/^ERL_LIBS='\(.*\)'$/\1/p" "$(command -v ejabberdctl)")
-  for port in $XMPP_PORT $EJABBERD_API_PORT; do
+  for port in $XMPP_PORT $XMPP_TLS_PORT $EJABBERD_API_PORT; do
     if ss -H -ltn "src $EJABBERD_IP and sport = :$port" | grep -q .; then
       log "ejabberd: $EJABBERD_IP:$port is taken by another process"; exit 1
     fi
   done
-  fill ejabberd.yml.in DOMAIN=$DOMAIN ADDR=$EJABBERD_IP PORT=$XMPP_PORT HTTPPORT=$EJABBERD_API_PORT \
+  fill ejabberd.yml.in DOMAIN=$DOMAIN ADDR=$EJABBERD_IP PORT=$XMPP_PORT TLSPORT=$XMPP_TLS_PORT HTTPPORT=$EJABBERD_API_PORT \
     CERT="$WORK/cert.pem" KEY="$WORK/key.pem" MUC=$MUC_HOST > "$d/ejabberd.yml"
   (ulimit -n 20000; cd "$d"; ERL_LIBS=$libs EJABBERD_CONFIG_PATH=$d/ejabberd.yml \
     EJABBERD_LOG_PATH=$d/ejabberd.log ERL_MAX_PORTS=32768 ERL_CRASH_DUMP=$d/erl_crash.dump \
@@ -238,6 +239,7 @@ start_ejabberd() {
   EJABBERD_PID=$!; SERVER_PIDS+=("$EJABBERD_PID")
   wait_listen tcp $EJABBERD_IP $EJABBERD_API_PORT || { cat "$d/out.log"; exit 1; }
   wait_listen tcp $EJABBERD_IP $XMPP_PORT || { cat "$d/out.log"; exit 1; }
+  wait_listen tcp $EJABBERD_IP $XMPP_TLS_PORT || { cat "$d/out.log"; exit 1; }
   log "ejabberd: registering $(all_accounts | wc -l) accounts"
   all_accounts | sed "s/.*/{\"user\":\"user&\",\"host\":\"$DOMAIN\",\"password\":\"$PASSWORD\"}/" |
     xargs -d '\n' -P 4 -I{} curl -sf -o /dev/null -X POST -d '{}' "http://$EJABBERD_IP:$EJABBERD_API_PORT/api/register" ||
@@ -283,7 +285,7 @@ archive = false   # the Prosody set-up keeps no archive either
 post_quantum = false
 [listen]
 xmpp_c2s = "$CROSSTALK_IP:$XMPP_PORT"
-xmpp_tls = "$CROSSTALK_IP:15223"
+xmpp_tls = "$CROSSTALK_IP:$XMPP_TLS_PORT"
 xmpp_s2s = ""
 sip_udp = "$CROSSTALK_IP:$SIP_PORT"
 sip_tcp = "$CROSSTALK_IP:$SIP_PORT"
@@ -362,15 +364,28 @@ ladder() {
   done
 }
 
-xmpp_suite() { # PREFIX ADDR CA PID
-  local p=$1 addr=$2 ca=$3 pid=$4
+xmpp_suite() { # PREFIX ADDR CA PID TLSADDR
+  local p=$1 addr=$2 ca=$3 pid=$4 tlsaddr=$5
   local c=(-xmpp "$addr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid")
-  log "$p xmpp-login"; ct "$p.login" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login; settle "${SERVER_PIDS[@]}"
+  # Logins offer X25519 only: every server here settles on it (OpenSSL 3.0
+  # has no ML-KEM, Crosstalk runs with post_quantum = false), and the
+  # X25519MLKEM768 share Go's client adds by default (~50 µs of ctload CPU
+  # a login) would be thrown away on the cores the servers use.
+  local l=(-tls-groups x25519 -n "$LOGIN_N" -c 50 -d 60s xmpp-login)
+  local d=(-xmpp "$tlsaddr" -ca "$ca" -domain $DOMAIN -password $PASSWORD -accounts "$ACCOUNTS" -pid "$pid" -direct-tls)
+  log "$p xmpp-login"; ct "$p.login" "${c[@]}" "${l[@]}"; settle "${SERVER_PIDS[@]}"
+  # XEP-0368 direct TLS, with full handshakes, then resumed ones (a
+  # client's reconnection with its session ticket).
+  log "$p xmpp-login -direct-tls"; ct "$p.login-direct" "${d[@]}" "${l[@]}"; settle "${SERVER_PIDS[@]}"
+  log "$p xmpp-login -direct-tls -tls-resume"; ct "$p.login-resume" "${d[@]}" "${l[@]}" -tls-resume; settle "${SERVER_PIDS[@]}"
   if [ "$p" = crosstalk ]; then
     # SASL2 + Bind 2 and FAST (XEP-0388/0386/0484): Debian's Prosody 0.12 and
     # ejabberd 23.01 have neither, so these rows are Crosstalk's only.
-    log "$p xmpp-login -sasl2"; ct "$p.login-sasl2" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login -sasl2; settle "${SERVER_PIDS[@]}"
-    log "$p xmpp-login -fast"; ct "$p.login-fast" "${c[@]}" -n "$LOGIN_N" -c 50 -d 60s xmpp-login -fast; settle "${SERVER_PIDS[@]}"
+    log "$p xmpp-login -sasl2"; ct "$p.login-sasl2" "${c[@]}" "${l[@]}" -sasl2; settle "${SERVER_PIDS[@]}"
+    log "$p xmpp-login -fast"; ct "$p.login-fast" "${c[@]}" "${l[@]}" -fast; settle "${SERVER_PIDS[@]}"
+    # How a modern client (Conversations) reconnects: direct TLS resumed,
+    # SASL2 with a FAST token, Bind 2.
+    log "$p xmpp-login -direct-tls -tls-resume -fast"; ct "$p.login-modern" "${d[@]}" "${l[@]}" -tls-resume -fast; settle "${SERVER_PIDS[@]}"
   fi
   log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" 1 "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; settle "${SERVER_PIDS[@]}"
 }
@@ -438,9 +453,9 @@ if want idle; then
   [ "$CT_XMPP" = 1 ] && idle_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
 fi
 if want xmpp; then
-  xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID"
-  xmpp_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID"
-  [ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID"
+  xmpp_suite prosody "$PROSODY_IP:$XMPP_PORT" "$WORK/cert.pem" "$PROSODY_PID" "$PROSODY_IP:$XMPP_TLS_PORT"
+  xmpp_suite ejabberd "$EJABBERD_IP:$XMPP_PORT" "$WORK/cert.pem" "$EJABBERD_PID" "$EJABBERD_IP:$XMPP_TLS_PORT"
+  [ "$CT_XMPP" = 1 ] && xmpp_suite crosstalk "$CROSSTALK_IP:$XMPP_PORT" "$CT_CA" "$CROSSTALK_PID" "$CROSSTALK_IP:$XMPP_TLS_PORT"
 fi
 if want sip sip-register sip-message; then
   sip_suite kamailio "$KAMAILIO_IP:$SIP_PORT" "$KAMAILIO_PID"

@@ -30,6 +30,9 @@ row() {
   echo "$line $note |"
 }
 
+# RESUMED is the jq expression for ctload's count of resumed TLS handshakes.
+RESUMED='[.notes[] | select(endswith(" TLS handshakes resumed")) | split(" ")[0] | tonumber][0]'
+
 # fig SERVER AVAILABLE NAME JQ: the figure, or why there is none.
 fig() {
   if [ "$2" != 1 ]; then echo "n/a:frontend not merged yet"; return; fi
@@ -108,8 +111,11 @@ loaded by \`cmd/ctload\` running on the same cores.
   divided by the sessions. The idle sessions are authenticated, bound and fetched their roster
   but sent no presence (${IDLE_N} sessions share ${ACCOUNTS} accounts), spread over 50 source
   addresses.
-- A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence, no TLS resumption
-  (the SASL2 rows: SCRAM in XEP-0388 with a Bind 2 request, no stream restart; the FAST rows: the
+- A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence, a full TLS 1.3
+  handshake offering X25519 only (what every server here settles on; \`-tls-groups x25519\`)
+  (the direct TLS rows: TLS at once on the XEP-0368 port, no STARTTLS; "resumed": the client keeps
+  the server's TLS session tickets and resumes, RFC 8446 PSK with ECDHE, no certificate;
+  the SASL2 rows: SCRAM in XEP-0388 with a Bind 2 request, no stream restart; the FAST rows: the
   token got at each client's first login, then HT-SHA-256-NONE, one round trip);
   ctload writes it as prepared bytes and reads the server's elements with its own reader
   (~0.85 ms of its CPU per login against Crosstalk, mostly the TLS handshake and socket calls; \`go doc ./cmd/ctload\`).
@@ -139,6 +145,16 @@ row "login p99 ms" low "%.1f" "" \
   "p=$(fig p $P prosody.login '.phases[-1].latency.p99_ms')" "e=$(fig e $E ejabberd.login '.phases[-1].latency.p99_ms')" "c=$(fig c $CX crosstalk.login '.phases[-1].latency.p99_ms')"
 row "server CPU µs per login" low "%.0f" "" \
   "p=$(fig p $P prosody.login '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.login '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.login '.phases[-1].server_cpu_us_per_op')"
+row "logins/s, direct TLS (XEP-0368)" high "%.0f" "" \
+  "p=$(fig p $P prosody.login-direct '.phases[-1].per_second')" "e=$(fig e $E ejabberd.login-direct '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.login-direct '.phases[-1].per_second')"
+row "server CPU µs per direct TLS login" low "%.0f" "" \
+  "p=$(fig p $P prosody.login-direct '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.login-direct '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.login-direct '.phases[-1].server_cpu_us_per_op')"
+row "logins/s, direct TLS resumed" high "%.0f" "" \
+  "p=$(fig p $P prosody.login-resume '.phases[-1].per_second')" "e=$(fig e $E ejabberd.login-resume '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.login-resume '.phases[-1].per_second')"
+row "server CPU µs per resumed login" low "%.0f" "" \
+  "p=$(fig p $P prosody.login-resume '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.login-resume '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.login-resume '.phases[-1].server_cpu_us_per_op')"
+row "TLS handshakes resumed in that run (of $LOGIN_N)" high "%.0f" "" \
+  "p=$(fig p $P prosody.login-resume "$RESUMED")" "e=$(fig e $E ejabberd.login-resume "$RESUMED")" "c=$(fig c $CX crosstalk.login-resume "$RESUMED")"
 row "logins/s with SASL2 + Bind 2 (XEP-0388/0386)" high "%.0f" "" \
   "p=n/a:not in Prosody 0.12" "e=n/a:not in ejabberd 23.01" "c=$(fig c $CX crosstalk.login-sasl2 '.phases[-1].per_second')"
 row "server CPU µs per SASL2 login" low "%.0f" "" \
@@ -147,6 +163,10 @@ row "logins/s with a FAST token (XEP-0484)" high "%.0f" "" \
   "p=n/a:not in Prosody 0.12" "e=n/a:not in ejabberd 23.01" "c=$(fig c $CX crosstalk.login-fast '.phases[-1].per_second')"
 row "server CPU µs per FAST login" low "%.0f" "" \
   "p=n/a:—" "e=n/a:—" "c=$(fig c $CX crosstalk.login-fast '.phases[-1].server_cpu_us_per_op')"
+row "logins/s, a modern client's reconnection (direct TLS resumed, FAST, Bind 2)" high "%.0f" "" \
+  "p=n/a:not in Prosody 0.12" "e=n/a:not in ejabberd 23.01" "c=$(fig c $CX crosstalk.login-modern '.phases[-1].per_second')"
+row "server CPU µs per modern reconnection" low "%.0f" "" \
+  "p=n/a:—" "e=n/a:—" "c=$(fig c $CX crosstalk.login-modern '.phases[-1].server_cpu_us_per_op')"
 row "chat msgs/s, zero failures" high "%.0f" "≥ 50,000/s" \
   "p=$(fig p $P prosody.chat '.phases[-1].per_second')" "e=$(fig e $E ejabberd.chat '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.chat '.phases[-1].per_second')"
 row "chat p50 ms at that rate" low "%.2f" "" \

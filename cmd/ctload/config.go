@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,6 +81,17 @@ type config struct {
 	// Fast (implies SASL2) logs in with a XEP-0484 FAST token once the
 	// account has one.
 	Fast bool
+	// DirectTLS makes xmpp-login open TLS at once on -xmpp (XEP-0368)
+	// instead of negotiating STARTTLS.
+	DirectTLS bool
+	// TLSResume makes xmpp-login keep TLS 1.3 session tickets and resume
+	// with them (RFC 8446 §2.2: PSK with (EC)DHE, no certificate sent or
+	// verified again).
+	TLSResume bool
+	// TLSGroups is -tls-groups as given; groups the key exchanges the
+	// client offers (nil: crypto/tls's defaults).
+	TLSGroups string
+	groups    []tls.CurveID
 }
 
 // Smoke-mode bounds: a few seconds with small numbers.
@@ -138,6 +150,9 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.BoolVar(&c.Smoke, "smoke", false, fmt.Sprintf("smoke run: at most %d operations, %d workers, %s", smokeCount, smokeConcurrent, smokeDuration))
 	fs.BoolVar(&c.Quiet, "q", false, "do not print the table")
 	fs.BoolVar(&c.Fast, "fast", false, "xmpp-login: as -sasl2, and log in with a FAST token (XEP-0484, HT-SHA-256-NONE) once the account has one (its first login: SCRAM asking for one)")
+	fs.BoolVar(&c.DirectTLS, "direct-tls", false, "xmpp-login: -xmpp is a direct TLS port (XEP-0368): TLS at once, no STARTTLS")
+	fs.BoolVar(&c.TLSResume, "tls-resume", false, "xmpp-login: keep TLS session tickets and resume with them (a client's reconnection); the first login of each account is a full handshake")
+	fs.StringVar(&c.TLSGroups, "tls-groups", "", "key exchanges the TLS client offers, in order: `list` of x25519, p256, p384, x25519mlkem768 (default: Go's, which offers X25519MLKEM768 first)")
 	fs.BoolVar(&c.SASL2, "sasl2", false, "xmpp-login: log in with SASL2 (XEP-0388) and Bind 2 (XEP-0386): no stream restart after authentication, no bind IQ")
 	fs.Usage = func() {
 		fmt.Fprintf(w, "usage: ctload [flags] SCENARIO [flags]\nscenarios: %s\n(cross is not implemented yet)\n", strings.Join(scenarios, ", "))
@@ -196,6 +211,12 @@ func (c *config) check() error {
 	}
 	if c.sources, err = parseSources(c.SourceSpec); err != nil {
 		return fmt.Errorf("-src: %w", err)
+	}
+	if c.groups, err = parseGroups(c.TLSGroups); err != nil {
+		return fmt.Errorf("-tls-groups: %w", err)
+	}
+	if (c.DirectTLS || c.TLSResume) && c.Scenario != scXMPPLogin {
+		return fmt.Errorf("-direct-tls and -tls-resume are for %s only", scXMPPLogin)
 	}
 	switch {
 	case c.Domain == "" || strings.ContainsAny(c.Domain, "@/ "):
@@ -286,7 +307,14 @@ func (c *config) source(i int) netip.Addr {
 
 // tlsConfig returns the client TLS configuration for the XMPP server.
 func (c *config) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: c.Domain, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{ServerName: c.Domain, MinVersion: tls.VersionTLS12, CurvePreferences: c.groups}
+	if c.TLSResume {
+		// crypto/tls keys its cache by server name, which every login
+		// shares: a login resumes with the ticket of the latest login
+		// before it. The server's work does not depend on whose ticket it
+		// is (tickets are stateless, RFC 5077 §3 as RFC 8446 §4.6.1).
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+	}
 	switch {
 	case c.Insecure:
 		cfg.InsecureSkipVerify = true // #nosec G402 -- asked for with -insecure, for self-signed test servers
@@ -302,4 +330,32 @@ func (c *config) tlsConfig() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// tlsGroupNames maps -tls-groups names to crypto/tls's key exchanges.
+var tlsGroupNames = map[string]tls.CurveID{
+	"x25519":         tls.X25519,
+	"p256":           tls.CurveP256,
+	"p384":           tls.CurveP384,
+	"x25519mlkem768": tls.X25519MLKEM768,
+}
+
+// parseGroups parses -tls-groups: a comma-separated list of key exchange
+// names, without repeats; "" is nil (crypto/tls's defaults).
+func parseGroups(spec string) ([]tls.CurveID, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	var out []tls.CurveID
+	for name := range strings.SplitSeq(spec, ",") {
+		id, ok := tlsGroupNames[strings.ToLower(strings.TrimSpace(name))]
+		if !ok {
+			return nil, fmt.Errorf("%q: want x25519, p256, p384 or x25519mlkem768", name)
+		}
+		if slices.Contains(out, id) {
+			return nil, fmt.Errorf("%q given twice", name)
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
 )
@@ -64,6 +66,27 @@ func TestParseConfigMUCAndTransport(t *testing.T) {
 	}
 }
 
+func TestParseConfigTLS(t *testing.T) {
+	c, err := parseConfig([]string{"-xmpp", "127.0.0.1:5223", "-direct-tls", "-tls-resume", "-tls-groups", "x25519, P256", "xmpp-login"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.tlsConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.DirectTLS || cfg.ClientSessionCache == nil || !slices.Equal(cfg.CurvePreferences, []tls.CurveID{tls.X25519, tls.CurveP256}) {
+		t.Errorf("config %+v, TLS groups %v, session cache %v", c, cfg.CurvePreferences, cfg.ClientSessionCache)
+	}
+	d, err := parseConfig([]string{"xmpp-login"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = d.tlsConfig(); err != nil || cfg.CurvePreferences != nil || cfg.ClientSessionCache != nil || d.DirectTLS {
+		t.Errorf("defaults: groups %v, session cache %v, direct TLS %v (%v)", cfg.CurvePreferences, cfg.ClientSessionCache, d.DirectTLS, err)
+	}
+}
+
 func TestParseConfigRefuses(t *testing.T) {
 	for i, args := range [][]string{
 		0:  {},
@@ -89,6 +112,10 @@ func TestParseConfigRefuses(t *testing.T) {
 		20: {"-muc", "a@b", "muc"},
 		21: {"-sip-transport", "sctp", "sip-register"},
 		22: {"-fanout", "-1", "muc"},
+		23: {"-tls-groups", "x448", "xmpp-login"},
+		24: {"-tls-groups", "x25519,X25519", "xmpp-login"},
+		25: {"-direct-tls", "xmpp-chat"},
+		26: {"-tls-resume", "xmpp-idle"},
 	} {
 		_, err := parseConfig(args, io.Discard)
 		if err == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,6 +34,8 @@ type xmppClient struct {
 	salted *saltedCache
 	// tokens caches each account's XEP-0484 FAST token (xmpp-login -fast).
 	tokens *tokenCache
+	// resumed counts xmpp-login's resumed TLS handshakes (-tls-resume).
+	resumed atomic.Int64
 }
 
 func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
@@ -256,13 +259,38 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 		})
 	})
 	res.Phases = append(res.Phases, p)
+	res.Notes = append(res.Notes, "login = "+x.loginSteps()+"; its server CPU includes closing the session")
 	if x.cfg.Fast {
-		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SASL2 with Bind 2 by a FAST token (HT-SHA-256-NONE; an account's first login: SCRAM asking for one) + roster get + initial presence, without TLS resumption; its server CPU includes closing the session",
-			fmt.Sprintf("%d logins by FAST token", x.tokens.used.Load()))
-	} else if x.cfg.SASL2 {
-		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SASL2 SCRAM with Bind 2 (no stream restart, no bind IQ) + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
-	} else {
-		res.Notes = append(res.Notes, "login = TCP + STARTTLS + SCRAM + bind + roster get + initial presence, without TLS resumption; its server CPU includes closing the session")
+		res.Notes = append(res.Notes, fmt.Sprintf("%d logins by FAST token", x.tokens.used.Load()))
+	}
+	if x.cfg.TLSResume {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d TLS handshakes resumed", x.resumed.Load()))
 	}
 	return err
+}
+
+// loginSteps says what one xmpp-login operation is, for the result's notes.
+func (x *xmppClient) loginSteps() string {
+	steps := "TCP + STARTTLS"
+	if x.cfg.DirectTLS {
+		steps = "TCP + direct TLS (XEP-0368)"
+	}
+	switch {
+	case x.cfg.Fast:
+		steps += " + SASL2 with Bind 2 by a FAST token (HT-SHA-256-NONE; an account's first login: SCRAM asking for one)"
+	case x.cfg.SASL2:
+		steps += " + SASL2 SCRAM with Bind 2 (no stream restart, no bind IQ)"
+	default:
+		steps += " + SCRAM + bind"
+	}
+	steps += " + roster get + initial presence, "
+	if x.cfg.TLSResume {
+		steps += "with TLS resumption (session tickets)"
+	} else {
+		steps += "without TLS resumption"
+	}
+	if len(x.cfg.groups) > 0 {
+		steps += ", key exchange offered: " + x.cfg.TLSGroups
+	}
+	return steps
 }

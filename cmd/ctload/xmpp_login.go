@@ -44,7 +44,8 @@ type rawSession struct {
 
 // rawLogin is xmpp-login's client login without mellium: the same
 // exchange as login (TCP, stream, STARTTLS with a full, verified TLS
-// handshake, stream restart, SCRAM-SHA-256 else SHA-1 with the cached
+// handshake — or TLS at once with -direct-tls, a resumed handshake with
+// -tls-resume — stream restart, SCRAM-SHA-256 else SHA-1 with the cached
 // SaltedPassword and the server signature checked, stream restart, bind,
 // roster get and initial presence), written as prepared bytes and read a
 // top-level element at a time by elemReader, in the calling goroutine.
@@ -73,24 +74,29 @@ func (x *xmppClient) rawLogin(ctx context.Context, i int) (*rawSession, error) {
 // negotiate runs the login on s.
 func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account) error {
 	header := streamHeader(acct.Domain)
-	if err := s.restart(header); err != nil {
-		return err
-	}
-	if s.rd.child(nsTLS, "starttls") < 0 {
-		return errors.New("starttls: the server does not offer STARTTLS")
-	}
-	if err := s.write(starttlsReq); err != nil {
-		return err
-	}
-	if err := s.read(); err != nil {
-		return fmt.Errorf("starttls: %w", err)
-	}
-	if !s.rd.top().is(nsTLS, "proceed") {
-		return fmt.Errorf("starttls: the server answered <%s/>", s.rd.top().local)
+	if !x.cfg.DirectTLS {
+		if err := s.restart(header); err != nil {
+			return err
+		}
+		if s.rd.child(nsTLS, "starttls") < 0 {
+			return errors.New("starttls: the server does not offer STARTTLS")
+		}
+		if err := s.write(starttlsReq); err != nil {
+			return err
+		}
+		if err := s.read(); err != nil {
+			return fmt.Errorf("starttls: %w", err)
+		}
+		if !s.rd.top().is(nsTLS, "proceed") {
+			return fmt.Errorf("starttls: the server answered <%s/>", s.rd.top().local)
+		}
 	}
 	tc := tls.Client(s.conn, x.tls)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return fmt.Errorf("starttls: %w", err)
+		return fmt.Errorf("tls: %w", err)
+	}
+	if tc.ConnectionState().DidResume {
+		x.resumed.Add(1)
 	}
 	s.w = tc
 	s.rd.reset(tc)

@@ -1,11 +1,14 @@
 package tlscert
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -89,5 +92,59 @@ func TestClassicKeyExchange(t *testing.T) {
 	ClassicKeyExchange(cfg)
 	if got := handshakeCurve(t, cfg, roots); got != tls.X25519 {
 		t.Errorf("classic: key exchange %v, want X25519", got)
+	}
+}
+
+// countingConn counts the writes that reach the connection.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int32
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestOneRecordPerWrite checks that a write of several kilobytes leaves as
+// one TLS record in one write to the socket, not as a train of 1.2 KB
+// records each written on its own (crypto/tls's dynamic record sizing).
+func TestOneRecordPerWrite(t *testing.T) {
+	c, _, err := SelfSigned(t.TempDir(), []string{"localhost"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(c.Certificate[0])
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	raw := &countingConn{Conn: a}
+	srv := tls.Server(raw, Config(c))
+	payload := bytes.Repeat([]byte("<message/>"), 600) // 6,000 bytes
+	errc := make(chan error, 1)
+	go func() {
+		if err := srv.Handshake(); err != nil {
+			errc <- err
+			return
+		}
+		raw.writes.Store(0)
+		_, err := srv.Write(payload)
+		errc <- err
+	}()
+	cl := tls.Client(b, &tls.Config{ServerName: "localhost", RootCAs: roots})
+	got := make([]byte, len(payload))
+	if _, err := io.ReadFull(cl, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatal("payload changed")
+	}
+	if n := raw.writes.Load(); n != 1 {
+		t.Errorf("%d writes for one 6,000-byte write, want 1", n)
 	}
 }

@@ -87,6 +87,25 @@ func runCtload(t *testing.T, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), out.String()
 }
 
+// smokeDirectTLS runs xmpp-login in smoke mode over XEP-0368 direct TLS
+// at tlsAddr, offering X25519 only and resuming TLS sessions; with
+// wantResumed it checks that some handshakes were resumed (the first
+// logins are full ones).
+func smokeDirectTLS(t *testing.T, tlsAddr, ca string, pid int, wantResumed bool) {
+	t.Helper()
+	r := smoke(t, "xmpp-login", "-xmpp", tlsAddr, "-ca", ca, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", strconv.Itoa(pid),
+		"-direct-tls", "-tls-resume", "-tls-groups", "x25519")
+	var resumed int
+	for _, n := range r.Notes {
+		if _, err := fmt.Sscanf(n, "%d TLS handshakes resumed", &resumed); err == nil {
+			break
+		}
+	}
+	if !strings.Contains(r.Notes[0], "direct TLS") || wantResumed && resumed == 0 {
+		t.Errorf("notes %q: want direct TLS, resumed handshakes %v", r.Notes, wantResumed)
+	}
+}
+
 // smoke runs a ctload scenario in smoke mode and checks it: exit 0, every
 // phase with successes, no failures, non-zero rates and latencies.
 func smoke(t *testing.T, scenario string, args ...string) ctloadResult {
@@ -234,9 +253,10 @@ func (p *peerProcess) waitFor(t *testing.T, what string, ready func() bool) {
 // password "secret"): 4 chat pairs.
 const ctloadAccounts = 8
 
-// startProsody starts Prosody on a free loopback port with its own config,
-// certificate and data in a temporary directory, with user1…user8.
-func startProsody(t *testing.T) (addr, caFile string, pid int) {
+// startProsody starts Prosody on free loopback ports (STARTTLS at addr,
+// XEP-0368 direct TLS at tlsAddr) with its own config, certificate and data
+// in a temporary directory, with user1…user8.
+func startProsody(t *testing.T) (addr, tlsAddr, caFile string, pid int) {
 	t.Helper()
 	requirePeer(t, "prosody")
 	prosodyctl := requirePeer(t, "prosodyctl")
@@ -244,11 +264,12 @@ func startProsody(t *testing.T) (addr, caFile string, pid int) {
 	if _, _, err := tlscert.SelfSigned(dir, []string{"localhost"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	addr = freeTCP(t)
+	addr, tlsAddr = freeTCP(t), freeTCP(t)
 	host, port, _ := net.SplitHostPort(addr)
+	_, tlsPort, _ := net.SplitHostPort(tlsAddr)
 	cfgFile := filepath.Join(dir, "prosody.cfg.lua")
 	cfg := fillTemplate(t, "prosody.cfg.lua.in", map[string]string{
-		"DIR": dir, "ADDR": host, "PORT": port, "DOMAIN": "localhost",
+		"DIR": dir, "ADDR": host, "PORT": port, "TLSPORT": tlsPort, "DOMAIN": "localhost",
 		"CERT": filepath.Join(dir, tlscert.CertFile), "KEY": filepath.Join(dir, tlscert.KeyFile),
 		"MUC": "conference.localhost",
 	})
@@ -260,13 +281,16 @@ func startProsody(t *testing.T) (addr, caFile string, pid int) {
 	}
 	p := startPeer(t, dir, "prosody", "--config", cfgFile, "-F")
 	p.waitFor(t, "prosody", func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
+		for _, a := range []string{addr, tlsAddr} {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err != nil {
+				return false
+			}
 			c.Close()
 		}
-		return err == nil
+		return true
 	})
-	return addr, filepath.Join(dir, tlscert.CertFile), p.cmd.Process.Pid
+	return addr, tlsAddr, filepath.Join(dir, tlscert.CertFile), p.cmd.Process.Pid
 }
 
 // startKamailio starts Kamailio on a free loopback UDP port with its own
@@ -311,10 +335,13 @@ func sipOptionsAnswered(addr string) bool {
 }
 
 func TestCtloadProsody(t *testing.T) {
-	addr, ca, pid := startProsody(t)
+	addr, tlsAddr, ca, pid := startProsody(t)
 	common := []string{"-xmpp", addr, "-ca", ca, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", strconv.Itoa(pid)}
 	t.Run("xmpp-login", func(t *testing.T) {
 		smoke(t, "xmpp-login", common...)
+	})
+	t.Run("xmpp-login-direct-tls-resumed", func(t *testing.T) {
+		smokeDirectTLS(t, tlsAddr, ca, pid, true) // with tickets on (bench/prosody.cfg.lua.in)
 	})
 	t.Run("xmpp-chat", func(t *testing.T) {
 		r := smoke(t, "xmpp-chat", common...)
