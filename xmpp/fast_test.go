@@ -115,3 +115,34 @@ func TestFastTokensPerAccount(t *testing.T) {
 		t.Fatalf("bob's expired token was not swept: %+v", recs)
 	}
 }
+
+// BenchmarkFastVerify is the token check of a FAST login in the steady
+// state (the client's token already used, so no write): one indexed read
+// of the client's records from SQLite, the token derived from each, the
+// HT proof compared.
+//
+//	go test -run XXX -bench BenchmarkFastVerify -benchtime 20000x ./xmpp/
+func BenchmarkFastVerify(b *testing.B) {
+	st, err := sqlite.Open(b.Context(), b.TempDir()+"/db", zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	f := newFastTokens(bytes.Repeat([]byte{7}, fastKeyBytes), st, zerolog.Nop())
+	now := time.Now()
+	c := fastClient{crosstalk.MustParseAddress("alice@example.test"), testUserAgent}
+	token, _, err := f.issue(b.Context(), c, htNone, crosstalk.Credentials{}, now, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	proof := htMAC(token, "Initiator")
+	if res, _, _, err := f.verify(b.Context(), c, htNone, nil, proof, crosstalk.Credentials{}, now, false); res != fastOK || err != nil {
+		b.Fatal(res, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, _, _, err := f.verify(b.Context(), c, htNone, nil, proof, crosstalk.Credentials{}, now, false); res != fastOK || err != nil {
+			b.Fatal(res, err)
+		}
+	}
+}
