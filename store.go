@@ -18,6 +18,7 @@ type Store interface {
 	PEP
 	VCards
 	LastActivities
+	LoginTokens
 	// InTransaction runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back otherwise.
 	InTransaction(ctx context.Context, fn func(tx Store) error) error
@@ -38,7 +39,8 @@ type Accounts interface {
 	// there is none.
 	SetCredentials(ctx context.Context, addr Address, c Credentials) error
 	// DeleteAccount removes an account and everything it owns (roster,
-	// blocklist, offline messages, archive, registrations);
+	// blocklist, offline messages, archive, registrations, PEP, vCard,
+	// last activity, login tokens);
 	// ErrNoSuchAccount if there is none.
 	DeleteAccount(ctx context.Context, addr Address) error
 	// ListAccounts returns the accounts of a domain ("" for all), sorted.
@@ -242,4 +244,50 @@ type LastActivities interface {
 	// GetLastActivity returns the owner's last activity; ErrNotFound if
 	// none was ever recorded.
 	GetLastActivity(ctx context.Context, owner Address) (LastActivity, error)
+}
+
+// LoginToken is the record of a token that lets one client of an account
+// log in again without its password (XEP-0484 FAST for XMPP). It holds no
+// secret: the token the client has is derived from ID and the other
+// fields with a key the frontend keeps outside the store, so that what is
+// stored cannot be used to log in.
+type LoginToken struct {
+	// ID is the token's random id, unique in the store (at most 64 bytes).
+	ID []byte
+	// Owner is the account's bare address; Client names its client (an
+	// installation's user-agent id).
+	Owner  Address
+	Client string
+	// Mechanism is what the token is for (an HT mechanism name).
+	Mechanism string
+	// Used says the token has been used to log in: each client has at most
+	// one unused token (the one issued last) and one used token.
+	Used bool
+	// Issued is when it was issued; it expires at Expiry.
+	Issued, Expiry time.Time
+	// Credentials fingerprints the account's credentials when it was
+	// issued, so that a password change invalidates it.
+	Credentials []byte
+}
+
+// LoginTokens keeps login tokens, at most two per client (one unused, one
+// used) and a bounded number of clients per account.
+type LoginTokens interface {
+	// PutLoginToken stores t as its client's unused token, replacing the
+	// unused one before it; removes the owner's tokens expired at t.Issued;
+	// then keeps the tokens of the owner's maxClients clients whose newest
+	// token is the most recent, dropping the others (maxClients ≤ 0 counts
+	// as 1).
+	PutLoginToken(ctx context.Context, t LoginToken, maxClients int) error
+	// ClientLoginTokens returns a client's tokens (at most two), the unused
+	// one first. It is one indexed read.
+	ClientLoginTokens(ctx context.Context, owner Address, client string) ([]LoginToken, error)
+	// UseLoginToken marks a token used and removes its client's token used
+	// before it; ErrNotFound if the token is not there.
+	UseLoginToken(ctx context.Context, owner Address, client string, id []byte) error
+	// DeleteLoginToken removes one token; ErrNotFound if there was none.
+	DeleteLoginToken(ctx context.Context, owner Address, client string, id []byte) error
+	// DeleteExpiredLoginTokens removes at most limit tokens (≤ 0: all)
+	// expired at now, soonest expired first, and returns how many.
+	DeleteExpiredLoginTokens(ctx context.Context, now time.Time, limit int) (int, error)
 }

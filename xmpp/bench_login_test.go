@@ -24,31 +24,53 @@ import (
 // PBKDF2 does not hide the server's work; ns/op is client and server
 // together. The sasl2 variant is ctload's xmpp-login -sasl2: SCRAM in a
 // XEP-0388 <authenticate/> with a XEP-0386 Bind 2 request, so neither the
-// stream restart nor the bind IQ.
+// stream restart nor the bind IQ. The fast variant is ctload's
+// xmpp-login -fast in its steady state: a XEP-0484 token already used
+// once (HT-SHA-256-NONE) instead of SCRAM, with Bind 2.
 func BenchmarkLogin(b *testing.B) {
-	b.Run("classic", func(b *testing.B) { benchmarkLogin(b, false) })
-	b.Run("sasl2", func(b *testing.B) { benchmarkLogin(b, true) })
+	b.Run("classic", func(b *testing.B) { benchmarkLogin(b, "classic") })
+	b.Run("sasl2", func(b *testing.B) { benchmarkLogin(b, "sasl2") })
+	b.Run("fast", func(b *testing.B) { benchmarkLogin(b, "fast") })
 }
 
-func benchmarkLogin(b *testing.B, sasl2 bool) {
+func benchmarkLogin(b *testing.B, mode string) {
 	// As bench/compare.sh: one client address opens every connection, and
 	// a session's end (unbind, close) may trail the client's next login.
 	ts := startServer(b, func(c *Config) { c.ConnectionsPerIP = 1 << 20 })
 	user := ts.user(b, "alice")
 	var salted []byte // SaltedPassword, computed at the first login
+	var token string
+	if mode == "fast" {
+		token = ts.requestToken(b, user.Local(), testUserAgent)
+		if c, e := ts.fastLogin(b, user.Local(), testUserAgent, token, ""); e.XMLName.Local != "success" {
+			b.Fatalf("first token login: %+v", e)
+		} else {
+			_ = c.conn.Close()
+		}
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		c := dialRaw(b, ts.addr)
-		c.open()
-		c.startTLS(ts.roots)
-		c.open()
-		if sasl2 {
+		var c *client
+		if mode == "fast" {
+			var e el
+			if c, e = ts.fastLogin(b, user.Local(), testUserAgent, token, ""); e.XMLName.Local != "success" {
+				b.Fatalf("token login: %+v", e)
+			}
+		} else {
+			c = dialRaw(b, ts.addr)
+			c.open()
+			c.startTLS(ts.roots)
+			c.open()
+		}
+		switch mode {
+		case "fast":
+		case "sasl2":
 			salted = scramLoginWith(b, c, user.Local(), ts.password, salted,
 				"<user-agent id='"+testUserAgent+"'/><bind xmlns='urn:xmpp:bind:0'><tag>bench</tag></bind>")
 			if e := c.next(); e.XMLName.Local != "features" {
 				b.Fatalf("features after success: %+v", e)
 			}
-		} else {
+		default:
 			salted = scramLogin(b, c, user.Local(), ts.password, salted)
 			c.open()
 			c.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>")

@@ -52,6 +52,13 @@ type Config struct {
 	// token used after half of it is replaced by a new one. 0 disables
 	// FAST (not advertised). Default 14 days.
 	FastTokenLifetime time.Duration
+	// FastKey is the secret FAST tokens are derived from (at least 32
+	// bytes): the store keeps a record of each token and the token is
+	// recomputed from it with this key, so tokens outlive a restart that
+	// keeps the key, and the store alone yields none. Empty: a random key
+	// for this process, and a restart invalidates every token.
+	// cmd/crosstalk keeps it in the data directory (fast.key).
+	FastKey Secret
 	// MailboxEvents and MailboxBytes bound a session's outbound queue.
 	// Defaults 1024 events and 4 MiB.
 	MailboxEvents int
@@ -68,6 +75,16 @@ type Config struct {
 	// refused. Default 5.
 	ComponentHandshakeFailures int
 }
+
+// Secret is key material that String and GoString never show, so that a
+// logged or printed Config does not leak it.
+type Secret []byte
+
+// String returns "<redacted>".
+func (Secret) String() string { return "<redacted>" }
+
+// GoString returns "<redacted>", for %#v.
+func (Secret) GoString() string { return "<redacted>" }
 
 // Component is one external component (XEP-0114): the domain it serves and
 // the shared secret of its handshake. String never shows the secret.
@@ -140,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FastTokenLifetime < 0 {
 		errs = append(errs, errors.New("xmpp: FastTokenLifetime must not be negative"))
+	}
+	if len(c.FastKey) > 0 && len(c.FastKey) < fastKeyBytes {
+		errs = append(errs, fmt.Errorf("xmpp: FastKey of %d bytes, want at least %d", len(c.FastKey), fastKeyBytes))
 	}
 	if c.MailboxEvents < 1 || c.MailboxBytes < c.StanzaSize {
 		errs = append(errs, errors.New("xmpp: MailboxEvents must be positive and MailboxBytes at least StanzaSize"))

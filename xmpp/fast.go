@@ -1,14 +1,18 @@
 package xmpp
 
 import (
-	"container/heap"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"sync"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/scram"
@@ -45,40 +49,27 @@ func htBinding(mech string) (string, bool) {
 	return "", false
 }
 
-// fastTokenBytes is the random part of a token. Its base64 form (88
-// bytes) is longer than SHA-256's block, so HMAC keys it with its SHA-256
-// (RFC 2104 §2): the server keeps only that hash, never the token.
-const fastTokenBytes = 66
+// fastIDBytes is the random id of a token, the store's key for it. A
+// token is the base64 of that id and the id's MAC under the FAST key:
+// 64 bytes, 88 characters.
+const fastIDBytes = 32
 
-// maxFastClients bounds the clients (account and user-agent id) with
-// tokens; past it the tokens nearest their expiry are dropped first.
-const maxFastClients = 100_000
+// fastKeyBytes is the least size of the FAST key (Config.FastKey).
+const fastKeyBytes = 32
 
-// fastToken is one issued token as the server keeps it.
-type fastToken struct {
-	// key is SHA-256 of the token: the HMAC key it amounts to. It verifies
-	// a token but is as secret as the token for HT (see fastTokenBytes),
-	// which is why tokens are kept in memory only.
-	key    [sha256.Size]byte
-	mech   string
-	expiry time.Time
-	issued time.Time
-	// creds fingerprints the account's credentials when the token was
-	// issued: a password change invalidates it.
-	creds [sha256.Size]byte
-}
+// fastTokenLabel starts the MAC input of every token.
+const fastTokenLabel = "crosstalk fast token"
 
-// fastSlots are a client's two token slots (XEP-0484 §6.1): the token in
-// use and the one issued last, not yet used.
-type fastSlots struct {
-	current, next *fastToken
-	// client names the slots' owner, and at is when the later of the two
-	// tokens expires (expiry), both for the expiry heap; index is the
-	// slots' place in it.
-	client fastClient
-	at     time.Time
-	index  int
-}
+// maxFastClientsPerAccount bounds the clients (user-agent ids) with tokens
+// per account, two tokens each: past it, issuing a token drops the clients
+// whose newest token is the oldest, so that an account holder cannot grow
+// the store without limit.
+const maxFastClientsPerAccount = 32
+
+// fastSweep is how many expired tokens of any account issuing a token
+// removes from the store (besides the account's own): the table is swept
+// in bounded steps, never scanned whole on a login.
+const fastSweep = 64
 
 // fastClient names a client: an account and a user-agent id.
 type fastClient struct {
@@ -86,117 +77,61 @@ type fastClient struct {
 	agent   string
 }
 
-// fastTokens are the server's FAST tokens, in memory only: a restart
-// invalidates them and clients log in with their password again (XEP-0484
-// §5.1: on failure a client falls back to another mechanism).
+// fastTokens are the server's FAST tokens. The store is their only copy:
+// it keeps a record of each (crosstalk.LoginToken: id, client, mechanism,
+// times, credentials fingerprint), never the token nor its hash, and the
+// token is derived from the record with the FAST key, which is never in
+// the store. A restart on the same store and key keeps every token; a
+// dump of the store alone logs nobody in.
 type fastTokens struct {
-	mu      sync.Mutex
-	clients map[fastClient]*fastSlots
-	// byExpiry orders the clients by when their last token expires, so
-	// that eviction takes O(log n), not a sweep of the map on every new
-	// client once it is full (which any account holder could force).
-	byExpiry expiryHeap
+	key   []byte
+	store crosstalk.LoginTokens
+	log   zerolog.Logger
 }
 
-// expiryHeap is a container/heap of clients' slots, soonest expiry first.
-type expiryHeap []*fastSlots
-
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h expiryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
+func newFastTokens(key []byte, store crosstalk.LoginTokens, log zerolog.Logger) *fastTokens {
+	return &fastTokens{key: key, store: store, log: log}
 }
 
-// Push and Pop are for container/heap only.
-func (h *expiryHeap) Push(x any) {
-	s := x.(*fastSlots)
-	s.index = len(*h)
-	*h = append(*h, s)
-}
-
-func (h *expiryHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return s
-}
-
-func newFastTokens() *fastTokens {
-	return &fastTokens{clients: make(map[fastClient]*fastSlots)}
+// token derives the token of a record: base64(id || HMAC-SHA-256(key,
+// label || id || account || user-agent id || mechanism)), each field
+// length-prefixed so that no two records share an input.
+func (f *fastTokens) token(t crosstalk.LoginToken) string {
+	m := hmac.New(sha256.New, f.key)
+	m.Write([]byte(fastTokenLabel))
+	for _, field := range [...][]byte{t.ID, []byte(t.Owner.String()), []byte(t.Client), []byte(t.Mechanism)} {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(field))))
+		m.Write(field)
+	}
+	return base64.StdEncoding.EncodeToString(m.Sum(t.ID[:len(t.ID):len(t.ID)]))
 }
 
 // credsPrint fingerprints an account's credentials.
-func credsPrint(c crosstalk.Credentials) [sha256.Size]byte {
+func credsPrint(c crosstalk.Credentials) []byte {
 	h := sha256.New()
 	h.Write(c.SCRAMSHA256.Salt)
 	h.Write(c.SCRAMSHA256.StoredKey)
 	h.Write(c.SCRAMSHA1.Salt)
 	h.Write(c.SCRAMSHA1.StoredKey)
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
+	return h.Sum(nil)
 }
 
-// issue makes a new token for a client into its "next" slot, replacing a
-// token issued before and never used; it returns the token to send.
-func (f *fastTokens) issue(c fastClient, mech string, creds crosstalk.Credentials, now time.Time, lifetime time.Duration) (string, time.Time) {
-	var raw [fastTokenBytes]byte
-	_, _ = rand.Read(raw[:])
-	token := base64.StdEncoding.EncodeToString(raw[:])
-	t := &fastToken{key: sha256.Sum256([]byte(token)), mech: mech, issued: now, expiry: now.Add(lifetime).Truncate(time.Second), creds: credsPrint(creds)}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s := f.clients[c]
-	if s == nil {
-		if len(f.clients) >= maxFastClients {
-			f.evictLocked(now)
-		}
-		s = &fastSlots{client: c, next: t, at: t.expiry}
-		f.clients[c] = s
-		heap.Push(&f.byExpiry, s)
-	} else {
-		s.next = t
-		f.updateLocked(s)
+// issue makes a new token for a client into its "next" slot (the unused
+// one), replacing a token issued before and never used; it returns the
+// token to send and its expiry. It also removes the account's expired
+// tokens, keeps its maxFastClientsPerAccount newest clients, and sweeps at
+// most fastSweep expired tokens of other accounts.
+func (f *fastTokens) issue(ctx context.Context, c fastClient, mech string, creds crosstalk.Credentials, now time.Time, lifetime time.Duration) (string, time.Time, error) {
+	t := crosstalk.LoginToken{ID: make([]byte, fastIDBytes), Owner: c.account, Client: c.agent, Mechanism: mech,
+		Issued: now, Expiry: now.Add(lifetime).Truncate(time.Second), Credentials: credsPrint(creds)}
+	_, _ = rand.Read(t.ID)
+	if err := f.store.PutLoginToken(ctx, t, maxFastClientsPerAccount); err != nil {
+		return "", time.Time{}, fmt.Errorf("fast: issue: %w", err)
 	}
-	return token, t.expiry
-}
-
-// evictLocked drops the clients whose tokens have all expired, and if none
-// had, the client whose newest token expires first. Holds f.mu.
-func (f *fastTokens) evictLocked(now time.Time) {
-	dropped := false
-	for len(f.byExpiry) > 0 && !f.byExpiry[0].at.After(now) {
-		delete(f.clients, heap.Pop(&f.byExpiry).(*fastSlots).client)
-		dropped = true
+	if _, err := f.store.DeleteExpiredLoginTokens(ctx, now, fastSweep); err != nil {
+		f.log.Warn().Err(err).Msg("expired FAST tokens not swept")
 	}
-	if !dropped && len(f.byExpiry) > 0 {
-		delete(f.clients, heap.Pop(&f.byExpiry).(*fastSlots).client)
-	}
-}
-
-// updateLocked keeps a client's place in the expiry heap after its slots
-// changed, and forgets a client with no token left. Holds f.mu.
-func (f *fastTokens) updateLocked(s *fastSlots) {
-	if s.current == nil && s.next == nil {
-		heap.Remove(&f.byExpiry, s.index)
-		delete(f.clients, s.client)
-		return
-	}
-	s.at = s.expiry()
-	heap.Fix(&f.byExpiry, s.index)
-}
-
-// expiry is when the later of a client's tokens expires.
-func (s *fastSlots) expiry() time.Time {
-	var t time.Time
-	for _, x := range [...]*fastToken{s.current, s.next} {
-		if x != nil && x.expiry.After(t) {
-			t = x.expiry
-		}
-	}
-	return t
+	return f.token(t), t.Expiry, nil
 }
 
 // fastResult is the outcome of a token check.
@@ -208,42 +143,44 @@ const (
 	fastOK
 )
 
-// verify checks a client's HT proof against its tokens, "next" first
-// (XEP-0484 §6.1); a match of "next" makes it the current token, which
-// invalidates the one before. With invalidate, the token used is removed.
-// It returns the matching token's key for the server's answer.
-func (f *fastTokens) verify(c fastClient, mech string, cb, proof []byte, creds crosstalk.Credentials, now time.Time, invalidate bool) (fastResult, *fastToken) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s := f.clients[c]
-	if s == nil {
-		return fastWrong, nil
+// verify checks a client's HT proof against its tokens, read from the
+// store in one indexed read, "next" first (XEP-0484 §6.1); a match of
+// "next" makes it the current token, which invalidates the one before.
+// With invalidate, the token used is removed. It returns the matching
+// token, the HMAC key of the server's answer, and its record.
+func (f *fastTokens) verify(ctx context.Context, c fastClient, mech string, cb, proof []byte, creds crosstalk.Credentials, now time.Time, invalidate bool) (fastResult, string, crosstalk.LoginToken, error) {
+	recs, err := f.store.ClientLoginTokens(ctx, c.account, c.agent)
+	if err != nil {
+		return fastWrong, "", crosstalk.LoginToken{}, fmt.Errorf("fast: verify: %w", err)
 	}
-	for _, slot := range [...]**fastToken{&s.next, &s.current} {
-		t := *slot
-		if t == nil || !hmac.Equal(htProof(t.key[:], "Initiator", cb), proof) {
+	for _, t := range recs {
+		token := f.token(t)
+		if !hmac.Equal(htProof([]byte(token), "Initiator", cb), proof) {
 			continue
 		}
-		if t.mech != mech || !now.Before(t.expiry) || subtle.ConstantTimeCompare(t.creds[:], fingerprint(creds)) != 1 {
-			*slot = nil
-			f.updateLocked(s)
-			return fastExpired, nil
-		}
 		switch {
+		case t.Mechanism != mech || !now.Before(t.Expiry) || subtle.ConstantTimeCompare(t.Credentials, credsPrint(creds)) != 1:
+			err = f.store.DeleteLoginToken(ctx, c.account, c.agent, t.ID)
+			if errors.Is(err, crosstalk.ErrNotFound) {
+				err = nil
+			}
+			return fastExpired, "", t, err
 		case invalidate:
-			*slot = nil
-		case slot == &s.next:
-			s.current, s.next = t, nil
+			err = f.store.DeleteLoginToken(ctx, c.account, c.agent, t.ID)
+		case !t.Used:
+			err = f.store.UseLoginToken(ctx, c.account, c.agent, t.ID)
 		}
-		f.updateLocked(s)
-		return fastOK, t
+		if errors.Is(err, crosstalk.ErrNotFound) {
+			// Replaced, used with invalidate or dropped since it was read:
+			// a real token, no longer trusted.
+			return fastExpired, "", t, nil
+		}
+		if err != nil {
+			return fastWrong, "", t, fmt.Errorf("fast: verify: %w", err)
+		}
+		return fastOK, token, t, nil
 	}
-	return fastWrong, nil
-}
-
-func fingerprint(c crosstalk.Credentials) []byte {
-	p := credsPrint(c)
-	return p[:]
+	return fastWrong, "", crosstalk.LoginToken{}, nil
 }
 
 // htProof is HMAC-SHA-256(key, label || cb), the HT initiator or responder

@@ -66,15 +66,17 @@ func (n *negotiation) fastLogin(ctx context.Context, req sasl2Request, cbType st
 		}
 	}
 	now := n.srv.now()
-	res, tok := n.srv.fast.verify(fastClient{user, req.UserAgent.ID}, req.Mechanism, cb, req.Initial[i+1:], creds, now, req.Invalidate)
-	switch res {
-	case fastExpired: // a real token, no longer trusted: no guess, not locked out
+	res, token, rec, err := n.srv.fast.verify(ctx, fastClient{user, req.UserAgent.ID}, req.Mechanism, cb, req.Initial[i+1:], creds, now, req.Invalidate)
+	switch {
+	case err != nil: // the store failed: no guess, not counted
+		return none, nil, false, n.saslFailure("temporary-auth-failure", "", err)
+	case res == fastExpired: // a real token, no longer trusted: no guess, not locked out
 		return none, nil, false, n.saslFailure("credentials-expired", "log in with your password", errors.New("fast token expired or credentials changed"))
-	case fastWrong:
+	case res == fastWrong:
 		return none, nil, false, n.saslFailureFor(user, fmt.Errorf("fast: %w", scram.ErrAuthFailed))
 	}
-	rotate := !req.Invalidate && now.Sub(tok.issued) > n.srv.cfg.FastTokenLifetime/2
-	return user, htProof(tok.key[:], "Responder", cb), rotate, nil
+	rotate := !req.Invalidate && now.Sub(rec.Issued) > n.srv.cfg.FastTokenLifetime/2
+	return user, htProof([]byte(token), "Responder", cb), rotate, nil
 }
 
 // fastIssue returns the <token/> for a successful login's <success/>, or
@@ -94,6 +96,10 @@ func (n *negotiation) fastIssue(ctx context.Context, user crosstalk.Address, req
 		n.log.Warn().Err(err).Msg("no FAST token: account not read")
 		return ""
 	}
-	token, expiry := n.srv.fast.issue(fastClient{user, req.UserAgent.ID}, mech, acct.Credentials, n.srv.now(), n.srv.cfg.FastTokenLifetime)
+	token, expiry, err := n.srv.fast.issue(ctx, fastClient{user, req.UserAgent.ID}, mech, acct.Credentials, n.srv.now(), n.srv.cfg.FastTokenLifetime)
+	if err != nil {
+		n.log.Warn().Err(err).Msg("no FAST token: not stored")
+		return ""
+	}
 	return "<token xmlns='" + nsFAST + "' expiry='" + expiry.UTC().Format(time.RFC3339) + "' token='" + token + "'/>"
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,12 +33,22 @@ type testServer struct {
 	compAddr string // XEP-0114 components, when configured
 	roots    *x509.CertPool
 	password string
+	// stop shuts the server down and closes its store; it runs at the
+	// end of the test, or earlier for a restart.
+	stop func()
 }
 
 func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
+	return startServerIn(t, t.TempDir(), tweak)
+}
+
+// startServerIn starts a server on the store and certificate kept in dir,
+// so that a test can stop it (testServer.stop) and start another on the
+// same data: a restart.
+func startServerIn(t testing.TB, dir string, tweak func(*Config)) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, dir+"/db", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -90,19 +101,23 @@ func startServer(t testing.TB, tweak func(*Config)) *testServer {
 		go func() { _ = srv.ServeComponents(ctx, cln); done <- struct{}{} }()
 		ts.compAddr = cln.Addr().String()
 	}
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = hub.Close(sctx)
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		cancel()
-		for range serving {
-			<-done
-		}
-		_ = st.Close()
-	})
+	var once sync.Once
+	ts.stop = func() {
+		once.Do(func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			_ = hub.Close(sctx)
+			if err := srv.Shutdown(sctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			cancel()
+			for range serving {
+				<-done
+			}
+			_ = st.Close()
+		})
+	}
+	t.Cleanup(ts.stop)
 	return ts
 }
 

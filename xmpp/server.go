@@ -45,7 +45,8 @@ type Server struct {
 
 	conns *connLimiter
 	fails *lockout.Lockout
-	// fast holds the XEP-0484 tokens (fast.go); nil when FAST is off.
+	// fast derives and checks the XEP-0484 tokens kept in the store
+	// (fast.go); nil when FAST is off.
 	fast  *fastTokens
 	local *registry
 	// comps are the external components (XEP-0114, component.go).
@@ -94,7 +95,13 @@ func New(cfg Config, hub *crosstalk.Hub, store crosstalk.Store, log zerolog.Logg
 		idle:      newIdlePoller(),
 	}
 	if cfg.FastTokenLifetime > 0 {
-		s.fast = newFastTokens()
+		key := []byte(cfg.FastKey)
+		if len(key) == 0 {
+			key = make([]byte, fastKeyBytes)
+			_, _ = rand.Read(key)
+			s.log.Info().Msg("no FAST key configured: a key for this process only, tokens will not outlive it")
+		}
+		s.fast = newFastTokens(key, store, s.log)
 	}
 	s.comps = newComponents(cfg, func() time.Time { return s.now() })
 	s.fails = lockout.New(lockout.Config{Limit: cfg.LoginFailuresPerMinute, Window: time.Minute, MaxKeys: maxLimiterKeys, TrustFor: loginTrust, Now: func() time.Time { return s.now() }})

@@ -22,7 +22,8 @@ import (
 type Config struct {
 	// Domains are the domains served. Default ["localhost"].
 	Domains []string `toml:"domains"`
-	// DataDir keeps the SQLite store and the generated certificate. Default "./data".
+	// DataDir keeps the SQLite store, the generated certificate and the
+	// kept secrets (occupant-id.key, fast.key). Default "./data".
 	DataDir string `toml:"data_dir"`
 	// Store selects the store.
 	Store StoreConfig `toml:"store"`

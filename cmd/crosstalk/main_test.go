@@ -205,6 +205,11 @@ func TestServeReadyHealthyAndStops(t *testing.T) {
 	}
 	t.Logf("ready after %.1f ms", ready.Startup)
 
+	// The XEP-0484 FAST key: generated at the first start, owner-only.
+	if st, err := os.Stat(filepath.Join(data, fastKeyFile)); err != nil || st.Mode().Perm() != 0o600 || st.Size() != 32 {
+		t.Fatalf("%s: %v %v", fastKeyFile, st, err)
+	}
+
 	pem, err := os.ReadFile(filepath.Join(data, "tls-cert.pem"))
 	if err != nil {
 		t.Fatal(err)

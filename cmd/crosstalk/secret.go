@@ -13,8 +13,15 @@ import (
 // same across restarts.
 const occupantIDKeyFile = "occupant-id.key"
 
+// fastKeyFile is the key XEP-0484 FAST tokens are derived from
+// (xmpp.Config.FastKey): with it, the tokens recorded in the store outlive
+// a restart; without it, the store yields no token. Never in the store,
+// never logged. Nodes sharing one PostgreSQL database need the same file.
+const fastKeyFile = "fast.key"
+
 // keptSecret returns the 32-byte secret in dir/name, creating it (mode 0600)
-// on first use.
+// on first use. It is written through a temporary file and a rename, so
+// that a crash never leaves half a secret.
 func keptSecret(dir, name string) ([]byte, error) {
 	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
@@ -33,16 +40,22 @@ func keptSecret(dir, name string) ([]byte, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, name+".tmp*") // mode 0600
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", path, err)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("secret %s: %w", path, err)
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("secret %s: %w", path, err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("secret %s: %w", path, err), os.Remove(f.Name()))
 	}
 	return b, nil
 }

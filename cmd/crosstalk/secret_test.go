@@ -21,6 +21,9 @@ func TestKeptSecret(t *testing.T) {
 	if err != nil || !bytes.Equal(a, b) {
 		t.Fatalf("second read differs: %v", err)
 	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
+		t.Fatalf("data directory after one secret: %v %v", entries, err) // no temporary file left
+	}
 	if other, _ := keptSecret(dir, "other"); bytes.Equal(a, other) {
 		t.Fatal("two secrets are equal")
 	}

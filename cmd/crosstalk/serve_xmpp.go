@@ -26,6 +26,13 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 	cfg.ConnectionsPerIP = c.Limits.ConnectionsPerIP
 	cfg.LoginFailuresPerMinute = c.Limits.LoginFailuresPerMinute
 	cfg.SoftwareVersion = version
+	// XEP-0484 FAST: tokens are derived from records in the store with
+	// this key, kept in the data directory (xmpp/fast.go).
+	key, err := keptSecret(c.DataDir, fastKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("xmpp: FAST key: %w", err)
+	}
+	cfg.FastKey = key
 	for _, comp := range c.Components {
 		cfg.Components = append(cfg.Components, xmpp.Component{Domain: comp.Domain, Secret: comp.Secret})
 	}

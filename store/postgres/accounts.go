@@ -90,7 +90,7 @@ func (s *Store) SetCredentials(ctx context.Context, addr crosstalk.Address, c cr
 
 // DeleteAccount removes an account and everything it owns: roster and its
 // version, blocklist, offline queue, archive, registrations, PEP
-// nodes, vCard and last activity;
+// nodes, vCard, last activity and login tokens;
 // crosstalk.ErrNoSuchAccount if there is none.
 func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error {
 	a := addr.String()
@@ -113,6 +113,7 @@ func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error
 			`DELETE FROM pep_items WHERE owner = $1`,
 			`DELETE FROM vcards WHERE owner = $1`,
 			`DELETE FROM last_activity WHERE owner = $1`,
+			`DELETE FROM login_tokens WHERE owner = $1`,
 		} {
 			if _, err := q.Exec(ctx, stmt, a); err != nil {
 				return err

@@ -96,7 +96,7 @@ func (s *Store) SetCredentials(ctx context.Context, addr crosstalk.Address, c cr
 
 // DeleteAccount removes an account and everything it owns: roster and its
 // version, blocklist, offline queue, archive, registrations, PEP
-// nodes, vCard and last activity;
+// nodes, vCard, last activity and login tokens;
 // crosstalk.ErrNoSuchAccount if there is none.
 func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error {
 	a := addr.String()
@@ -121,6 +121,7 @@ func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error
 			`DELETE FROM pep_items WHERE owner = ?`,
 			`DELETE FROM vcards WHERE owner = ?`,
 			`DELETE FROM last_activity WHERE owner = ?`,
+			`DELETE FROM login_tokens WHERE owner = ?`,
 		} {
 			if _, err := q.ExecContext(ctx, stmt, a); err != nil {
 				return err

@@ -140,6 +140,7 @@ func testAccountDeleteCascades(t *testing.T, s crosstalk.Store) {
 		must(t, s.PublishPEPItem(ctx, owner, "n", crosstalk.PEPItem{ID: "i", Payload: []byte("<x/>"), Published: base}))
 		must(t, s.PutVCard(ctx, owner, []byte("<vCard xmlns='vcard-temp'/>")))
 		must(t, s.PutLastActivity(ctx, owner, crosstalk.LastActivity{At: base}))
+		must(t, s.PutLoginToken(ctx, loginToken(owner, "phone", owner.Local()[0], 0), 8))
 	}
 	fill(alice)
 	fill(bob)
@@ -189,6 +190,9 @@ func testAccountDeleteCascades(t *testing.T, s crosstalk.Store) {
 		}
 		if _, err := s.GetLastActivity(ctx, owner); (err == nil) != present {
 			t.Errorf("%v: last activity error %v, want present %v", owner, err, present)
+		}
+		if tokens, err := s.ClientLoginTokens(ctx, owner, "phone"); err != nil || len(tokens) != n {
+			t.Errorf("%v: %d login tokens (%v), want %d", owner, len(tokens), err, n)
 		}
 	}
 	check(alice, false)

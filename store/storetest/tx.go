@@ -31,6 +31,9 @@ func writeEverything(ctx context.Context, s crosstalk.Store, owner crosstalk.Add
 		Affiliations: map[crosstalk.Address]crosstalk.Affiliation{owner: crosstalk.AffiliationOwner}, Created: base}); err != nil {
 		return err
 	}
+	if err := s.PutLoginToken(ctx, loginToken(owner, "phone", owner.Local()[0], 0), 8); err != nil {
+		return err
+	}
 	return s.PutRegistration(ctx, crosstalk.Registration{AOR: owner, Contact: "sip:" + owner.Local() + "@192.0.2.1",
 		Q: 1000, Expires: base.Add(time.Hour)})
 }
@@ -80,6 +83,11 @@ func checkEverything(t *testing.T, s crosstalk.Store, owner crosstalk.Address, p
 	must(t, err)
 	if len(regs) != n {
 		t.Errorf("%v: %d registrations", owner, len(regs))
+	}
+	tokens, err := s.ClientLoginTokens(ctx, owner, "phone")
+	must(t, err)
+	if len(tokens) != n {
+		t.Errorf("%v: %d login tokens", owner, len(tokens))
 	}
 }
 

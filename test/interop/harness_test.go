@@ -86,7 +86,6 @@ func startServer(t *testing.T, opts serverOptions) *server {
 		HTTPS:     freeTCP(t),
 		Component: freeTCP(t),
 		logs:      &syncBuffer{},
-		done:      make(chan error, 1),
 	}
 	cfg := fmt.Sprintf(`domains = [%q]
 data_dir = %q
@@ -110,15 +109,31 @@ format = "json"
 	for addr, pw := range opts.Users {
 		s.AddUser(t, addr, pw)
 	}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// start runs `crosstalk serve` on the server's configuration and waits
+// until it is healthy.
+func (s *server) start(t *testing.T) {
+	t.Helper()
 	s.cmd = exec.Command(binary, "serve", "--config", s.Config)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.done = make(chan error, 1)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting crosstalk: %v", err)
 	}
 	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() { s.stop(t) })
 	s.waitHealthy(t)
-	return s
+}
+
+// Restart stops the server with SIGTERM and starts a new process on the
+// same configuration, data directory and ports.
+func (s *server) Restart(t *testing.T) {
+	t.Helper()
+	s.stop(t)
+	s.start(t)
 }
 
 // AddUser creates an account with the command line, on the server's store.
