@@ -154,6 +154,10 @@ func (a *archiver) write(batch []archiveJob) {
 	}
 }
 
+// Archiving reports whether the hub keeps the accounts' archives
+// (HubConfig.Archive).
+func (h *Hub) Archiving() bool { return h.archiver != nil }
+
 // QueryArchive returns a page of an account's archive (XEP-0313), after
 // every message routed before the call has been written to it.
 func (h *Hub) QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (ArchivePage, error) {
@@ -163,6 +167,33 @@ func (h *Hub) QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (
 		}
 	}
 	return h.store.QueryArchive(ctx, owner.Bare(), q)
+}
+
+// ArchiveEnds returns the first and the last message of an account's
+// archive (nil, nil for an empty archive), after every message routed
+// before the call has been written to it: what XEP-0313's archive
+// metadata reports, with one wait for the writer and two one-message reads.
+func (h *Hub) ArchiveEnds(ctx context.Context, owner Address) (first, last *ArchivedMessage, err error) {
+	if h.archiver != nil {
+		if err := h.archiver.sync(ctx); err != nil {
+			return nil, nil, fmt.Errorf("archive of %s: %w", owner, err)
+		}
+	}
+	owner = owner.Bare()
+	for _, end := range [...]struct {
+		q   ArchiveQuery
+		out **ArchivedMessage
+	}{{ArchiveQuery{Max: 1}, &first}, {ArchiveQuery{Max: 1, Last: true}, &last}} {
+		page, err := h.store.QueryArchive(ctx, owner, end.q)
+		if err != nil {
+			return nil, nil, fmt.Errorf("archive ends of %s: %w", owner, err)
+		}
+		if len(page.Messages) == 0 {
+			return nil, nil, nil // empty, or emptied between the two reads
+		}
+		*end.out = &page.Messages[0]
+	}
+	return first, last, nil
 }
 
 // archive queues a delivered or stored message for the archives of its

@@ -102,3 +102,47 @@ func TestArchiveDeleteAccountLeavesNothing(t *testing.T) {
 		t.Fatalf("alice's archive holds %d of 50", len(page.Messages))
 	}
 }
+
+// TestArchiveEnds checks the first and last messages the hub reports for
+// an archive: none while it is empty, then the oldest and the newest of
+// what was routed just before (read after the writer caught up), and
+// nothing for an account whose archive is untouched; a hub without
+// archives reports none.
+func TestArchiveEnds(t *testing.T) {
+	f := newFixture(t, true, "alice", "bob", "carol")
+	_, alice := f.online("alice/pc", 0)
+	if first, last, err := f.hub.ArchiveEnds(f.ctx, addr("alice")); err != nil || first != nil || last != nil {
+		t.Fatalf("empty archive: %v %v %v", first, last, err)
+	}
+	for i := range 5 {
+		if err := f.hub.RouteMessage(f.ctx, &crosstalk.Message{ID: fmt.Sprint("m", i), From: alice, To: addr("bob"), Type: crosstalk.MessageChat, Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := f.hub.QueryArchive(f.ctx, addr("bob"), crosstalk.ArchiveQuery{Max: 10})
+	if err != nil || len(page.Messages) != 5 {
+		t.Fatalf("bob's archive: %d messages (%v)", len(page.Messages), err)
+	}
+	first, last, err := f.hub.ArchiveEnds(f.ctx, alice) // a full address reads the account's archive
+	if err != nil || first == nil || last == nil || first.Message.ID != "m0" || last.Message.ID != "m4" || first.ID >= last.ID {
+		t.Fatalf("alice's ends: %+v %+v %v", first, last, err)
+	}
+	if first, last, err := f.hub.ArchiveEnds(f.ctx, addr("bob")); err != nil || first.ID != page.Messages[0].ID || last.ID != page.Messages[4].ID {
+		t.Fatalf("bob's ends: %+v %+v %v", first, last, err)
+	}
+	if first, _, err := f.hub.ArchiveEnds(f.ctx, addr("carol")); err != nil || first != nil {
+		t.Fatalf("carol's ends: %+v %v", first, err)
+	}
+
+	off := newFixture(t, false, "alice", "bob")
+	_, a := off.online("alice/pc", 0)
+	if err := off.hub.RouteMessage(off.ctx, &crosstalk.Message{From: a, To: addr("bob"), Type: crosstalk.MessageChat, Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if off.hub.Archiving() || !f.hub.Archiving() {
+		t.Fatal("Archiving does not follow HubConfig.Archive")
+	}
+	if first, _, err := off.hub.ArchiveEnds(off.ctx, addr("alice")); err != nil || first != nil {
+		t.Fatalf("without archives: %+v %v", first, err)
+	}
+}

@@ -153,7 +153,7 @@ func TestSASL2Bind2(t *testing.T) {
 	for _, x := range feat.Inline.Bind.Features {
 		inline = append(inline, x.Var)
 	}
-	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0 urn:xmpp:sm:3" || feat.Inline.SM != nil || feat.Inline.Fast == nil ||
+	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0 urn:xmpp:sm:3" || feat.Inline.SM == nil || feat.Inline.Fast == nil ||
 		strings.Join(feat.Inline.Fast.Mechanisms, " ") != "HT-SHA-256-EXPR HT-SHA-256-ENDP HT-SHA-256-NONE" {
 		t.Fatalf("inline features advertised: %q sm=%v fast=%+v", inline, feat.Inline.SM != nil, feat.Inline.Fast)
 	}

@@ -36,6 +36,12 @@ type testServer struct {
 
 func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
+	return startServerHub(t, tweak, nil)
+}
+
+// startServerHub is startServer with the hub's configuration tweaked too.
+func startServerHub(t testing.TB, tweak func(*Config), hubTweak func(*crosstalk.HubConfig)) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, dir+"/db", zerolog.Nop())
@@ -59,7 +65,11 @@ func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	for _, c := range cfg.Components {
 		serviceDomains = append(serviceDomains, c.Domain)
 	}
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}, ServiceDomains: serviceDomains}, st, zerolog.Nop())
+	hcfg := crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}, ServiceDomains: serviceDomains}
+	if hubTweak != nil {
+		hubTweak(&hcfg)
+	}
+	hub := crosstalk.NewHub(hcfg, st, zerolog.Nop())
 	log := zerolog.Nop()
 	if testing.Verbose() {
 		log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)

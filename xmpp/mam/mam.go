@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -162,4 +163,37 @@ func result(owner, to crosstalk.Address, queryID string, am *crosstalk.ArchivedM
 	b.Write(xmppmap.Embed(xmppmap.FromMessage(&m)))
 	b.WriteString("</forwarded></result></message>")
 	return b.Bytes()
+}
+
+// Ends reads the first and the last message of an archive, nil for an
+// empty one: the hub, after it has written what it routed.
+type Ends interface {
+	ArchiveEnds(ctx context.Context, owner crosstalk.Address) (first, last *crosstalk.ArchivedMessage, err error)
+}
+
+// Metadata renders the metadata of owner's archive (XEP-0313 §"Archive
+// metadata"): <start/> and <end/> with the id and time of its first and
+// last messages, or an empty <metadata/> when the archive is empty. Bind 2
+// puts it in <bound/> (XEP-0386 §3.2). The <metadata/> query itself is
+// part of 'urn:xmpp:mam:2#extended' (with before-id, after-id and flipped
+// pages), which is not implemented, so it is neither handled nor
+// advertised.
+func Metadata(ctx context.Context, archive Ends, owner crosstalk.Address) ([]byte, error) {
+	first, last, err := archive.ArchiveEnds(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("archive metadata: %w", err)
+	}
+	if first == nil || last == nil {
+		return []byte("<metadata xmlns='" + NS + "'/>"), nil
+	}
+	var b bytes.Buffer
+	b.WriteString("<metadata xmlns='" + NS + "'>")
+	for _, m := range [...]struct {
+		name string
+		am   *crosstalk.ArchivedMessage
+	}{{"start", first}, {"end", last}} {
+		b.WriteString("<" + m.name + " id='" + xmppmap.Escape(m.am.ID) + "' timestamp='" + m.am.Message.Time.UTC().Format(xmppmap.StampFormat) + "'/>")
+	}
+	b.WriteString("</metadata>")
+	return b.Bytes(), nil
 }
