@@ -194,6 +194,22 @@ func TestSASL2InlineResumeFallback(t *testing.T) {
 	c.expect("iq", alice.String()+"/classic")
 }
 
+// TestSASL2InlineSMNeedsResumption: with resumption off (ResumeTimeout
+// 0) the inline <sm/> is not offered; a <resume/> sent anyway fails like
+// an unknown id and Bind 2 binds.
+func TestSASL2InlineSMNeedsResumption(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.ResumeTimeout = 0 })
+	ts.user(t, "alice")
+	c, f := ts.tlsFeatures(t)
+	if feat := sasl2Of(t, f); feat == nil || feat.Inline.SM != nil || feat.Inline.Bind == nil {
+		t.Fatalf("features: %s", f.Inner)
+	}
+	s := parseSMSuccess(t, c.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), "<resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>"+smBind))
+	if s.Failed == nil || !strings.Contains(s.Failed.Inner, "item-not-found") || s.Bound == nil {
+		t.Fatalf("success: %+v", s)
+	}
+}
+
 // TestSASL2InlineResumeOtherAccount: the resumption id of another
 // account's session fails exactly like an unknown id, and leaves that
 // session alone.

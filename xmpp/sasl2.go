@@ -195,14 +195,19 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // renderSASL2 writes the XEP-0388 stream feature: the same mechanisms as
 // the classic one (channel bindings are advertised once, XEP-0440), and
-// the inline features: XEP-0198 resumption, Bind 2 with the features it
-// enables (bind2.go), and FAST when it is on.
+// the inline features: XEP-0198 resumption when sessions may be resumed
+// (Config.ResumeTimeout), Bind 2 with the features it enables (bind2.go),
+// and FAST when it is on.
 func (n *negotiation) renderSASL2(b *strings.Builder) {
 	b.WriteString("<authentication xmlns='" + nsSASL2 + "'>")
 	for _, m := range n.mechanisms() {
 		b.WriteString("<mechanism>" + m + "</mechanism>")
 	}
-	b.WriteString("<inline><sm xmlns='" + nsSM + "'/><bind xmlns='" + nsBind2 + "'><inline>")
+	b.WriteString("<inline>")
+	if n.srv.cfg.ResumeTimeout > 0 {
+		b.WriteString("<sm xmlns='" + nsSM + "'/>")
+	}
+	b.WriteString("<bind xmlns='" + nsBind2 + "'><inline>")
 	b.WriteString(bind2Inline)
 	b.WriteString("</inline></bind>")
 	if mechs := n.fastMechanisms(); len(mechs) > 0 {
