@@ -159,7 +159,7 @@ type resumeXML struct {
 }
 
 // errMalformedResume is a <resume/> without previd or without a numeric
-// h (an xs:unsignedInt, XEP-0198 §8): answered with <bad-request/>.
+// h (an xs:unsignedInt in XEP-0198's schema): answered with <bad-request/>.
 var errMalformedResume = errors.New("resume needs previd and a numeric h")
 
 // request checks a <resume/>.
