@@ -98,9 +98,10 @@ func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sas
 		sess.sm.start()
 	}
 	if n.srv.hub.Archiving() {
-		// XEP-0386 §3.2 (SHOULD): the archive as of the binding, read after
-		// the hub has written what it routed so far. The client can do
-		// without it, so a failed read is logged and left out.
+		// XEP-0386 §3.2 (SHOULD): the archive as written at the binding,
+		// without waiting for the archive writer (Hub.ArchiveEnds): it is
+		// advisory, the client's query after its last id waits. The client
+		// can do without it, so a failed read is logged and left out.
 		md, err := mam.Metadata(ctx, n.srv.hub, user)
 		if err != nil {
 			sess.log.Warn().Err(err).Msg("no archive metadata in <bound/>")

@@ -165,34 +165,37 @@ func result(owner, to crosstalk.Address, queryID string, am *crosstalk.ArchivedM
 	return b.Bytes()
 }
 
-// Ends reads the first and the last message of an archive, nil for an
-// empty one: the hub, after it has written what it routed.
+// Ends reads the id and time of the first and the last message of an
+// archive (ok false for an empty one): the hub, from what it has written,
+// without waiting for what it is still writing.
 type Ends interface {
-	ArchiveEnds(ctx context.Context, owner crosstalk.Address) (first, last *crosstalk.ArchivedMessage, err error)
+	ArchiveEnds(ctx context.Context, owner crosstalk.Address) (first, last crosstalk.ArchiveRef, ok bool, err error)
 }
 
 // Metadata renders the metadata of owner's archive (XEP-0313 §"Archive
 // metadata"): <start/> and <end/> with the id and time of its first and
 // last messages, or an empty <metadata/> when the archive is empty. Bind 2
-// puts it in <bound/> (XEP-0386 §3.2). The <metadata/> query itself is
+// puts it in <bound/> (XEP-0386 §3.2). It is advisory: messages routed
+// just before may not be written yet (Ends), and a client catches up with
+// a query after the last id it knows. The <metadata/> query itself is
 // part of 'urn:xmpp:mam:2#extended' (with before-id, after-id and flipped
 // pages), which is not implemented, so it is neither handled nor
 // advertised.
 func Metadata(ctx context.Context, archive Ends, owner crosstalk.Address) ([]byte, error) {
-	first, last, err := archive.ArchiveEnds(ctx, owner)
+	first, last, ok, err := archive.ArchiveEnds(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("archive metadata: %w", err)
 	}
-	if first == nil || last == nil {
+	if !ok {
 		return []byte("<metadata xmlns='" + NS + "'/>"), nil
 	}
 	var b bytes.Buffer
 	b.WriteString("<metadata xmlns='" + NS + "'>")
 	for _, m := range [...]struct {
 		name string
-		am   *crosstalk.ArchivedMessage
+		ref  crosstalk.ArchiveRef
 	}{{"start", first}, {"end", last}} {
-		b.WriteString("<" + m.name + " id='" + xmppmap.Escape(m.am.ID) + "' timestamp='" + m.am.Message.Time.UTC().Format(xmppmap.StampFormat) + "'/>")
+		b.WriteString("<" + m.name + " id='" + xmppmap.Escape(m.ref.ID) + "' timestamp='" + m.ref.Time.UTC().Format(xmppmap.StampFormat) + "'/>")
 	}
 	b.WriteString("</metadata>")
 	return b.Bytes(), nil
