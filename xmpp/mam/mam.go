@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -189,14 +190,30 @@ func Metadata(ctx context.Context, archive Ends, owner crosstalk.Address) ([]byt
 	if !ok {
 		return []byte("<metadata xmlns='" + NS + "'/>"), nil
 	}
-	var b bytes.Buffer
-	b.WriteString("<metadata xmlns='" + NS + "'>")
+	// One buffer, sized for both marks: a Bind 2 login renders this.
+	b := make([]byte, 0, 192)
+	b = append(b, "<metadata xmlns='"+NS+"'>"...)
 	for _, m := range [...]struct {
 		name string
 		ref  crosstalk.ArchiveRef
 	}{{"start", first}, {"end", last}} {
-		b.WriteString("<" + m.name + " id='" + xmppmap.Escape(m.ref.ID) + "' timestamp='" + m.ref.Time.UTC().Format(xmppmap.StampFormat) + "'/>")
+		b = append(b, '<')
+		b = append(b, m.name...)
+		b = append(b, " id='"...)
+		b = appendAttr(b, m.ref.ID)
+		b = append(b, "' timestamp='"...)
+		b = m.ref.Time.UTC().AppendFormat(b, xmppmap.StampFormat)
+		b = append(b, "'/>"...)
 	}
-	b.WriteString("</metadata>")
-	return b.Bytes(), nil
+	return append(b, "</metadata>"...), nil
+}
+
+// appendAttr appends s escaped for a quoted attribute value; archive ids
+// (FormatArchiveID: digits and lower-case letters) need no escaping and
+// are appended as they are.
+func appendAttr(b []byte, s string) []byte {
+	if strings.ContainsAny(s, "<>&'\"\t\n\r") {
+		return append(b, xmppmap.Escape(s)...)
+	}
+	return append(b, s...)
 }
