@@ -293,11 +293,14 @@ const archiveBoundsSQL = `SELECT f.id, f.ts_us, l.id, l.ts_us
 
 // ArchiveBounds returns the id and time of the first and the last message
 // of the owner's archive (time, then id); ok is false when it is empty.
-// The statement stays prepared (cachedQuerier): a Bind 2 login runs it.
+// A Bind 2 login runs it: the statement stays prepared (cachedQuerier)
+// and, as a point read, is not interruptible once started (pointRead).
 func (s *Store) ArchiveBounds(ctx context.Context, owner crosstalk.Address) (first, last crosstalk.ArchiveRef, ok bool, err error) {
 	var firstID, firstTS, lastID, lastTS int64
-	o := owner.String()
-	err = s.r().QueryRowContext(ctx, archiveBoundsSQL, o, o).Scan(&firstID, &firstTS, &lastID, &lastTS)
+	if ctx, err = pointRead(ctx); err == nil {
+		o := owner.String()
+		err = s.r().QueryRowContext(ctx, archiveBoundsSQL, o, o).Scan(&firstID, &firstTS, &lastID, &lastTS)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return crosstalk.ArchiveRef{}, crosstalk.ArchiveRef{}, false, nil
 	}

@@ -154,4 +154,7 @@ func TestPointReadsCancelled(t *testing.T) {
 	if _, err := st.ClaimOffline(ctx, owner, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("ClaimOffline: %v, want context.Canceled", err)
 	}
+	if _, _, _, err := st.ArchiveBounds(ctx, owner); !errors.Is(err, context.Canceled) {
+		t.Errorf("ArchiveBounds: %v, want context.Canceled", err)
+	}
 }
