@@ -15,11 +15,14 @@ import (
 //
 // Archive writing is batched: RouteMessage queues the archive entries of a
 // message and returns; one goroutine writes whatever has queued with one
-// Store.AppendArchiveBatch (one transaction or COPY), so a busy server pays one commit (one fsync) per batch
-// instead of two per message. Reads through Hub.QueryArchive first wait for
-// what was queued before them, so a client always finds the messages it has
-// sent. A crash loses at most the entries of the batch being written; the
-// messages themselves were delivered or are in the durable offline queue.
+// Store.AppendArchiveBatch (one transaction or COPY), so a busy server
+// pays one commit (one fsync) per batch instead of two per message. Reads
+// through Hub.QueryArchive first wait for what was queued before them, so
+// a client always finds the messages it has sent; Hub.ArchiveEnds does
+// not wait (the archive metadata of a login is advisory, and a login must
+// not queue behind a write backlog). A crash loses at most the entries of
+// the batch being written; the messages themselves were delivered or are
+// in the durable offline queue.
 
 const (
 	// archiveQueue bounds the entries waiting to be written; a full queue
@@ -154,6 +157,10 @@ func (a *archiver) write(batch []archiveJob) {
 	}
 }
 
+// Archiving reports whether the hub keeps the accounts' archives
+// (HubConfig.Archive).
+func (h *Hub) Archiving() bool { return h.archiver != nil }
+
 // QueryArchive returns a page of an account's archive (XEP-0313), after
 // every message routed before the call has been written to it.
 func (h *Hub) QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (ArchivePage, error) {
@@ -163,6 +170,25 @@ func (h *Hub) QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (
 		}
 	}
 	return h.store.QueryArchive(ctx, owner.Bare(), q)
+}
+
+// ArchiveEnds returns the id and time of the first and the last message
+// of an account's archive (ok is false for an empty one): what XEP-0313's
+// archive metadata reports, read with one index-only store query
+// (Store.ArchiveBounds) that decodes no message.
+//
+// Unlike QueryArchive it does not wait for the archive writer, so a login
+// (Bind 2 puts the metadata in <bound/>) never waits behind a backlog of
+// archive writes under chat load: the last few messages routed before the
+// call may be missing from it. The metadata is advisory: a client then
+// asks for what came after the last id it knows, and that query waits
+// for the writer (QueryArchive), so it finds those messages.
+func (h *Hub) ArchiveEnds(ctx context.Context, owner Address) (first, last ArchiveRef, ok bool, err error) {
+	first, last, ok, err = h.store.ArchiveBounds(ctx, owner.Bare())
+	if err != nil {
+		return ArchiveRef{}, ArchiveRef{}, false, fmt.Errorf("archive ends of %s: %w", owner, err)
+	}
+	return first, last, ok, nil
 }
 
 // archive queues a delivered or stored message for the archives of its

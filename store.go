@@ -152,6 +152,20 @@ type Archive interface {
 	AppendArchiveBatch(ctx context.Context, entries []ArchiveEntry) error
 	// QueryArchive returns a page of the owner's archive ordered by time then id.
 	QueryArchive(ctx context.Context, owner Address, q ArchiveQuery) (ArchivePage, error)
+	// ArchiveBounds returns the id and time of the first and the last
+	// message of the owner's archive in QueryArchive's order (time, then
+	// id), read together, without the messages themselves; ok is false for
+	// an empty archive. It is what XEP-0313's archive metadata reports.
+	ArchiveBounds(ctx context.Context, owner Address) (first, last ArchiveRef, ok bool, err error)
+}
+
+// ArchiveRef names one archived message without its content: what the
+// archive's metadata reports of its first and last messages.
+type ArchiveRef struct {
+	// ID is the message's archive id (ArchivedMessage.ID).
+	ID string
+	// Time is the message's time (Message.Time) as QueryArchive returns it.
+	Time time.Time
 }
 
 // Rooms keeps persistent rooms and their configuration.

@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crosstalk-im/crosstalk"
 )
@@ -38,6 +40,15 @@ func benchmarkLogin(b *testing.B, mode string) {
 	// a session's end (unbind, close) may trail the client's next login.
 	ts := startServer(b, func(c *Config) { c.ConnectionsPerIP = 1 << 20 })
 	user := ts.user(b, "alice")
+	// An account in use has an archive, which Bind 2 reports on (the
+	// XEP-0313 metadata in <bound/>).
+	for i := range 100 {
+		m := crosstalk.ArchivedMessage{With: crosstalk.MustParseAddress("bob@" + testDomain),
+			Message: crosstalk.Message{ID: strconv.Itoa(i), From: user, To: crosstalk.MustParseAddress("bob@" + testDomain), Type: crosstalk.MessageChat, Body: "archived", Time: time.Now()}}
+		if _, err := ts.store.AppendArchive(context.Background(), user, m); err != nil {
+			b.Fatal(err)
+		}
+	}
 	var salted []byte // SaltedPassword, computed at the first login
 	var token string
 	if mode == "fast" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/xmpp/carbons"
+	"github.com/crosstalk-im/crosstalk/xmpp/mam"
 )
 
 // XEP-0386 Bind 2, version 1.1.0: resource binding inside a XEP-0388
@@ -14,8 +15,8 @@ import (
 
 // bind2Inline lists the features a Bind 2 request may enable inline, as
 // the stream feature advertises them: exactly those bind2 handles.
-// XEP-0198 resumption inside <authenticate/> (XEP-0388's inline <sm/>) is
-// not handled, so not advertised; enabling it inside <bind/> is.
+// XEP-0198 resumption is XEP-0388's inline <sm/> (sasl2.go), next to
+// <bind/>; enabling stream management is one of these.
 const bind2Inline = "<feature var='" + carbons.NS + "'/><feature var='" + nsCSI + "'/><feature var='" + nsSM + "'/>"
 
 // bind2Request is a Bind 2 <bind/> request.
@@ -83,7 +84,8 @@ func bind2Resource(user crosstalk.Address, tag string) crosstalk.Address {
 // bind2 binds the session a Bind 2 request asks for, with its inline
 // features on from the start, and ends the account's earlier sessions of
 // the same client installation (XEP-0386 §3.2: the same user-agent id).
-// It returns what <bound/> carries: XEP-0198's <enabled/> when asked for.
+// It returns what <bound/> carries: XEP-0198's <enabled/> when asked for,
+// and XEP-0313's archive <metadata/> when the hub keeps archives.
 func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sasl2Request) (*session, []byte, error) {
 	sess, err := n.bindSession(ctx, bind2Resource(user, req.Bind.Tag))
 	if err != nil {
@@ -94,6 +96,17 @@ func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sas
 		// The answer goes in <bound/>, before any stanza: count from now.
 		bound, _ = sess.enableSM(*req.Bind.SM)
 		sess.sm.start()
+	}
+	if n.srv.hub.Archiving() {
+		// XEP-0386 §3.2 (SHOULD): the archive as written at the binding,
+		// without waiting for the archive writer (Hub.ArchiveEnds): it is
+		// advisory, the client's query after its last id waits. The client
+		// can do without it, so a failed read is logged and left out.
+		md, err := mam.Metadata(ctx, n.srv.hub, user)
+		if err != nil {
+			sess.log.Warn().Err(err).Msg("no archive metadata in <bound/>")
+		}
+		bound = append(bound, md...)
 	}
 	sess.userAgent = req.UserAgent.ID
 	if req.Bind.Carbons {

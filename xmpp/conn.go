@@ -219,6 +219,9 @@ func (s *session) endConn(t *transport, err error) bool {
 	}
 	s.released = ho.released
 	preamble, resend := s.sm.resume(ho.h)
+	if ho.wrap != nil {
+		preamble = ho.wrap(preamble)
+	}
 	s.startConn(ho.t, preamble, resend)
 	s.log.Info().Msg("session resumed")
 	return true

@@ -8,10 +8,11 @@
 // Under TLS the same mechanisms are also offered in XEP-0388 SASL2, where
 // a client authenticates without a stream restart and may bind its
 // resource inside the same exchange with XEP-0386 Bind 2 (carbons, CSI
-// and stream management enabled inline), and may ask for a XEP-0484 FAST
-// token to log in next time in one round trip (sasl2.go, bind2.go,
-// fast.go). Both profiles share one exchange (the failure limits, PLAIN
-// and SCRAM) and one binding.
+// and stream management enabled inline, the XEP-0313 archive metadata in
+// <bound/>), or resume an XEP-0198 session there instead, and may ask
+// for a XEP-0484 FAST token to log in next time in one round trip
+// (sasl2.go, bind2.go, fast.go, sm.go). Both profiles share one exchange
+// (the failure limits, PLAIN and SCRAM), one binding and one resumption.
 //
 // mellium.im/xmpp is used as a toolkit only: its server path cannot verify
 // SCRAM against stored keys, panics on -PLUS, binds from the unauthenticated

@@ -28,7 +28,7 @@ func TestFASTRestart(t *testing.T) {
 	withKey := func(k []byte) func(*Config) { return func(c *Config) { c.FastKey = k } }
 	const laptop = "0b8d2a4c-7f1e-4c3a-9d6b-2e5f8a1c3b7d"
 
-	ts := startServerIn(t, dir, withKey(key))
+	ts := startServerIn(t, dir, withKey(key), nil)
 	alice, bob := ts.user(t, "alice"), ts.user(t, "bob")
 	tPhone := ts.requestToken(t, "alice", testUserAgent)
 	tLaptop := ts.requestToken(t, "alice", laptop)
@@ -40,7 +40,7 @@ func TestFASTRestart(t *testing.T) {
 
 	dumpIsUseless(t, dir+"/db", key, tPhone, tLaptop, tBob)
 
-	ts = startServerIn(t, dir, withKey(key))
+	ts = startServerIn(t, dir, withKey(key), nil)
 	if _, e := ts.fastLogin(t, "alice", testUserAgent, tPhone, ""); e.XMLName.Local != "success" {
 		t.Fatalf("after the restart: %+v", e)
 	}
@@ -51,12 +51,12 @@ func TestFASTRestart(t *testing.T) {
 	failedWith(t, e, "credentials-expired")
 	ts.stop()
 
-	ts = startServerIn(t, dir, withKey(otherKey))
+	ts = startServerIn(t, dir, withKey(otherKey), nil)
 	_, e = ts.fastLogin(t, "bob", testUserAgent, tBob, "")
 	failedWith(t, e, "not-authorized") // the store without its key gives no token
 	ts.stop()
 
-	ts = startServerIn(t, dir, withKey(key))
+	ts = startServerIn(t, dir, withKey(key), nil)
 	if _, e := ts.fastLogin(t, "bob", testUserAgent, tBob, ""); e.XMLName.Local != "success" {
 		t.Fatalf("with the key again: %+v", e)
 	}

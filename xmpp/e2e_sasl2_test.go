@@ -153,7 +153,7 @@ func TestSASL2Bind2(t *testing.T) {
 	for _, x := range feat.Inline.Bind.Features {
 		inline = append(inline, x.Var)
 	}
-	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0 urn:xmpp:sm:3" || feat.Inline.SM != nil || feat.Inline.Fast == nil ||
+	if strings.Join(inline, " ") != "urn:xmpp:carbons:2 urn:xmpp:csi:0 urn:xmpp:sm:3" || feat.Inline.SM == nil || feat.Inline.Fast == nil ||
 		strings.Join(feat.Inline.Fast.Mechanisms, " ") != "HT-SHA-256-EXPR HT-SHA-256-ENDP HT-SHA-256-NONE" {
 		t.Fatalf("inline features advertised: %q sm=%v fast=%+v", inline, feat.Inline.SM != nil, feat.Inline.Fast)
 	}
@@ -172,6 +172,13 @@ func TestSASL2Bind2(t *testing.T) {
 	if after.XMLName.Local != "features" || strings.Contains(after.Inner, nsBind) || !strings.Contains(after.Inner, "urn:xmpp:sm:3") {
 		t.Fatalf("features after success: %+v", after)
 	}
+	c.jid = s.Identifier
+	c.send("<presence/><message to='" + bob.jid + "' type='chat' id='m1'><body>via sasl2</body></message>")
+	bob.expect("message", "via sasl2")
+	bob.send("<message to='" + c.jid + "' type='chat' id='m2'><body>back</body></message>")
+	c.expect("message", "back")
+	// The session joins the server's registry when it starts serving,
+	// just after the <success/> is written: it has served by now.
 	addr := crosstalk.MustParseAddress(s.Identifier)
 	var sess *session
 	for _, x := range ts.srv.local.of(alice) {
@@ -182,11 +189,6 @@ func TestSASL2Bind2(t *testing.T) {
 	if sess == nil || !carbons.Enabled(sess) || !sess.csi.inactive.Load() || sess.userAgent != testUserAgent {
 		t.Fatalf("session %v: inline features not on", sess)
 	}
-	c.jid = s.Identifier
-	c.send("<presence/><message to='" + bob.jid + "' type='chat' id='m1'><body>via sasl2</body></message>")
-	bob.expect("message", "via sasl2")
-	bob.send("<message to='" + c.jid + "' type='chat' id='m2'><body>back</body></message>")
-	c.expect("message", "back")
 
 	// The same installation logging in again replaces its first session.
 	c2, f2 := ts.tlsFeatures(t)

@@ -40,13 +40,20 @@ type testServer struct {
 
 func startServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
-	return startServerIn(t, t.TempDir(), tweak)
+	return startServerIn(t, t.TempDir(), tweak, nil)
+}
+
+// startServerHub is startServer with the hub's configuration tweaked too.
+func startServerHub(t testing.TB, tweak func(*Config), hubTweak func(*crosstalk.HubConfig)) *testServer {
+	t.Helper()
+	return startServerIn(t, t.TempDir(), tweak, hubTweak)
 }
 
 // startServerIn starts a server on the store and certificate kept in dir,
 // so that a test can stop it (testServer.stop) and start another on the
-// same data: a restart.
-func startServerIn(t testing.TB, dir string, tweak func(*Config)) *testServer {
+// same data: a restart. hubTweak, if not nil, tweaks the hub's
+// configuration.
+func startServerIn(t testing.TB, dir string, tweak func(*Config), hubTweak func(*crosstalk.HubConfig)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := sqlite.Open(ctx, dir+"/db", zerolog.Nop())
@@ -70,7 +77,11 @@ func startServerIn(t testing.TB, dir string, tweak func(*Config)) *testServer {
 	for _, c := range cfg.Components {
 		serviceDomains = append(serviceDomains, c.Domain)
 	}
-	hub := crosstalk.NewHub(crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}, ServiceDomains: serviceDomains}, st, zerolog.Nop())
+	hcfg := crosstalk.HubConfig{Domains: []string{testDomain}, Archive: true, RoomDomains: []string{"conference." + testDomain}, ServiceDomains: serviceDomains}
+	if hubTweak != nil {
+		hubTweak(&hcfg)
+	}
+	hub := crosstalk.NewHub(hcfg, st, zerolog.Nop())
 	log := zerolog.Nop()
 	if testing.Verbose() {
 		log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)

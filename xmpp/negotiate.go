@@ -437,30 +437,49 @@ func attr(start xml.StartElement, space, local string) string {
 // session.
 var errResumed = errors.New("connection handed to a resumed session")
 
-// resume hands this connection to the detached session named by a
-// <resume/> (XEP-0198 §5) and waits until the session is done with it. It
-// returns false, after answering <failed/>, when there is no such session
-// of this account.
+// resume answers a <resume/> sent after authentication (XEP-0198 §5): it
+// hands this connection to the detached session the <resume/> names and
+// returns true once the session is done with it, or answers <failed/> and
+// returns false.
 func (n *negotiation) resume(el element) bool {
-	var r struct {
-		H      uint32 `xml:"h,attr"`
-		PrevID string `xml:"previd,attr"`
+	var w resumeXML
+	failed := smFailed("bad-request")
+	if err := xml.Unmarshal(el.raw, &w); err == nil {
+		if r, err := w.request(); err == nil {
+			failed = n.takeOver(r, nil)
+		}
 	}
-	_ = xml.Unmarshal(el.raw, &r)
+	if failed == nil {
+		return true
+	}
+	_ = n.t.write(failed)
+	return false
+}
+
+// takeOver hands this connection to the resumable session of the
+// authenticated account that r names, and waits until the session is
+// done with it. It returns nil when the session took the connection,
+// else the <failed/> for the client; the connection is then untouched
+// and may go on negotiating. A session of another account fails exactly
+// as an unknown one (item-not-found), so that no one learns which ids are
+// live. wrap, if not nil, encloses the <resumed/> answer and is given the
+// session's full address (XEP-0388 inline resumption, sasl2.go).
+func (n *negotiation) takeOver(r smResume, wrap func(full crosstalk.Address, resumed []byte) []byte) []byte {
 	sess := n.srv.lookupResumable(r.PrevID)
 	if sess == nil || sess.addr.Bare() != n.authed {
-		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
-		return false
+		return smFailed("item-not-found")
 	}
 	ho := &handover{t: n.t, h: r.H, released: make(chan struct{})}
+	if wrap != nil {
+		full := sess.addr
+		ho.wrap = func(resumed []byte) []byte { return wrap(full, resumed) }
+	}
 	if !sess.offer(ho) {
-		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
-		return false
+		return smFailed("unexpected-request")
 	}
 	<-ho.released
 	if ho.refused { // the session ended before it could take this connection
-		_ = n.t.write([]byte("<failed xmlns='" + nsSM + "'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"))
-		return false
+		return smFailed("item-not-found")
 	}
-	return true
+	return nil
 }

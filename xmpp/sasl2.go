@@ -14,7 +14,9 @@ import (
 )
 
 // XEP-0388 Extensible SASL Profile (SASL2), version 1.0.4, and the inline
-// features it carries: XEP-0386 Bind 2 (bind2.go). The mechanisms, channel
+// features it carries: XEP-0386 Bind 2 (bind2.go), XEP-0484 FAST
+// (fast_login.go) and XEP-0198 resumption (sm.go, negotiation.takeOver;
+// XEP-0198 §"SASL2 And BIND2 Interaction"). The mechanisms, channel
 // bindings, failure limits and credential checks are those of the classic
 // profile (sasl.go, negotiation.exchange); only the elements differ, and
 // the stream is not restarted after <success/>.
@@ -45,6 +47,11 @@ type sasl2Request struct {
 	UserAgent userAgent
 	// Bind is the Bind 2 request, nil for none.
 	Bind *bind2Request
+	// Resume is an XEP-0198 <resume/>, nil for none; ResumeErr is set
+	// instead for a malformed one. Either is answered inside <success/>,
+	// after authentication, and only then.
+	Resume    *smResume
+	ResumeErr error
 	// RequestToken is the FAST mechanism of a <request-token/>, "" for
 	// none; Fast says a <fast/> came (a login with a token), Invalidate
 	// that it asks to invalidate the token (XEP-0484).
@@ -67,7 +74,8 @@ type authenticateXML struct {
 		Software string `xml:"urn:xmpp:sasl:2 software"`
 		Device   string `xml:"urn:xmpp:sasl:2 device"`
 	} `xml:"urn:xmpp:sasl:2 user-agent"`
-	Bind         *bind2XML `xml:"urn:xmpp:bind:0 bind"`
+	Bind         *bind2XML  `xml:"urn:xmpp:bind:0 bind"`
+	Resume       *resumeXML `xml:"urn:xmpp:sm:3 resume"`
 	RequestToken *struct {
 		Mechanism string `xml:"mechanism,attr"`
 	} `xml:"urn:xmpp:fast:0 request-token"`
@@ -128,6 +136,14 @@ func parseAuthenticate(raw []byte) (sasl2Request, error) {
 		req.Fast = true
 		req.Invalidate = w.Fast.Invalidate == "true" || w.Fast.Invalidate == "1"
 	}
+	if w.Resume != nil {
+		r, err := w.Resume.request()
+		if err != nil {
+			req.ResumeErr = err
+		} else {
+			req.Resume = &r
+		}
+	}
 	if w.Bind != nil {
 		b, err := w.Bind.request()
 		if err != nil {
@@ -179,13 +195,19 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // renderSASL2 writes the XEP-0388 stream feature: the same mechanisms as
 // the classic one (channel bindings are advertised once, XEP-0440), and
-// Bind 2 with the inline features it handles (bind2.go).
+// the inline features: XEP-0198 resumption when sessions may be resumed
+// (Config.ResumeTimeout), Bind 2 with the features it enables (bind2.go),
+// and FAST when it is on.
 func (n *negotiation) renderSASL2(b *strings.Builder) {
 	b.WriteString("<authentication xmlns='" + nsSASL2 + "'>")
 	for _, m := range n.mechanisms() {
 		b.WriteString("<mechanism>" + m + "</mechanism>")
 	}
-	b.WriteString("<inline><bind xmlns='" + nsBind2 + "'><inline>")
+	b.WriteString("<inline>")
+	if n.srv.cfg.ResumeTimeout > 0 {
+		b.WriteString("<sm xmlns='" + nsSM + "'/>")
+	}
+	b.WriteString("<bind xmlns='" + nsBind2 + "'><inline>")
 	b.WriteString(bind2Inline)
 	b.WriteString("</inline></bind>")
 	if mechs := n.fastMechanisms(); len(mechs) > 0 {
@@ -199,10 +221,14 @@ func (n *negotiation) renderSASL2(b *strings.Builder) {
 }
 
 // authenticate runs a XEP-0388 exchange that began with el. On success
-// without a Bind 2 request the stream is authenticated and goes on without
-// a restart ((nil, nil): the client binds as in RFC 6120); with one, the
-// bound session is returned. A failed attempt is reported and counted as
-// in the classic profile and returns (nil, nil); an error ends the stream.
+// with an XEP-0198 <resume/> that names a detached session of the
+// account, the connection is handed to that session, whose <resumed/>
+// comes inside the <success/> (errResumed). Otherwise (the <failed/> of
+// the resumption inside the <success/>), without a Bind 2 request the
+// stream is authenticated and goes on without a restart ((nil, nil): the
+// client binds as in RFC 6120); with one, the bound session is returned.
+// A failed attempt is reported and counted as in the classic profile and
+// returns (nil, nil); an error ends the stream.
 func (n *negotiation) authenticate(ctx context.Context, el element) (*session, error) {
 	n.sasl2 = true
 	req, err := parseAuthenticate(el.raw)
@@ -231,14 +257,31 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 	}
 	n.authenticated(user, req.Mechanism)
 	token := n.fastIssue(ctx, user, req, rotate)
-	n.log.Debug().Str("user_agent", req.UserAgent.Software).Str("device", req.UserAgent.Device).Bool("bind2", req.Bind != nil).Msg("sasl2")
-	var b bytes.Buffer
-	b.WriteString("<success xmlns='" + nsSASL2 + "'>")
-	if len(success) > 0 {
-		b.WriteString("<additional-data>" + base64.StdEncoding.EncodeToString(success) + "</additional-data>")
+	n.log.Debug().Str("user_agent", req.UserAgent.Software).Str("device", req.UserAgent.Device).Bool("bind2", req.Bind != nil).
+		Bool("resume", req.Resume != nil || req.ResumeErr != nil).Msg("sasl2")
+	// XEP-0198 §"Inline Stream Resumption": the <resume/> first; when it
+	// succeeds, the <bind/> is ignored and no stream features follow.
+	var smFail []byte
+	switch {
+	case req.ResumeErr != nil:
+		smFail = smFailed("bad-request")
+	case req.Resume != nil:
+		smFail = n.takeOver(*req.Resume, func(full crosstalk.Address, resumed []byte) []byte {
+			var b bytes.Buffer
+			writeSuccessStart(&b, success, full)
+			b.Write(resumed)
+			b.WriteString(token + "</success>")
+			return b.Bytes()
+		})
+		if smFail == nil {
+			return nil, errResumed
+		}
 	}
+	var b bytes.Buffer
 	if req.Bind == nil {
-		b.WriteString("<authorization-identifier>" + xmppmap.Escape(user.String()) + "</authorization-identifier>" + token + "</success>")
+		writeSuccessStart(&b, success, user)
+		b.Write(smFail)
+		b.WriteString(token + "</success>")
 		b.Write(n.featuresFor(false)) // XEP-0388 §2.6.1: features follow, no restart
 		return nil, n.t.write(b.Bytes())
 	}
@@ -251,7 +294,8 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 		}
 		return nil, err
 	}
-	b.WriteString("<authorization-identifier>" + xmppmap.Escape(sess.addr.String()) + "</authorization-identifier>")
+	writeSuccessStart(&b, success, sess.addr)
+	b.Write(smFail)
 	b.WriteString("<bound xmlns='" + nsBind2 + "'>")
 	b.Write(bound)
 	b.WriteString("</bound>" + token + "</success>")
@@ -262,4 +306,15 @@ func (n *negotiation) authenticate(ctx context.Context, el element) (*session, e
 	}
 	sess.log.Info().Str("mechanism", n.mechanism).Bool("tls", n.tlsOn).Bool("bind2", true).Msg("session bound")
 	return sess, nil
+}
+
+// writeSuccessStart opens a XEP-0388 <success/>: the mechanism's
+// additional data, if any, and the authorization identifier (the full
+// address once a session is bound or resumed).
+func writeSuccessStart(b *bytes.Buffer, additional []byte, id crosstalk.Address) {
+	b.WriteString("<success xmlns='" + nsSASL2 + "'>")
+	if len(additional) > 0 {
+		b.WriteString("<additional-data>" + base64.StdEncoding.EncodeToString(additional) + "</additional-data>")
+	}
+	b.WriteString("<authorization-identifier>" + xmppmap.Escape(id.String()) + "</authorization-identifier>")
 }

@@ -25,6 +25,10 @@ func FuzzAuthenticate(f *testing.F) {
 		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><initial-response>***</initial-response></authenticate>",
 		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-256'><request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-EXPR'/></authenticate>",
 		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='HT-SHA-256-NONE'><initial-response>YWxpY2UA</initial-response><fast xmlns='urn:xmpp:fast:0' count='3' invalidate='1'/></authenticate>",
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-1'><initial-response>biwsbj1hbGljZSxyPWFiYw==</initial-response><resume xmlns='urn:xmpp:sm:3' h='4294967295' previd='0123abcd'/><bind xmlns='urn:xmpp:bind:0'><tag>AwesomeXMPP</tag><enable xmlns='urn:xmpp:sm:3' resume='true'/></bind></authenticate>",
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><resume xmlns='urn:xmpp:sm:3' previd='x'/></authenticate>",
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><resume xmlns='urn:xmpp:sm:3' previd='x' h='-1'/></authenticate>",
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><resume xmlns='urn:xmpp:sm:3' h='4294967296' previd='x'/><resume xmlns='urn:xmpp:sm:2' h='1' previd='y'/></authenticate>",
 	} {
 		f.Add([]byte(s))
 	}
@@ -49,6 +53,9 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 		if b := req.Bind; b != nil && (len(b.Tag) > maxBindTag || !utf8.ValidString(b.Tag)) {
 			t.Fatalf("tag %q", b.Tag)
+		}
+		if r := req.Resume; r != nil && (r.PrevID == "" || req.ResumeErr != nil) {
+			t.Fatalf("resume %+v accepted (error %v)", r, req.ResumeErr)
 		}
 		again, err := parseAuthenticate([]byte(renderAuthenticate(req)))
 		if err != nil {
@@ -77,6 +84,12 @@ func renderAuthenticate(r sasl2Request) string {
 	if r.Fast {
 		b.WriteString("<fast xmlns='urn:xmpp:fast:0' invalidate='" + strconv.FormatBool(r.Invalidate) + "'/>")
 	}
+	if r.Resume != nil {
+		b.WriteString("<resume xmlns='urn:xmpp:sm:3' previd='" + xmppmap.Escape(r.Resume.PrevID) + "' h='" + strconv.FormatUint(uint64(r.Resume.H), 10) + "'/>")
+	}
+	if r.ResumeErr != nil {
+		b.WriteString("<resume xmlns='urn:xmpp:sm:3' previd='x' h='x'/>")
+	}
 	if r.Bind != nil {
 		b.WriteString("<bind xmlns='urn:xmpp:bind:0'><tag>" + xmppmap.Escape(r.Bind.Tag) + "</tag>")
 		if r.Bind.Carbons {
@@ -96,6 +109,9 @@ func renderAuthenticate(r sasl2Request) string {
 
 func sameRequest(a, b sasl2Request) bool {
 	if a.RequestToken != b.RequestToken || a.Fast != b.Fast || a.Invalidate != b.Invalidate {
+		return false
+	}
+	if (a.Resume == nil) != (b.Resume == nil) || a.Resume != nil && *a.Resume != *b.Resume || (a.ResumeErr == nil) != (b.ResumeErr == nil) {
 		return false
 	}
 	if a.Mechanism != b.Mechanism || string(a.Initial) != string(b.Initial) || a.UserAgent != b.UserAgent || (a.Bind == nil) != (b.Bind == nil) {

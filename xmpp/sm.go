@@ -3,6 +3,7 @@ package xmpp
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -142,6 +143,39 @@ type smAck struct {
 	H uint32 `xml:"h,attr"`
 }
 
+// smResume is a <resume/> request (XEP-0198 §5): the session to resume
+// and the client's count of the stanzas it handled.
+type smResume struct {
+	PrevID string
+	H      uint32
+}
+
+// resumeXML is the wire form of <resume/>, standalone or inside a XEP-0388
+// <authenticate/>; h is read as text, so that a missing or non-numeric h
+// is told from h='0'.
+type resumeXML struct {
+	PrevID string `xml:"previd,attr"`
+	H      string `xml:"h,attr"`
+}
+
+// errMalformedResume is a <resume/> without previd or without a numeric
+// h (an xs:unsignedInt in XEP-0198's schema): answered with <bad-request/>.
+var errMalformedResume = errors.New("resume needs previd and a numeric h")
+
+// request checks a <resume/>.
+func (w *resumeXML) request() (smResume, error) {
+	h, err := strconv.ParseUint(w.H, 10, 32)
+	if err != nil || w.PrevID == "" {
+		return smResume{}, errMalformedResume
+	}
+	return smResume{PrevID: w.PrevID, H: uint32(h)}, nil
+}
+
+// smFailed renders XEP-0198's <failed/> with a stanza error condition.
+func smFailed(cond string) []byte {
+	return []byte("<failed xmlns='" + nsSM + "'><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
+}
+
 // enableSM turns stream management on for inbound stanzas (and
 // resumption if asked for) and returns the answer: <enabled/>, or
 // <failed/> (ok false) when it is on already. Outbound counting starts
@@ -151,7 +185,7 @@ func (s *session) enableSM(e smEnable) (answer []byte, ok bool) {
 	s.sm.mu.Lock()
 	if s.sm.inOn {
 		s.sm.mu.Unlock()
-		return []byte("<failed xmlns='" + nsSM + "'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"), false
+		return smFailed("unexpected-request"), false
 	}
 	s.sm.inOn = true
 	s.sm.id = newID() + newID()
@@ -209,6 +243,10 @@ type handover struct {
 	// refused is set, before released is closed, when the session ended
 	// before taking t: the connection may go on negotiating.
 	refused bool
+	// wrap, when set, encloses the <resumed/> answer before it is written:
+	// a resumption inside a XEP-0388 <authenticate/> answers with a
+	// <success/> that carries it (sasl2.go).
+	wrap func(resumed []byte) []byte
 }
 
 // offer hands a resuming connection to the session; false if the session

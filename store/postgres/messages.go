@@ -292,3 +292,32 @@ func (s *Store) QueryArchive(ctx context.Context, owner crosstalk.Address, aq cr
 	}
 	return page, nil
 }
+
+// archiveBoundsSQL reads the first and the last entry of an archive in
+// QueryArchive's order with two index-only scans of archive_owner_ts (one
+// forward, one backward, one row each), one row in all, none for an empty
+// archive. One statement is one snapshot of both ends.
+const archiveBoundsSQL = `SELECT f.id, f.ts, l.id, l.ts
+	FROM (SELECT id, ts FROM archive WHERE owner = $1 ORDER BY ts, id LIMIT 1) AS f,
+	     (SELECT id, ts FROM archive WHERE owner = $1 ORDER BY ts DESC, id DESC LIMIT 1) AS l`
+
+// ArchiveBounds returns the id and time of the first and the last message
+// of the owner's archive (time, then id); ok is false when it is empty.
+// pgx keeps the statement prepared on each connection (its statement
+// cache): a Bind 2 login runs it.
+func (s *Store) ArchiveBounds(ctx context.Context, owner crosstalk.Address) (first, last crosstalk.ArchiveRef, ok bool, err error) {
+	var (
+		firstID, lastID int64
+		firstTS, lastTS time.Time
+	)
+	err = s.q().QueryRow(ctx, archiveBoundsSQL, owner.String()).Scan(&firstID, &firstTS, &lastID, &lastTS)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return crosstalk.ArchiveRef{}, crosstalk.ArchiveRef{}, false, nil
+	}
+	if err != nil {
+		return crosstalk.ArchiveRef{}, crosstalk.ArchiveRef{}, false, fmt.Errorf("postgres: archive bounds of %s: %w", owner, err)
+	}
+	first = crosstalk.ArchiveRef{ID: formatArchiveID(firstID), Time: firstTS.UTC()}
+	last = crosstalk.ArchiveRef{ID: formatArchiveID(lastID), Time: lastTS.UTC()}
+	return first, last, true, nil
+}

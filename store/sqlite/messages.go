@@ -282,3 +282,32 @@ func (s *Store) QueryArchive(ctx context.Context, owner crosstalk.Address, aq cr
 	}
 	return page, nil
 }
+
+// archiveBoundsSQL reads the first and the last entry of an archive in
+// QueryArchive's order from the archive_owner_ts index alone (a covering
+// index: SQLite keeps the rowid, id, in it), one row per end, no row for
+// an empty archive. One statement is one snapshot of both ends.
+const archiveBoundsSQL = `SELECT f.id, f.ts_us, l.id, l.ts_us
+	FROM (SELECT id, ts_us FROM archive WHERE owner = ? ORDER BY ts_us, id LIMIT 1) AS f,
+	     (SELECT id, ts_us FROM archive WHERE owner = ? ORDER BY ts_us DESC, id DESC LIMIT 1) AS l`
+
+// ArchiveBounds returns the id and time of the first and the last message
+// of the owner's archive (time, then id); ok is false when it is empty.
+// A Bind 2 login runs it: the statement stays prepared (cachedQuerier)
+// and, as a point read, is not interruptible once started (pointRead).
+func (s *Store) ArchiveBounds(ctx context.Context, owner crosstalk.Address) (first, last crosstalk.ArchiveRef, ok bool, err error) {
+	var firstID, firstTS, lastID, lastTS int64
+	if ctx, err = pointRead(ctx); err == nil {
+		o := owner.String()
+		err = s.r().QueryRowContext(ctx, archiveBoundsSQL, o, o).Scan(&firstID, &firstTS, &lastID, &lastTS)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return crosstalk.ArchiveRef{}, crosstalk.ArchiveRef{}, false, nil
+	}
+	if err != nil {
+		return crosstalk.ArchiveRef{}, crosstalk.ArchiveRef{}, false, fmt.Errorf("sqlite: archive bounds of %s: %w", owner, err)
+	}
+	first = crosstalk.ArchiveRef{ID: formatArchiveID(firstID), Time: fromMicros(firstTS)}
+	last = crosstalk.ArchiveRef{ID: formatArchiveID(lastID), Time: fromMicros(lastTS)}
+	return first, last, true, nil
+}

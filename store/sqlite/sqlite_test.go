@@ -157,4 +157,7 @@ func TestPointReadsCancelled(t *testing.T) {
 	if _, err := st.ClientLoginTokens(ctx, owner, "phone"); !errors.Is(err, context.Canceled) {
 		t.Errorf("ClientLoginTokens: %v, want context.Canceled", err)
 	}
+	if _, _, _, err := st.ArchiveBounds(ctx, owner); !errors.Is(err, context.Canceled) {
+		t.Errorf("ArchiveBounds: %v, want context.Canceled", err)
+	}
 }

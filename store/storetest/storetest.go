@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crosstalk.Store) {
 		{"ArchivePaging", testArchivePaging},
 		{"ArchiveBatch", testArchiveBatch},
 		{"ArchiveGivenIDs", testArchiveGivenIDs},
+		{"ArchiveBounds", testArchiveBounds},
 		{"Rooms", testRooms},
 		{"Registrations", testRegistrations},
 		{"PEP", testPEP},

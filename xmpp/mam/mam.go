@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -162,4 +164,56 @@ func result(owner, to crosstalk.Address, queryID string, am *crosstalk.ArchivedM
 	b.Write(xmppmap.Embed(xmppmap.FromMessage(&m)))
 	b.WriteString("</forwarded></result></message>")
 	return b.Bytes()
+}
+
+// Ends reads the id and time of the first and the last message of an
+// archive (ok false for an empty one): the hub, from what it has written,
+// without waiting for what it is still writing.
+type Ends interface {
+	ArchiveEnds(ctx context.Context, owner crosstalk.Address) (first, last crosstalk.ArchiveRef, ok bool, err error)
+}
+
+// Metadata renders the metadata of owner's archive (XEP-0313 §"Archive
+// metadata"): <start/> and <end/> with the id and time of its first and
+// last messages, or an empty <metadata/> when the archive is empty. Bind 2
+// puts it in <bound/> (XEP-0386 §3.2). It is advisory: messages routed
+// just before may not be written yet (Ends), and a client catches up with
+// a query after the last id it knows. The <metadata/> query itself is
+// part of 'urn:xmpp:mam:2#extended' (with before-id, after-id and flipped
+// pages), which is not implemented, so it is neither handled nor
+// advertised.
+func Metadata(ctx context.Context, archive Ends, owner crosstalk.Address) ([]byte, error) {
+	first, last, ok, err := archive.ArchiveEnds(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("archive metadata: %w", err)
+	}
+	if !ok {
+		return []byte("<metadata xmlns='" + NS + "'/>"), nil
+	}
+	// One buffer, sized for both marks: a Bind 2 login renders this.
+	b := make([]byte, 0, 192)
+	b = append(b, "<metadata xmlns='"+NS+"'>"...)
+	for _, m := range [...]struct {
+		name string
+		ref  crosstalk.ArchiveRef
+	}{{"start", first}, {"end", last}} {
+		b = append(b, '<')
+		b = append(b, m.name...)
+		b = append(b, " id='"...)
+		b = appendAttr(b, m.ref.ID)
+		b = append(b, "' timestamp='"...)
+		b = m.ref.Time.UTC().AppendFormat(b, xmppmap.StampFormat)
+		b = append(b, "'/>"...)
+	}
+	return append(b, "</metadata>"...), nil
+}
+
+// appendAttr appends s escaped for a quoted attribute value; archive ids
+// (FormatArchiveID: digits and lower-case letters) need no escaping and
+// are appended as they are.
+func appendAttr(b []byte, s string) []byte {
+	if strings.ContainsAny(s, "<>&'\"\t\n\r") {
+		return append(b, xmppmap.Escape(s)...)
+	}
+	return append(b, s...)
 }
