@@ -2,6 +2,8 @@ package xmpp
 
 import (
 	"encoding/xml"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +177,38 @@ func TestIdleTimeout(t *testing.T) {
 	// One that does not answer is closed.
 	if got := c.streamError(); got != "connection-timeout" {
 		t.Fatalf("idle: %q", got)
+	}
+}
+
+// TestStreamErrorLingers sends a stanza far over the size limit in one
+// write, as a client uploading a large element would, and checks that the
+// client reads the stream error and then a clean end of the connection
+// (FIN), not a TCP reset: after the error the server reads and drops what
+// the client still sends before it closes (closeLingering), so the rest of
+// the client's write is accepted too.
+func TestStreamErrorLingers(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.StanzaSize = 10000; c.RequireTLS = false })
+	conn, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	header := "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='" + testDomain + "' version='1.0'>"
+	big := "<iq type='get' id='big'><query xmlns='jabber:iq:version'>" + strings.Repeat("x", 200_000) + "</query></iq>"
+	writeErr := make(chan error, 1)
+	go func() {
+		_, err := conn.Write([]byte(header + big))
+		writeErr <- err
+	}()
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("read %q, then %v: want the stream error, then a clean end", got, err)
+	}
+	if !strings.Contains(string(got), "<policy-violation") || !strings.HasSuffix(string(got), "</stream:stream>") {
+		t.Fatalf("server sent %q", got)
+	}
+	if err := <-writeErr; err != nil {
+		t.Errorf("the client's write failed: %v", err)
 	}
 }

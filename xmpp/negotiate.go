@@ -44,6 +44,9 @@ type negotiation struct {
 	mechanism  string
 	failures   int
 	headerSent bool
+	// failed says the server ended the stream with a stream error (fail):
+	// the connection is then closed lingering (closeLingering).
+	failed bool
 	// sasl2 says the current SASL exchange is XEP-0388's (sasl2.go), whose
 	// challenges and failures are in its own namespace.
 	sasl2 bool
@@ -93,6 +96,7 @@ func (n *negotiation) fail(err error) {
 		out = streamHeader(n.sid, n.srv.cfg.Domains[0])
 	}
 	_ = n.t.write(append(out, streamErrorXML(cond)...))
+	n.failed = true
 }
 
 // stream handles one stream from its header to a restart (restart true),

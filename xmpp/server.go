@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/crosstalk-im/crosstalk/internal/lockout"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -257,14 +258,17 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context
 		_ = conn.Close()
 		exit()
 	}
+	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
 	defer func() {
 		if !bound {
+			if n.failed {
+				closeLingering(conn)
+			}
 			done()
 		}
 	}()
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	lim := xmlguard.Limits{MaxBytes: int64(s.cfg.StanzaSize), MaxDepth: s.cfg.MaxDepth, MaxAttrs: s.cfg.MaxAttrs}
-	n := &negotiation{srv: s, sid: sid, remote: remote, log: log}
 	n.t = newTransport(conn, lim, s.cfg.WriteTimeout, &s.readBufs)
 	n.t.log = log
 	if err := prepare(ctx, n); err != nil {
@@ -278,6 +282,33 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, prepare func(context
 	}
 	bound = true
 	sess.run(ctx, done)
+}
+
+// lingerTime and lingerBytes bound how long and how much of what a client
+// still sends is read, and dropped, after the server ended its stream with
+// a stream error (closeLingering). lingerBytes covers a stanza of the
+// default size limit (256 KiB) cut off at its start.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 256 << 10
+)
+
+// closeLingering closes a connection whose stream the server ended with a
+// stream error while the client may still be sending (an oversized
+// stanza, a flood of failed attempts): it shuts the sending side, so the
+// client reads the error and the end of the stream, then reads and drops
+// what arrives, up to lingerBytes or lingerTime, and closes. Closing at
+// once with unread bytes makes the kernel answer with a TCP reset, which
+// fails the client's pending write ("broken pipe") before it has read
+// why. The connection still counts against its address's limit while it
+// lingers.
+func closeLingering(conn net.Conn) {
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, conn, lingerBytes)
+	_ = conn.Close()
 }
 
 // negotiationStack is about the stack a negotiation reaches (the TLS
