@@ -77,7 +77,10 @@ func handshakeCurve(t *testing.T, srv *tls.Config, roots *x509.CertPool) tls.Cur
 	return cl.ConnectionState().CurveID
 }
 
-func TestClassicKeyExchange(t *testing.T) {
+// selfSignedTrusted generates a certificate for localhost and a pool that
+// trusts it.
+func selfSignedTrusted(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
 	c, _, err := SelfSigned(t.TempDir(), []string{"localhost"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +88,11 @@ func TestClassicKeyExchange(t *testing.T) {
 	leaf, _ := x509.ParseCertificate(c.Certificate[0])
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
+	return c, roots
+}
+
+func TestClassicKeyExchange(t *testing.T) {
+	c, roots := selfSignedTrusted(t)
 	if got := handshakeCurve(t, Config(c), roots); got != tls.X25519MLKEM768 {
 		t.Errorf("default: key exchange %v, want X25519MLKEM768", got)
 	}
@@ -110,13 +118,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // one TLS record in one write to the socket, not as a train of 1.2 KB
 // records each written on its own (crypto/tls's dynamic record sizing).
 func TestOneRecordPerWrite(t *testing.T) {
-	c, _, err := SelfSigned(t.TempDir(), []string{"localhost"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(c.Certificate[0])
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
+	c, roots := selfSignedTrusted(t)
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
