@@ -118,7 +118,7 @@ loaded by \`cmd/ctload\` running on the same cores.
   the SASL2 rows: SCRAM in XEP-0388 with a Bind 2 request, no stream restart; the FAST rows: the
   token got at each client's first login, then HT-SHA-256-NONE, one round trip);
   ctload writes it as prepared bytes and reads the server's elements with its own reader
-  (~0.85 ms of its CPU per login against Crosstalk, mostly the TLS handshake and socket calls; \`go doc ./cmd/ctload\`).
+  (~0.35–0.4 ms of its CPU per login against Crosstalk, mostly the TLS handshake and socket calls; \`go doc ./cmd/ctload\`).
   Chat latency is send → arrival at the peer session, matched by stanza id. SIP MESSAGE latency
   is MESSAGE → 2xx from the peer user agent through the proxy (digest answered pre-emptively
   with the cached nonce). REGISTER is the full REGISTER / 401 / REGISTER / 200 exchange.
