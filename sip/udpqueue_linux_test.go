@@ -29,7 +29,34 @@ func timedSocket(t *testing.T, g *loadGuard, limit time.Duration) (*queueTimedCo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { out.Close() })
+	stampedOnArrival(t, tc, g, out)
 	return tc, out
+}
+
+// stampedOnArrival waits until the kernel stamps datagrams as they arrive.
+// Linux turns receive timestamps on for all sockets when the first socket
+// asks (SO_TIMESTAMPNS), but from a deferred work item: until it has run,
+// and again after the last such socket closed, a datagram carries no stamp
+// and recvmsg stamps it when it is read, so its wait reads as zero. Tests
+// in this package open and close such sockets in parallel. A probe that sat
+// 2 ms unread and reads as waiting at least 1 ms shows the stamps are on;
+// this socket keeps them on until it closes.
+func stampedOnArrival(t *testing.T, tc *queueTimedConn, g *loadGuard, out net.Conn) {
+	t.Helper()
+	buf := make([]byte, 64)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if _, err := out.Write([]byte("probe")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		if _, _, err := tc.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+		if time.Duration(g.lastWait.Load()) >= time.Millisecond {
+			return
+		}
+	}
+	t.Fatal("datagrams are not stamped on arrival (SO_TIMESTAMPNS)")
 }
 
 // TestQueueDelayMeasured sends datagrams that sit unread for 80 ms: each
