@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
@@ -200,20 +199,10 @@ func Metadata(ctx context.Context, archive Ends, owner crosstalk.Address) ([]byt
 		b = append(b, '<')
 		b = append(b, m.name...)
 		b = append(b, " id='"...)
-		b = appendAttr(b, m.ref.ID)
+		b = append(b, xmppmap.Escape(m.ref.ID)...)
 		b = append(b, "' timestamp='"...)
 		b = m.ref.Time.UTC().AppendFormat(b, xmppmap.StampFormat)
 		b = append(b, "'/>"...)
 	}
 	return append(b, "</metadata>"...), nil
-}
-
-// appendAttr appends s escaped for a quoted attribute value; archive ids
-// (FormatArchiveID: digits and lower-case letters) need no escaping and
-// are appended as they are.
-func appendAttr(b []byte, s string) []byte {
-	if strings.ContainsAny(s, "<>&'\"\t\n\r") {
-		return append(b, xmppmap.Escape(s)...)
-	}
-	return append(b, s...)
 }

@@ -189,10 +189,27 @@ func escape(b *bytes.Buffer, s string) {
 }
 
 // Escape returns s escaped for use as XML text or a quoted attribute value.
+// A string of printable ASCII without markup characters (ids, most
+// addresses) is returned as it is, without a copy.
 func Escape(s string) string {
+	if plainASCII(s) {
+		return s
+	}
 	var b bytes.Buffer
 	escape(&b, s)
 	return b.String()
+}
+
+// plainASCII reports whether s is printable ASCII with none of the
+// characters escape changes: xml.EscapeText leaves such a string as it is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '<', c == '>', c == '&', c == '\'', c == '"':
+			return false
+		}
+	}
+	return true
 }
 
 // Element is one child element of a stanza, decoded with its inner XML.

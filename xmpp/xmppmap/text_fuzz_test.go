@@ -1,6 +1,10 @@
 package xmppmap
 
-import "testing"
+import (
+	"bytes"
+	"encoding/xml"
+	"testing"
+)
 
 // FuzzPlainText checks the decoder-free path of Element.Text: whatever
 // PlainText accepts, encoding/xml gives back byte for byte; and Text
@@ -42,4 +46,19 @@ func TestChildrenOfEmpty(t *testing.T) {
 	if _, err := bad.Children(); err == nil {
 		t.Fatal("children of a half element parsed")
 	}
+}
+
+// FuzzEscape checks Escape, with its shortcut for plain ASCII, against
+// xml.EscapeText.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"", "alice@example.com/phone", "a<b", "x'y\"z", "tab\there", "é", "\x00", "\xff", "~\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		_ = xml.EscapeText(&want, []byte(s))
+		if got := Escape(s); got != want.String() {
+			t.Fatalf("Escape(%q) = %q, want %q", s, got, want.String())
+		}
+	})
 }
