@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/crosstalk-im/crosstalk/internal/lockout"
 	"io"
 	"net"
 	"net/netip"
@@ -19,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/lockout"
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
 	"github.com/crosstalk-im/crosstalk/xmpp/disco"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
