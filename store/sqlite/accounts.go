@@ -102,13 +102,8 @@ func (s *Store) DeleteAccount(ctx context.Context, addr crosstalk.Address) error
 	a := addr.String()
 	err := s.atomic(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM accounts WHERE addr = ?`, a)
-		if err != nil {
+		if err := affected(res, err, crosstalk.ErrNoSuchAccount); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return crosstalk.ErrNoSuchAccount
 		}
 		for _, stmt := range []string{
 			`DELETE FROM roster_items WHERE owner = ?`,

@@ -77,13 +77,8 @@ func (s *Store) ListPEPNodes(ctx context.Context, owner crosstalk.Address) ([]cr
 func (s *Store) DeletePEPNode(ctx context.Context, owner crosstalk.Address, node string) error {
 	err := s.atomic(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM pep_nodes WHERE owner = ? AND node = ?`, owner.String(), node)
-		if err != nil {
+		if err := affected(res, err, crosstalk.ErrNotFound); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return crosstalk.ErrNotFound
 		}
 		_, err = q.ExecContext(ctx, `DELETE FROM pep_items WHERE owner = ? AND node = ?`, owner.String(), node)
 		return err
@@ -175,12 +170,7 @@ func (s *Store) PEPItems(ctx context.Context, owner crosstalk.Address, node stri
 // RetractPEPItem removes one item; crosstalk.ErrNotFound if there was none.
 func (s *Store) RetractPEPItem(ctx context.Context, owner crosstalk.Address, node, id string) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM pep_items WHERE owner = ? AND node = ? AND item_id = ?`, owner.String(), node, id)
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			err = crosstalk.ErrNotFound
-		}
-	}
+	err = affected(res, err, crosstalk.ErrNotFound)
 	if err != nil {
 		return fmt.Errorf("sqlite: retract %s/%s of %s: %w", node, id, owner, err)
 	}

@@ -72,13 +72,8 @@ func (s *Store) DeleteRoom(ctx context.Context, addr crosstalk.Address) error {
 			return err
 		}
 		res, err := q.ExecContext(ctx, `DELETE FROM rooms WHERE addr = ?`, addr.String())
-		if err != nil {
+		if err := affected(res, err, crosstalk.ErrNotFound); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return crosstalk.ErrNotFound
 		}
 		return nil
 	})
@@ -190,12 +185,7 @@ func (s *Store) PutRegistration(ctx context.Context, r crosstalk.Registration) e
 // crosstalk.ErrNotFound if there was none.
 func (s *Store) DeleteRegistration(ctx context.Context, aor crosstalk.Address, key string) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM registrations WHERE aor = ? AND key = ?`, aor.String(), key)
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			err = crosstalk.ErrNotFound
-		}
-	}
+	err = affected(res, err, crosstalk.ErrNotFound)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete registration %s of %s: %w", key, aor, err)
 	}

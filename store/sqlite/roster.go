@@ -149,13 +149,8 @@ func (s *Store) DeleteRosterItem(ctx context.Context, owner, contact crosstalk.A
 	var v int64
 	err := s.atomic(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM roster_items WHERE owner = ? AND contact = ?`, owner.String(), contact.String())
-		if err != nil {
+		if err := affected(res, err, crosstalk.ErrNotFound); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return crosstalk.ErrNotFound
 		}
 		v, err = bumpRosterVersion(ctx, q, owner.String())
 		return err

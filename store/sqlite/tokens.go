@@ -73,13 +73,8 @@ func (s *Store) UseLoginToken(ctx context.Context, owner crosstalk.Address, clie
 		}
 		res, err := q.ExecContext(ctx, `UPDATE login_tokens SET used = 1 WHERE owner = ? AND client = ? AND id = ?`,
 			owner.String(), client, id)
-		if err != nil {
+		if err := affected(res, err, crosstalk.ErrNotFound); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return crosstalk.ErrNotFound
 		}
 		return nil
 	})
@@ -93,12 +88,7 @@ func (s *Store) UseLoginToken(ctx context.Context, owner crosstalk.Address, clie
 // none.
 func (s *Store) DeleteLoginToken(ctx context.Context, owner crosstalk.Address, client string, id []byte) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM login_tokens WHERE owner = ? AND client = ? AND id = ?`, owner.String(), client, id)
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			err = crosstalk.ErrNotFound
-		}
-	}
+	err = affected(res, err, crosstalk.ErrNotFound)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete login token of %s: %w", owner, err)
 	}
