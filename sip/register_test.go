@@ -444,3 +444,41 @@ func TestActivateClosedBinding(t *testing.T) {
 	e.srv.reg.remove(context.Background(), b2)
 	waitFor(t, func() bool { return len(e.hub.Endpoints(alice)) == 0 })
 }
+
+// TestClosedBindingNotLive: a binding the hub has closed, still in the
+// registrar's map because its writer has not yet forgotten it, is neither
+// found for a refresh nor listed, and a new binding with its key replaces
+// it without the old writer's forget taking the new one out.
+func TestClosedBindingNotLive(t *testing.T) {
+	e := newEnv(t, nil, "bob")
+	r := e.srv.reg
+	bob := crosstalk.MustParseAddress("bob@localhost")
+	reg := crosstalk.Registration{AOR: bob, Contact: "sip:bob@127.0.0.1:5999", Resource: "phone", Expires: time.Now().Add(time.Hour)}
+	addr, err := bob.WithResource("phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := newBinding(e.srv, addr, reg) // no writer: it stays in the map until forgotten
+	r.mu.Lock()
+	r.bindings[bob] = map[string]*binding{reg.Key(): old}
+	r.mu.Unlock()
+	if r.get(bob, reg.Key()) != old || len(r.list(bob)) != 1 {
+		t.Fatal("live binding not found")
+	}
+	old.Close(crosstalk.ErrSlowConsumer)
+	if b := r.get(bob, reg.Key()); b != nil {
+		t.Errorf("closed binding found for a refresh: %p", b)
+	}
+	if l := r.list(bob); len(l) != 0 {
+		t.Errorf("closed binding listed: %d", len(l))
+	}
+	fresh, err := r.add(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fresh.Close(crosstalk.ErrShuttingDown) })
+	r.forget(context.Background(), old) // the old writer's exit
+	if r.get(bob, reg.Key()) != fresh {
+		t.Error("the old binding's forget took the new one out")
+	}
+}

@@ -40,22 +40,34 @@ func resourceFor(key string) string {
 	return "sip-" + hex.EncodeToString(sum[:6])
 }
 
-// list returns the AOR's live bindings.
+// list returns the AOR's live bindings: a binding the hub has closed
+// stays in the map until its writer has handed back its messages and
+// forgets it, but is not one of them.
 func (r *registrar) list(aor crosstalk.Address) []*binding {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]*binding, 0, len(r.bindings[aor]))
 	for _, b := range r.bindings[aor] {
-		out = append(out, b)
+		if !b.closed() {
+			out = append(out, b)
+		}
 	}
 	return out
 }
 
-// get returns the binding of aor with key, or nil.
+// get returns the live binding of aor with key, or nil. A binding the hub
+// has closed (slow consumer, account gone) is nil here even while its
+// writer has not yet forgotten it, so that a REGISTER in that moment binds
+// afresh instead of refreshing a binding the hub no longer has; the new
+// binding then takes its place in the map, and forget, which checks
+// identity, leaves it there.
 func (r *registrar) get(aor crosstalk.Address, key string) *binding {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.bindings[aor][key]
+	if b := r.bindings[aor][key]; b != nil && !b.closed() {
+		return b
+	}
+	return nil
 }
 
 // add records a new binding and starts its writer; it is not bound to the
