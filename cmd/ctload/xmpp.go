@@ -40,6 +40,8 @@ type xmppClient struct {
 	// succeeded with -quickstart: later logins pipeline their
 	// <authenticate/> (nil until then).
 	quickMech atomic.Pointer[string]
+	// quickLogins counts the logins that did so.
+	quickLogins atomic.Int64
 }
 
 func newXMPPClient(cfg *config, log zerolog.Logger) (*xmppClient, error) {
@@ -264,6 +266,9 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 	})
 	res.Phases = append(res.Phases, p)
 	res.Notes = append(res.Notes, "login = "+x.loginSteps()+"; its server CPU includes closing the session")
+	if x.cfg.Quickstart {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d logins sent <authenticate/> with the stream header", x.quickLogins.Load()))
+	}
 	if x.cfg.Fast {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d logins by FAST token", x.tokens.used.Load()))
 	}

@@ -113,10 +113,17 @@ func (s *rawSession) auth2(x *xmppClient, acct account, header string) error {
 		}
 	}
 	if token != "" {
-		return s.fastResult(x, key, token)
+		err := s.fastResult(x, key, token)
+		if err == nil && quick {
+			x.quickLogins.Add(1)
+		}
+		return err
 	}
 	if err := s.scram2(x, acct, mech, nonce, bare, key); err != nil {
 		return err
+	}
+	if quick {
+		x.quickLogins.Add(1)
 	}
 	x.learnSASL2(mech)
 	return nil

@@ -199,6 +199,7 @@ func TestQuickstart(t *testing.T) {
 	x := &xmppClient{cfg: &config{SASL2: true, Quickstart: true}, salted: newSaltedCache(), tokens: newTokenCache()}
 	acct := account{Local: "user", Domain: "localhost", Password: "pencil"}
 	for i, quick := range []bool{false, true, true} {
+		before := x.quickLogins.Load()
 		cc, sc := tcpPair(t)
 		_ = cc.SetDeadline(time.Now().Add(2 * time.Second))
 		served := make(chan error, 1)
@@ -215,6 +216,9 @@ func TestQuickstart(t *testing.T) {
 		}
 		if string(s.jid) != "user@localhost/ctload/abc" {
 			t.Fatalf("login %d: jid %q", i, s.jid)
+		}
+		if counted := x.quickLogins.Load() - before; counted != map[bool]int64{false: 0, true: 1}[quick] {
+			t.Fatalf("login %d (quick %v) counted %d quick logins", i, quick, counted)
 		}
 	}
 	// Without -quickstart the client waits for the features, always.
