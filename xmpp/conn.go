@@ -611,7 +611,7 @@ func (s *session) writeFinal(t *transport, items []outItem) {
 		buf.Write(it.b)
 	}
 	if cond := streamCondition(s.reason); cond != "" {
-		buf.Write(streamErrorXML(cond))
+		buf.Write(streamErrorFor(cond, s.reason))
 	} else {
 		buf.WriteString("</stream:stream>")
 	}
