@@ -401,3 +401,50 @@ func TestSASL2InlineResumeTooHigh(t *testing.T) {
 		t.Fatalf("after the resumption: %+v", e)
 	}
 }
+
+// TestBind2ClearsOffline: with archiving on, a Bind 2 login clears the
+// account's offline messages that the archive holds without sending them
+// (XEP-0386 §3.2: "as they will be provided by MAM"), and MAM has them;
+// one the archive does not keep (no body) stays and comes at initial
+// presence. With archiving off nothing is cleared.
+func TestBind2ClearsOffline(t *testing.T) {
+	const chatState = "<message to='alice@" + testDomain + "' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"
+	bind := "<bind xmlns='urn:xmpp:bind:0'><tag>offline</tag></bind>"
+	ts := startServer(t, nil)
+	ts.user(t, "alice")
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	b.send("<message to='alice@" + testDomain + "' type='chat'><body>in the archive</body></message>")
+	b.send(chatState)
+	stillWorks(t, b)
+
+	c, f := ts.tlsFeatures(t)
+	s := parseSMSuccess(t, c.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), bind))
+	if s.Bound == nil || s.Bound.Metadata == nil || s.Bound.Metadata.End == nil {
+		t.Fatalf("bound: %+v", s.Bound)
+	}
+	c.next() // features
+	c.send("<presence/>")
+	for {
+		e := c.expect("message", "")
+		if strings.Contains(e.Inner, "in the archive") {
+			t.Fatalf("an archived offline message was sent: %+v", e)
+		}
+		if strings.Contains(e.Inner, "chatstates") {
+			break
+		}
+	}
+	c.send("<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2' queryid='all'/></iq>")
+	c.expect("message", "in the archive")
+	c.expect("iq", "fin")
+
+	off := startServerHub(t, nil, func(h *crosstalk.HubConfig) { h.Archive = false })
+	off.user(t, "alice")
+	b = off.login(t, off.user(t, "bob"), "b1", true)
+	b.send("<message to='alice@" + testDomain + "' type='chat'><body>no archive</body></message>")
+	stillWorks(t, b)
+	c, f = off.tlsFeatures(t)
+	parseSMSuccess(t, c.auth2(sasl.ScramSha256, "alice", off.password, mechanisms(f), bind))
+	c.next() // features
+	c.send("<presence/>")
+	c.expect("message", "no archive")
+}
