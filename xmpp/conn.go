@@ -214,6 +214,9 @@ func (s *session) endConn(t *transport, err error) bool {
 	s.resumptions++
 	s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
 	ho := s.waitResume()
+	for ho != nil && s.refuseTooHigh(ho) {
+		ho = s.waitResume()
+	}
 	if ho == nil {
 		return false
 	}

@@ -492,6 +492,9 @@ func (n *negotiation) takeOver(r smResume, wrap func(full crosstalk.Address, res
 		return smFailedH("unexpected-request", sess.sm.handled(), "")
 	}
 	<-ho.released
+	if ho.failed != nil { // h too high for the session, found by the session itself
+		return ho.failed
+	}
 	if ho.refused { // the session ended before it could take this connection
 		return smFailedH("item-not-found", sess.sm.handled(), "")
 	}

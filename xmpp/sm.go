@@ -307,6 +307,10 @@ type handover struct {
 	// refused is set, before released is closed, when the session ended
 	// before taking t: the connection may go on negotiating.
 	refused bool
+	// failed, set before released is closed, is the <failed/> of a
+	// resumption the session refused (refuseTooHigh): the connection may
+	// go on negotiating.
+	failed []byte
 	// wrap, when set, encloses the <resumed/> answer before it is written:
 	// a resumption inside a XEP-0388 <authenticate/> answers with a
 	// <success/> that carries it (sasl2.go).
@@ -345,6 +349,22 @@ func (s *session) refuseResumptions() {
 		close(ho.released)
 	default:
 	}
+}
+
+// refuseTooHigh refuses a resuming connection whose h acknowledges more
+// than the session sent, and releases it untouched with the <failed/>;
+// the session goes on waiting. takeOver checks h before offering the
+// connection; this is for an h that another resumption made too high in
+// between (two resumptions racing with different counts), so that no
+// unacknowledged stanza is dropped as handled.
+func (s *session) refuseTooHigh(ho *handover) bool {
+	failed := s.sm.checkResume(ho.h)
+	if failed == nil {
+		return false
+	}
+	ho.failed = failed
+	close(ho.released)
+	return true
 }
 
 // waitResume waits, detached, for a resuming connection; nil when the

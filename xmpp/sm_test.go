@@ -55,3 +55,24 @@ func TestSMCountsWrap(t *testing.T) {
 		t.Fatalf("stream error: %s", out)
 	}
 }
+
+// TestRefuseTooHigh: a session that finds a handed-over resumption's h
+// beyond what it sent releases the connection with the <failed/>, and
+// takes one whose h it did send.
+func TestRefuseTooHigh(t *testing.T) {
+	s := &session{}
+	s.sm.outOn, s.sm.hOut, s.sm.hIn = true, 2, 4
+	ho := &handover{h: 3, released: make(chan struct{})}
+	if !s.refuseTooHigh(ho) || !strings.Contains(string(ho.failed), "h='3' send-count='2'") {
+		t.Fatalf("h=3 of 2: %s", ho.failed)
+	}
+	select {
+	case <-ho.released:
+	default:
+		t.Fatal("the refused connection was not released")
+	}
+	taken := &handover{h: 2, released: make(chan struct{})}
+	if s.refuseTooHigh(taken) || taken.failed != nil {
+		t.Fatalf("h=2 of 2 refused: %s", taken.failed)
+	}
+}
