@@ -137,7 +137,7 @@ func NewHub(cfg HubConfig, store Store, log zerolog.Logger) *Hub {
 		h.domains[d] = true
 	}
 	if cfg.Archive {
-		h.archiver = newArchiver(store, h.log)
+		h.archiver = newArchiver(store, h.log, h.now())
 	}
 	h.lastW = newLastWriter(store, h.log)
 	h.roomDomains = make(map[string]bool, len(cfg.RoomDomains))

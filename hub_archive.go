@@ -54,10 +54,13 @@ type archiver struct {
 	// sender can queue.
 	mu     sync.RWMutex
 	closed bool
+	// since is when the archiver started: messages accepted before it
+	// may have been routed while archiving was off (DropArchivedOffline).
+	since time.Time
 }
 
-func newArchiver(store Store, log zerolog.Logger) *archiver {
-	a := &archiver{store: store, log: log, in: make(chan archiveJob, archiveQueue), done: make(chan struct{})}
+func newArchiver(store Store, log zerolog.Logger, since time.Time) *archiver {
+	a := &archiver{store: store, log: log, in: make(chan archiveJob, archiveQueue), done: make(chan struct{}), since: since}
 	go a.run()
 	return a
 }
@@ -194,7 +197,7 @@ func (h *Hub) ArchiveEnds(ctx context.Context, owner Address) (first, last Archi
 // archive queues a delivered or stored message for the archives of its
 // local parties when archiving is on.
 func (h *Hub) archive(ctx context.Context, m *Message) error {
-	if h.archiver == nil || m.Body == "" || (m.Type != MessageChat && m.Type != MessageNormal) {
+	if h.archiver == nil || !archivable(m) {
 		return nil
 	}
 	for _, side := range [...]struct{ owner, with Address }{{m.From.Bare(), m.To.Bare()}, {m.To.Bare(), m.From.Bare()}} {
@@ -207,4 +210,59 @@ func (h *Hub) archive(ctx context.Context, m *Message) error {
 		}
 	}
 	return nil
+}
+
+// archivable reports whether archive keeps a message: a chat or normal
+// message with a body.
+func archivable(m *Message) bool {
+	return m.Body != "" && (m.Type == MessageChat || m.Type == MessageNormal)
+}
+
+// DropArchivedOffline removes, without delivering them, the offline
+// messages of an account that its archive holds, for a login that gets
+// them from the archive instead: XEP-0386 (Bind 2) §3.2 has the server
+// "clear the offline messages for this user, if any, without sending them
+// (as they will be provided by MAM)". It does nothing when the hub does
+// not archive. Only messages the archive keeps (archivable) and that were
+// accepted since archiving started are dropped, after the archive writer
+// has committed what was queued; the others are stored again, in order,
+// and delivered at the next initial presence as usual. It returns how many
+// messages were dropped.
+func (h *Hub) DropArchivedOffline(ctx context.Context, owner Address) (int, error) {
+	if h.archiver == nil {
+		return 0, nil
+	}
+	bare := owner.Bare()
+	if n, err := h.store.CountOffline(ctx, bare); err != nil || n == 0 {
+		if err != nil {
+			return 0, fmt.Errorf("offline messages of %s: %w", bare, err)
+		}
+		return 0, nil
+	}
+	var claimed []OfflineMessage
+	for {
+		msgs, err := h.store.ClaimOffline(ctx, bare, offlineBatch)
+		claimed = append(claimed, msgs...)
+		if err != nil {
+			h.restoreOfflineOf(ctx, bare, claimed)
+			return 0, fmt.Errorf("claim offline messages of %s: %w", bare, err)
+		}
+		if len(msgs) < offlineBatch {
+			break
+		}
+	}
+	// The archive entries of these messages were queued when they were
+	// stored (routeBare): once committed, the archive is their only copy.
+	if err := h.archiver.sync(ctx); err != nil {
+		h.restoreOfflineOf(ctx, bare, claimed)
+		return 0, fmt.Errorf("archive of %s: %w", bare, err)
+	}
+	var keep []OfflineMessage
+	for _, m := range claimed {
+		if !archivable(&m.Message) || m.Message.Time.Before(h.archiver.since) {
+			keep = append(keep, m)
+		}
+	}
+	h.restoreOfflineOf(ctx, bare, keep)
+	return len(claimed) - len(keep), nil
 }

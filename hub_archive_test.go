@@ -210,3 +210,41 @@ func TestArchiveEndsDoesNotWait(t *testing.T) {
 		t.Fatalf("ends after the write: %+v %+v %v %v", first, last, ok, err)
 	}
 }
+
+// TestDropArchivedOffline: only offline messages the archive holds are
+// dropped (XEP-0386 Bind 2); one without a body, and one accepted before
+// archiving started (it may predate the archive), stay queued in order;
+// without archiving nothing is dropped.
+func TestDropArchivedOffline(t *testing.T) {
+	for _, archive := range []bool{true, false} {
+		f := newFixture(t, archive, "alice", "bob")
+		_, alice := f.online("alice/pc", 0)
+		for _, m := range []*crosstalk.Message{
+			{ID: "old", Body: "before the archive", Time: time.Now().Add(-time.Hour)},
+			{ID: "archived", Body: "in the archive"},
+			{ID: "state"},
+		} {
+			m.From, m.To, m.Type = alice, addr("bob"), crosstalk.MessageChat
+			if err := f.hub.RouteMessage(f.ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dropped, err := f.hub.DropArchivedOffline(f.ctx, addr("bob/x"))
+		want, left := 0, []string{"old", "archived", "state"}
+		if archive {
+			want, left = 1, []string{"old", "state"}
+		}
+		if err != nil || dropped != want {
+			t.Fatalf("archive %v: dropped %d, %v", archive, dropped, err)
+		}
+		msgs, err := f.store.ClaimOffline(f.ctx, addr("bob"), 0)
+		if err != nil || len(msgs) != len(left) {
+			t.Fatalf("archive %v: left %+v, %v", archive, msgs, err)
+		}
+		for i, m := range msgs {
+			if m.Message.ID != left[i] {
+				t.Fatalf("archive %v: left %d is %s, want %s", archive, i, m.Message.ID, left[i])
+			}
+		}
+	}
+}

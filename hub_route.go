@@ -212,10 +212,16 @@ func (h *Hub) offerOffline(ctx context.Context, b *binding, retries int) {
 // restoreOffline stores claimed messages again, in order, even when the
 // caller's context has ended: they must not be lost.
 func (h *Hub) restoreOffline(ctx context.Context, b *binding, rest []OfflineMessage) {
+	h.restoreOfflineOf(ctx, b.addr, rest)
+}
+
+// restoreOfflineOf stores claimed messages of an account again (owner's
+// bare address), in order, even when the caller's context has ended.
+func (h *Hub) restoreOfflineOf(ctx context.Context, owner Address, rest []OfflineMessage) {
 	ctx = context.WithoutCancel(ctx)
 	for _, r := range rest {
-		if err := h.store.PushOffline(ctx, b.addr.Bare(), r.Message); err != nil && !errors.Is(err, context.Canceled) {
-			h.log.Error().Err(err).Str("jid", b.addr.String()).Msg("re-storing an offline message failed")
+		if err := h.store.PushOffline(ctx, owner.Bare(), r.Message); err != nil && !errors.Is(err, context.Canceled) {
+			h.log.Error().Err(err).Str("jid", owner.String()).Msg("re-storing an offline message failed")
 		}
 	}
 }

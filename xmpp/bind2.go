@@ -85,7 +85,9 @@ func bind2Resource(user crosstalk.Address, tag string) crosstalk.Address {
 // features on from the start, and ends the account's earlier sessions of
 // the same client installation (XEP-0386 §3.2: the same user-agent id).
 // It returns what <bound/> carries: XEP-0198's <enabled/> when asked for,
-// and XEP-0313's archive <metadata/> when the hub keeps archives.
+// and XEP-0313's archive <metadata/> when the hub keeps archives, after
+// dropping the account's offline messages that the archive holds
+// (XEP-0386 §3.2): the client gets them by MAM.
 func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sasl2Request) (*session, []byte, error) {
 	sess, err := n.bindSession(ctx, bind2Resource(user, req.Bind.Tag))
 	if err != nil {
@@ -98,6 +100,16 @@ func (n *negotiation) bind2(ctx context.Context, user crosstalk.Address, req sas
 		sess.sm.start()
 	}
 	if n.srv.hub.Archiving() {
+		// XEP-0386 §3.2 (MUST): the offline messages are cleared without
+		// being sent, "as they will be provided by MAM"; only those the
+		// archive holds (Hub.DropArchivedOffline). First, so that the
+		// metadata below counts them. A failure leaves them offline, to be
+		// delivered at initial presence as for any session.
+		if dropped, err := n.srv.hub.DropArchivedOffline(ctx, user); err != nil {
+			sess.log.Warn().Err(err).Msg("offline messages not cleared at Bind 2")
+		} else if dropped > 0 {
+			sess.log.Debug().Int("dropped", dropped).Msg("offline messages cleared: in the archive")
+		}
 		// XEP-0386 §3.2 (SHOULD): the archive as written at the binding,
 		// without waiting for the archive writer (Hub.ArchiveEnds): it is
 		// advisory, the client's query after its last id waits. The client

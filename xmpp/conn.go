@@ -214,6 +214,9 @@ func (s *session) endConn(t *transport, err error) bool {
 	s.resumptions++
 	s.log.Info().AnErr("cause", err).Msg("connection lost; session kept for resumption")
 	ho := s.waitResume()
+	for ho != nil && s.refuseTooHigh(ho) {
+		ho = s.waitResume()
+	}
 	if ho == nil {
 		return false
 	}
@@ -611,7 +614,7 @@ func (s *session) writeFinal(t *transport, items []outItem) {
 		buf.Write(it.b)
 	}
 	if cond := streamCondition(s.reason); cond != "" {
-		buf.Write(streamErrorXML(cond))
+		buf.Write(streamErrorFor(cond, s.reason))
 	} else {
 		buf.WriteString("</stream:stream>")
 	}

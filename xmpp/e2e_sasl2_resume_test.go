@@ -365,3 +365,86 @@ func TestWebSocketSASL2Resume(t *testing.T) {
 	c.send("<message xmlns='jabber:client' to='" + b.jid + "' type='chat'><body>back over websocket</body></message>")
 	b.expect("message", "back over websocket")
 }
+
+// TestSASL2InlineResumeTooHigh: an inline <resume/> whose h is beyond
+// what the session sent puts <failed h> with <undefined-condition/> and
+// <handled-count-too-high/> in the <success/>, Bind 2 binds a new
+// session, and the old one is left as it was: a later resumption with the
+// right h gets its unacknowledged message.
+func TestSASL2InlineResumeTooHigh(t *testing.T) {
+	ts := startServer(t, nil)
+	alice := ts.user(t, "alice")
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	a, id := ts.loginSM(t, "alice") // the server's h: 1 (the presence)
+	b.send("<message to='" + a.jid + "' type='chat'><body>one</body></message>")
+	a.expect("message", "one")
+	_ = a.conn.Close()
+	ts.waitDetached(t, a.jid)
+
+	c, f := ts.tlsFeatures(t)
+	e := c.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), "<resume xmlns='urn:xmpp:sm:3' previd='"+id+"' h='2'/>"+smBind)
+	s := parseSMSuccess(t, e)
+	if s.Failed == nil || s.Failed.H == nil || *s.Failed.H != "1" || s.Resumed != nil ||
+		s.Failed.Inner != "<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><handled-count-too-high xmlns='urn:xmpp:sm:3' h='2' send-count='1'/>" ||
+		s.Bound == nil || s.Bound.Enabled == nil || !strings.HasPrefix(s.Identifier, alice.String()+"/sm/") || s.Identifier == a.jid {
+		t.Fatalf("success: %s", e.Inner)
+	}
+	c.next() // features
+	stillWorks(t, c)
+
+	d, f := ts.tlsFeatures(t)
+	s = parseSMSuccess(t, d.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), "<resume xmlns='urn:xmpp:sm:3' previd='"+id+"' h='0'/>"))
+	if s.Resumed == nil || s.Resumed.H != "1" || s.Identifier != a.jid {
+		t.Fatalf("resumption with the right h: %+v", s)
+	}
+	if e := d.next(); e.XMLName.Local != "message" || !strings.Contains(e.Inner, "one") {
+		t.Fatalf("after the resumption: %+v", e)
+	}
+}
+
+// TestBind2ClearsOffline: with archiving on, a Bind 2 login clears the
+// account's offline messages that the archive holds without sending them
+// (XEP-0386 §3.2: "as they will be provided by MAM"), and MAM has them;
+// one the archive does not keep (no body) stays and comes at initial
+// presence. With archiving off nothing is cleared.
+func TestBind2ClearsOffline(t *testing.T) {
+	const chatState = "<message to='alice@" + testDomain + "' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"
+	bind := "<bind xmlns='urn:xmpp:bind:0'><tag>offline</tag></bind>"
+	ts := startServer(t, nil)
+	ts.user(t, "alice")
+	b := ts.login(t, ts.user(t, "bob"), "b1", true)
+	b.send("<message to='alice@" + testDomain + "' type='chat'><body>in the archive</body></message>")
+	b.send(chatState)
+	stillWorks(t, b)
+
+	c, f := ts.tlsFeatures(t)
+	s := parseSMSuccess(t, c.auth2(sasl.ScramSha256, "alice", ts.password, mechanisms(f), bind))
+	if s.Bound == nil || s.Bound.Metadata == nil || s.Bound.Metadata.End == nil {
+		t.Fatalf("bound: %+v", s.Bound)
+	}
+	c.next() // features
+	c.send("<presence/>")
+	for {
+		e := c.expect("message", "")
+		if strings.Contains(e.Inner, "in the archive") {
+			t.Fatalf("an archived offline message was sent: %+v", e)
+		}
+		if strings.Contains(e.Inner, "chatstates") {
+			break
+		}
+	}
+	c.send("<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2' queryid='all'/></iq>")
+	c.expect("message", "in the archive")
+	c.expect("iq", "fin")
+
+	off := startServerHub(t, nil, func(h *crosstalk.HubConfig) { h.Archive = false })
+	off.user(t, "alice")
+	b = off.login(t, off.user(t, "bob"), "b1", true)
+	b.send("<message to='alice@" + testDomain + "' type='chat'><body>no archive</body></message>")
+	stillWorks(t, b)
+	c, f = off.tlsFeatures(t)
+	parseSMSuccess(t, c.auth2(sasl.ScramSha256, "alice", off.password, mechanisms(f), bind))
+	c.next() // features
+	c.send("<presence/>")
+	c.expect("message", "no archive")
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/crosstalk-im/crosstalk"
 	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
 	"github.com/crosstalk-im/crosstalk/xmpp/feature"
+	"github.com/crosstalk-im/crosstalk/xmpp/xmppmap"
 )
 
 // sentinelCondition maps a core sentinel to its stanza error (RFC 6120
@@ -85,6 +86,7 @@ const (
 	condUnsupportedVersion = "unsupported-version"
 	condInternal           = "internal-server-error"
 	condUnsupportedStanza  = "unsupported-stanza-type"
+	condUndefined          = "undefined-condition"
 )
 
 // streamCondition maps why a stream ends to its stream error condition;
@@ -117,9 +119,26 @@ func streamCondition(err error) string {
 type streamError struct {
 	cond string
 	text string
+	// app, when set, is an application-specific condition element
+	// (RFC 6120 §4.9.4), sent with text after the defined condition.
+	app string
 }
 
 // Error returns the condition and the reason.
 func (e *streamError) Error() string { return "stream error " + e.cond + ": " + e.text }
 
 func newStreamError(cond, text string) error { return &streamError{cond: cond, text: text} }
+
+// streamErrorFor renders the stream error that ends a stream for err,
+// whose condition is cond (streamCondition(err)), and the stream close.
+// An error with an application-specific condition carries it, after its
+// text, in the order of RFC 6120's schema (§4.9.2: defined condition,
+// <text/>, application-specific condition).
+func streamErrorFor(cond string, err error) []byte {
+	var se *streamError
+	if !errors.As(err, &se) || se.app == "" || se.cond != cond {
+		return streamErrorXML(cond)
+	}
+	return []byte("<stream:error><" + cond + " xmlns='" + nsStreams + "'/><text xmlns='" + nsStreams + "' xml:lang='en'>" +
+		xmppmap.Escape(se.text) + "</text>" + se.app + "</stream:error></stream:stream>")
+}

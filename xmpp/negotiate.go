@@ -465,13 +465,23 @@ func (n *negotiation) resume(el element) bool {
 // done with it. It returns nil when the session took the connection,
 // else the <failed/> for the client; the connection is then untouched
 // and may go on negotiating. A session of another account fails exactly
-// as an unknown one (item-not-found), so that no one learns which ids are
-// live. wrap, if not nil, encloses the <resumed/> answer and is given the
+// as an unknown one (item-not-found, no h), so that no one learns which
+// ids are live; a <failed/> about a session of the account carries the
+// count of stanzas the server handled from it (h), and one whose h
+// acknowledges more stanzas than the session sent is refused
+// (smState.checkResume), the session left as it was. wrap, if not nil, encloses the <resumed/> answer and is given the
 // session's full address (XEP-0388 inline resumption, sasl2.go).
 func (n *negotiation) takeOver(r smResume, wrap func(full crosstalk.Address, resumed []byte) []byte) []byte {
 	sess := n.srv.lookupResumable(r.PrevID)
 	if sess == nil || sess.addr.Bare() != n.authed {
+		if h, ok := n.srv.endedCount(r.PrevID, n.authed); ok { // the account's own, recently ended
+			return smFailedH("item-not-found", h, "")
+		}
 		return smFailed("item-not-found")
+	}
+	if failed := sess.sm.checkResume(r.H); failed != nil {
+		n.log.Info().Str("jid", sess.addr.String()).Msg("resumption refused: the client's h is beyond what was sent")
+		return failed
 	}
 	ho := &handover{t: n.t, h: r.H, released: make(chan struct{})}
 	if wrap != nil {
@@ -479,11 +489,14 @@ func (n *negotiation) takeOver(r smResume, wrap func(full crosstalk.Address, res
 		ho.wrap = func(resumed []byte) []byte { return wrap(full, resumed) }
 	}
 	if !sess.offer(ho) {
-		return smFailed("unexpected-request")
+		return smFailedH("unexpected-request", sess.sm.handled(), "")
 	}
 	<-ho.released
+	if ho.failed != nil { // h too high for the session, found by the session itself
+		return ho.failed
+	}
 	if ho.refused { // the session ended before it could take this connection
-		return smFailed("item-not-found")
+		return smFailedH("item-not-found", sess.sm.handled(), "")
 	}
 	return nil
 }

@@ -58,6 +58,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
 	resumable map[string]*session
+	ended     smEnded // ended resumable sessions' counts, for <failed/>
 	active    map[net.Conn]bool
 	closed    bool
 	wg        sync.WaitGroup

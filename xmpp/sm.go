@@ -81,16 +81,71 @@ func (m *smState) overflow(limit int) bool {
 	return len(m.unacked) > limit
 }
 
-// ack drops the stanzas the client has handled (h is its count, mod 2^32).
-func (m *smState) ack(h uint32) {
+// tooHigh reports a count of handled stanzas (h, from an <a/> or a
+// <resume/>) beyond what the server has sent (sent, its outbound count):
+// both count modulo 2^32 (XEP-0198 §4), so h is too high when it is ahead
+// of sent in serial-number arithmetic (RFC 1982), i.e. 1 to 2^31-1 past
+// it. An h at or behind sent, even one below an earlier ack, is taken.
+func tooHigh(h, sent uint32) bool { return int32(h-sent) > 0 }
+
+// errAckTooHigh is the stream error for an <a/> that acknowledges more
+// stanzas than were sent (XEP-0198 §6, "Error Handling"): undefined-condition
+// with XEP-0198's <handled-count-too-high/>.
+func errAckTooHigh(h, sent uint32) error {
+	hs, ss := strconv.FormatUint(uint64(h), 10), strconv.FormatUint(uint64(sent), 10)
+	return &streamError{
+		cond: condUndefined,
+		text: "You acknowledged " + hs + " stanzas, but I only sent you " + ss + " so far.",
+		app:  handledCountTooHigh(h, sent),
+	}
+}
+
+// handledCountTooHigh renders XEP-0198's <handled-count-too-high/>.
+func handledCountTooHigh(h, sent uint32) string {
+	return "<handled-count-too-high xmlns='" + nsSM + "' h='" + strconv.FormatUint(uint64(h), 10) +
+		"' send-count='" + strconv.FormatUint(uint64(sent), 10) + "'/>"
+}
+
+// handled returns the count of stanzas the server handled from the client
+// (what <a/>, <resumed/> and <failed/> report as h).
+func (m *smState) handled() uint32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.hIn
+}
+
+// checkResume checks the h of a <resume/> against what the session sent.
+// It returns nil when the session may be resumed with it, else the
+// <failed/> to answer (the session is left as it is): undefined-condition
+// with <handled-count-too-high/>, and the server's own count as h. The
+// outbound count only grows until a resumption, so an h found acceptable
+// here stays so until the session takes the connection.
+func (m *smState) checkResume(h uint32) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !tooHigh(h, m.hOut) {
+		return nil
+	}
+	return smFailedH(condUndefined, m.hIn, handledCountTooHigh(h, m.hOut))
+}
+
+// ack drops the stanzas the client has handled (h is its count, mod 2^32).
+// An h beyond what was sent is refused with the stream error that ends
+// the session, and drops nothing: the unacknowledged stanzas go back to
+// the hub with the session's leftovers.
+func (m *smState) ack(h uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if tooHigh(h, m.hOut) {
+		return errAckTooHigh(h, m.hOut)
+	}
 	m.asked = false
 	i := 0
 	for i < len(m.unacked) && int32(h-m.unacked[i].seq) >= 0 {
 		i++
 	}
 	m.unacked = append(m.unacked[:0], m.unacked[i:]...)
+	return nil
 }
 
 // unackedEvents returns the hub events of unacknowledged stanzas, or nil
@@ -176,6 +231,15 @@ func smFailed(cond string) []byte {
 	return []byte("<failed xmlns='" + nsSM + "'><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
 }
 
+// smFailedH renders a <failed/> for a <resume/> of a session the server
+// knows: h is the count of stanzas it handled from the client (XEP-0198
+// §5), and app, if not "", an application-specific condition after the
+// stanza error condition.
+func smFailedH(cond string, h uint32, app string) []byte {
+	return []byte("<failed xmlns='" + nsSM + "' h='" + strconv.FormatUint(uint64(h), 10) + "'><" + cond +
+		" xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>" + app + "</failed>")
+}
+
 // enableSM turns stream management on for inbound stanzas (and
 // resumption if asked for) and returns the answer: <enabled/>, or
 // <failed/> (ok false) when it is on already. Outbound counting starts
@@ -227,7 +291,7 @@ func (s *session) onSM(el element) error {
 		if err := xml.Unmarshal(el.raw, &a); err != nil {
 			return newStreamError(condBadFormat, "ack without h")
 		}
-		s.sm.ack(a.H)
+		return s.sm.ack(a.H)
 	default:
 		return newStreamError(condUnsupportedStanza, "<"+el.start.Name.Local+"/> in "+nsSM)
 	}
@@ -243,6 +307,10 @@ type handover struct {
 	// refused is set, before released is closed, when the session ended
 	// before taking t: the connection may go on negotiating.
 	refused bool
+	// failed, set before released is closed, is the <failed/> of a
+	// resumption the session refused (refuseTooHigh): the connection may
+	// go on negotiating.
+	failed []byte
 	// wrap, when set, encloses the <resumed/> answer before it is written:
 	// a resumption inside a XEP-0388 <authenticate/> answers with a
 	// <success/> that carries it (sasl2.go).
@@ -283,6 +351,22 @@ func (s *session) refuseResumptions() {
 	}
 }
 
+// refuseTooHigh refuses a resuming connection whose h acknowledges more
+// than the session sent, and releases it untouched with the <failed/>;
+// the session goes on waiting. takeOver checks h before offering the
+// connection; this is for an h that another resumption made too high in
+// between (two resumptions racing with different counts), so that no
+// unacknowledged stanza is dropped as handled.
+func (s *session) refuseTooHigh(ho *handover) bool {
+	failed := s.sm.checkResume(ho.h)
+	if failed == nil {
+		return false
+	}
+	ho.failed = failed
+	close(ho.released)
+	return true
+}
+
 // waitResume waits, detached, for a resuming connection; nil when the
 // session ends or the resumption window passes.
 func (s *session) waitResume() *handover {
@@ -308,16 +392,71 @@ func (srv *Server) rememberResumable(id string, s *session) {
 	srv.resumable[id] = s
 }
 
-// forgetResumable drops an ended session from the resumption table.
+// forgetResumable drops an ended session from the resumption table and
+// keeps its count of handled stanzas for a <failed/> (smEnded).
 func (srv *Server) forgetResumable(s *session) {
 	s.sm.mu.Lock()
-	id := s.sm.id
+	id, h := s.sm.id, s.sm.hIn
 	s.sm.mu.Unlock()
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if srv.resumable[id] == s {
 		delete(srv.resumable, id)
+		srv.ended.add(id, s.addr.Bare(), h, srv.now(), srv.cfg.ResumeTimeout)
 	}
+}
+
+// endedCount returns the count of handled stanzas of the ended session
+// with a resumption id, if it was owner's and ended recently (smEnded).
+func (srv *Server) endedCount(id string, owner crosstalk.Address) (uint32, bool) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.ended.count(id, owner, srv.now())
+}
+
+// maxEndedSM bounds how many ended sessions smEnded remembers.
+const maxEndedSM = 4096
+
+// smEnded remembers, for ResumeTimeout after a resumable session ended
+// (timed out, closed, replaced), the count of stanzas the server handled
+// from its client, so that a late <resume/> fails with it as h (XEP-0198
+// §5: "the server MAY also include a 'h' attribute indicating the number
+// of stanzas received before the timeout"); the client then knows which
+// of its stanzas to send again. At most maxEndedSM sessions, the oldest
+// forgotten first. Guarded by Server.mu.
+type smEnded struct {
+	byID  map[string]endedSM
+	order []string // ids by end time, oldest first
+}
+
+// endedSM is an ended session in smEnded.
+type endedSM struct {
+	owner crosstalk.Address
+	h     uint32
+	until time.Time
+}
+
+func (e *smEnded) add(id string, owner crosstalk.Address, h uint32, now time.Time, keep time.Duration) {
+	if keep <= 0 || id == "" {
+		return
+	}
+	if e.byID == nil {
+		e.byID = make(map[string]endedSM)
+	}
+	for len(e.order) > 0 && (len(e.order) >= maxEndedSM || now.After(e.byID[e.order[0]].until)) {
+		delete(e.byID, e.order[0])
+		e.order = e.order[1:]
+	}
+	e.byID[id] = endedSM{owner: owner, h: h, until: now.Add(keep)}
+	e.order = append(e.order, id)
+}
+
+func (e *smEnded) count(id string, owner crosstalk.Address, now time.Time) (uint32, bool) {
+	s, ok := e.byID[id]
+	if !ok || s.owner != owner || now.After(s.until) {
+		return 0, false
+	}
+	return s.h, true
 }
 
 // lookupResumable returns the session with a resumption id.
