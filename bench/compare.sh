@@ -386,6 +386,11 @@ xmpp_suite() { # PREFIX ADDR CA PID TLSADDR
     # How a modern client (Conversations) reconnects: direct TLS resumed,
     # SASL2 with a FAST token, Bind 2.
     log "$p xmpp-login -direct-tls -tls-resume -fast"; ct "$p.login-modern" "${d[@]}" "${l[@]}" -tls-resume -fast; settle "${SERVER_PIDS[@]}"
+    # The same clients pipelining: once they know the server, the SASL2
+    # <authenticate/> goes right behind the stream header (-quickstart),
+    # with the password (SCRAM), then with a FAST token.
+    log "$p xmpp-login -direct-tls -tls-resume -quickstart"; ct "$p.login-quick" "${d[@]}" "${l[@]}" -tls-resume -quickstart; settle "${SERVER_PIDS[@]}"
+    log "$p xmpp-login -direct-tls -tls-resume -quickstart -fast"; ct "$p.login-quickfast" "${d[@]}" "${l[@]}" -tls-resume -quickstart -fast; settle "${SERVER_PIDS[@]}"
   fi
   log "$p xmpp-chat";  ladder "$p.chat" "$CHAT_RATES" 1 "${c[@]}" -c "$PAIRS" -timeout 5s xmpp-chat; settle "${SERVER_PIDS[@]}"
 }

@@ -60,8 +60,22 @@ const maxRestarts = 3
 const maxNegotiationElements = 16
 
 // run negotiates until a resource is bound and returns the bound session.
+// Over TLS, what the negotiation writes is held until the server must
+// wait for the client (transport.holdWrites), and sent before run returns:
+// a bound session's answer that cannot be written undoes the binding, as
+// a failed write of it always did.
 func (n *negotiation) run(ctx context.Context) (*session, error) {
 	n.raw = n.t.conn
+	sess, err := n.streams(ctx)
+	if err := n.t.endHold(); err != nil && sess != nil {
+		n.unbind(ctx, sess)
+		return nil, fmt.Errorf("answer to the binding: %w", err)
+	}
+	return sess, err
+}
+
+// streams runs the negotiation's streams, up to maxRestarts restarts.
+func (n *negotiation) streams(ctx context.Context) (*session, error) {
 	for range maxRestarts + 1 {
 		restart, sess, err := n.stream(ctx)
 		if err != nil {
@@ -103,6 +117,9 @@ func (n *negotiation) fail(err error) {
 // a bound session, or an error.
 func (n *negotiation) stream(ctx context.Context) (restart bool, sess *session, err error) {
 	n.headerSent = false
+	if n.tlsOn {
+		n.t.holdWrites()
+	}
 	hdr, err := n.t.readHeader()
 	if err != nil {
 		return false, nil, err
@@ -482,6 +499,9 @@ func (n *negotiation) takeOver(r smResume, wrap func(full crosstalk.Address, res
 	if failed := sess.sm.checkResume(r.H); failed != nil {
 		n.log.Info().Str("jid", sess.addr.String()).Msg("resumption refused: the client's h is beyond what was sent")
 		return failed
+	}
+	if err := n.t.endHold(); err != nil { // the session writes on n.t from now on
+		return smFailed("undefined-condition")
 	}
 	ho := &handover{t: n.t, h: r.H, released: make(chan struct{})}
 	if wrap != nil {

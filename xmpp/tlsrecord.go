@@ -61,6 +61,12 @@ type recordConn struct {
 	hmu     sync.Mutex
 	holding bool
 	held    []byte
+
+	// beforeRead, when set, is called before every read of the socket
+	// (transport.holdWrites: what the server holds goes out before it
+	// waits for the client); its error fails the read. Set and called
+	// by the one goroutine that negotiates.
+	beforeRead func() error
 }
 
 // newRecordConn wraps c; pool holds the read-ahead buffers; poller, when
@@ -278,6 +284,11 @@ func (c *recordConn) Read(p []byte) (int, error) {
 			err := c.err
 			c.err = nil
 			return 0, err
+		}
+		if c.beforeRead != nil {
+			if err := c.beforeRead(); err != nil {
+				return 0, err
+			}
 		}
 		if c.hn == tlsRecordHeader && c.body > 0 {
 			// Inside a fragment and nothing read ahead: read into the

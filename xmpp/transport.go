@@ -252,6 +252,10 @@ type transport struct {
 	// header holds the bytes of the client's current stream header, from
 	// which unpark rebuilds the decoder that park dropped.
 	header []byte
+	// holding makes write keep its bytes in held until the record reader
+	// must read the socket (holdWrites).
+	holding bool
+	held    []byte
 }
 
 // trace logs bytes on the wire at trace level; SASL elements and
@@ -528,14 +532,64 @@ func innerOf(raw []byte, start, end int) []byte {
 	return nil
 }
 
-// write sends bytes with the write deadline.
+// write sends bytes with the write deadline, or keeps them while writes
+// are held (holdWrites).
 func (t *transport) write(b []byte) error {
 	t.trace("out", b)
+	if t.holding {
+		t.held = append(t.held, b...)
+		return nil
+	}
+	return t.send(b)
+}
+
+// send writes b with the write deadline.
+func (t *transport) send(b []byte) error {
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.wtimeout)); err != nil {
 		return err
 	}
 	_, err := t.conn.Write(b)
 	return err
+}
+
+// holdWrites makes write keep what it is given until the client's next
+// bytes must be read from the socket, or until endHold: the answers to
+// elements a client sent together (a stream header and the
+// <authenticate/> behind it, from a client that remembers the server)
+// leave in one write, while an answer never waits for the client, as
+// nothing is held while the server waits to read. Only over TLS, where
+// the record reader (recordConn) sees every read of the socket; only
+// while the negotiation alone uses the transport (endHold before
+// anything else writes on it).
+func (t *transport) holdWrites() {
+	rc := t.rec.r.rc
+	if rc == nil || t.holding {
+		return
+	}
+	t.holding = true
+	rc.beforeRead = t.sendHeld
+}
+
+// endHold sends what is held and makes writes go out at once again.
+func (t *transport) endHold() error {
+	if !t.holding {
+		return nil
+	}
+	t.holding = false
+	if rc := t.rec.r.rc; rc != nil {
+		rc.beforeRead = nil
+	}
+	return t.sendHeld()
+}
+
+// sendHeld writes what write kept, in one write.
+func (t *transport) sendHeld() error {
+	if len(t.held) == 0 {
+		return nil
+	}
+	b := t.held
+	t.held = nil
+	return t.send(b)
 }
 
 // streamHeader is the server's stream header (RFC 6120 §4.7).

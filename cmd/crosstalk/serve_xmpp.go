@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/listen"
 	"github.com/crosstalk-im/crosstalk/xmpp"
 )
 
@@ -57,7 +58,7 @@ func startXMPP(ctx context.Context, c *Config, tlsConfig *tls.Config, hub *cross
 		if l.addr == "" || l.name == "xmpp_component" && len(c.Components) == 0 {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := listen.ClientFirst(ctx, l.addr)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("%s listener: %w", l.name, err)

@@ -88,6 +88,10 @@ type config struct {
 	// with them (RFC 8446 §2.2: PSK with (EC)DHE, no certificate sent or
 	// verified again).
 	TLSResume bool
+	// Quickstart (implies SASL2) sends the <authenticate/> right behind
+	// the stream header, without waiting for the stream features, once a
+	// login has found SASL2 and Bind 2 offered.
+	Quickstart bool
 	// TLSGroups is -tls-groups as given; groups the key exchanges the
 	// client offers (nil: crypto/tls's defaults).
 	TLSGroups string
@@ -150,6 +154,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.BoolVar(&c.Smoke, "smoke", false, fmt.Sprintf("smoke run: at most %d operations, %d workers, %s", smokeCount, smokeConcurrent, smokeDuration))
 	fs.BoolVar(&c.Quiet, "q", false, "do not print the table")
 	fs.BoolVar(&c.Fast, "fast", false, "xmpp-login: as -sasl2, and log in with a FAST token (XEP-0484, HT-SHA-256-NONE) once the account has one (its first login: SCRAM asking for one)")
+	fs.BoolVar(&c.Quickstart, "quickstart", false, "xmpp-login: as -sasl2, and once a login has found SASL2 offered send the <authenticate/> right behind the stream header, without waiting for the features (a client that knows the server from its last login)")
 	fs.BoolVar(&c.DirectTLS, "direct-tls", false, "xmpp-login: -xmpp is a direct TLS port (XEP-0368): TLS at once, no STARTTLS")
 	fs.BoolVar(&c.TLSResume, "tls-resume", false, "xmpp-login: keep TLS session tickets and resume with them (a client's reconnection); the first login of each account is a full handshake")
 	fs.StringVar(&c.TLSGroups, "tls-groups", "", "key exchanges the TLS client offers, in order: `list` of x25519, p256, p384, x25519mlkem768 (default: Go's, which offers X25519MLKEM768 first)")
@@ -196,7 +201,7 @@ func (c *config) check() error {
 		c.Senders = min(c.Senders, c.Occupants)
 		c.Busy = min(c.Busy, smokeBusy)
 	}
-	if c.Fast {
+	if c.Fast || c.Quickstart {
 		c.SASL2 = true
 	}
 	if c.MUCHost == "" {

@@ -30,7 +30,12 @@
 //	              certificate sent or checked), as a reconnecting client
 //	              does. -tls-groups chooses the key exchanges offered (Go's
 //	              default adds an X25519MLKEM768 share, ~50 µs of ctload CPU
-//	              a login, wasted on a server that does not take it)
+//	              a login, wasted on a server that does not take it). With
+//	              -quickstart (implies -sasl2), once a login has found
+//	              SASL2 and Bind 2 offered, later logins send their
+//	              <authenticate/> right behind the stream header without
+//	              waiting for the features, as a client that remembers the
+//	              server from its last login can; the note counts them
 //	xmpp-chat     -c pairs (accounts 2k, 2k+1) log in and exchange -n messages;
 //	              msgs/s and latency matched by stanza id (see below)
 //	xmpp-idle     hold -n authenticated TLS sessions for -hold; with -pid the
@@ -63,7 +68,11 @@
 // SaltedPassword and the server signature checked, from <success/> data
 // or a last <challenge/>; bind; roster get, answered before the presence
 // is sent; close waits for the server's end of stream), in the calling
-// goroutine. A <stream:error/>, a SASL <failure/> or an IQ error ends the
+// goroutine. The client's writes are held until it next reads
+// (heldConn): each wait for the server costs one write, so the TLS
+// Finished leaves with the stream header and the initial presence with
+// the end of the stream; the bytes, their order and the waits are the
+// same. A <stream:error/>, a SASL <failure/> or an IQ error ends the
 // login with its condition. Against Crosstalk this costs ctload about
 // 0.85 ms of CPU per login instead of 1.2–1.4 ms (×0.63–0.70, alternated
 // runs), most of it the TLS handshake and socket calls; -cpuprofile shows

@@ -60,7 +60,8 @@ func (x *xmppClient) rawLogin(ctx context.Context, i int) (*rawSession, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	s := &rawSession{conn: conn, w: conn, rd: newElemReader(conn)}
+	hc := &heldConn{Conn: conn}
+	s := &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
 	if err := s.negotiate(ctx, x, acct); err != nil {
 		conn.Close()
 		if ctx.Err() != nil {
@@ -100,14 +101,14 @@ func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account)
 	}
 	s.w = tc
 	s.rd.reset(tc)
-	if err := s.restart(header); err != nil {
-		return err
-	}
 	if x.cfg.SASL2 {
-		if err := s.auth2(x, acct); err != nil {
+		if err := s.auth2(x, acct, header); err != nil {
 			return fmt.Errorf("sasl2: %w", err)
 		}
 		return s.rosterAndPresence()
+	}
+	if err := s.restart(header); err != nil {
+		return err
 	}
 	if err := s.auth(x.salted, acct); err != nil {
 		return fmt.Errorf("sasl: %w", err)
@@ -194,6 +195,11 @@ func (s *rawSession) restart(header string) error {
 	if err := s.write(header); err != nil {
 		return err
 	}
+	return s.features()
+}
+
+// features reads the server's stream header and stream features.
+func (s *rawSession) features() error {
 	kind, err := s.rd.next()
 	switch {
 	case err != nil:
@@ -349,13 +355,20 @@ func (s *rawSession) mechanisms(ns, local string) (int, []string) {
 // pickSCRAM chooses SCRAM-SHA-256, else SCRAM-SHA-1, among the offered
 // mechanisms.
 func pickSCRAM(offered []string) (string, func() hash.Hash, error) {
-	switch {
-	case slices.Contains(offered, "SCRAM-SHA-256"):
-		return "SCRAM-SHA-256", sha256.New, nil
-	case slices.Contains(offered, "SCRAM-SHA-1"):
-		return "SCRAM-SHA-1", sha1.New, nil
+	for _, name := range []string{"SCRAM-SHA-256", "SCRAM-SHA-1"} {
+		if slices.Contains(offered, name) {
+			return name, scramHash(name), nil
+		}
 	}
 	return "", nil, fmt.Errorf("no SCRAM-SHA-256 or SCRAM-SHA-1 among %q", offered)
+}
+
+// scramHash is the hash of SCRAM-SHA-256 or SCRAM-SHA-1.
+func scramHash(name string) func() hash.Hash {
+	if name == "SCRAM-SHA-1" {
+		return sha1.New
+	}
+	return sha256.New
 }
 
 // scramFirst returns a fresh client nonce, the client-first-message-bare

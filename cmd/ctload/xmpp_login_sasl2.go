@@ -60,65 +60,130 @@ func htMAC(token, label string) []byte {
 	return m.Sum(nil)
 }
 
-// auth2 runs SCRAM (SHA-256 if offered, else SHA-1) in a XEP-0388
-// <authenticate/> carrying a Bind 2 request, over the features just read:
-// the server's signature is checked and the session must be bound
-// (<bound/>, and a full JID as the authorization identifier) before it
-// counts. The features that follow <success/> are read too: the stream is
-// not restarted. With -fast, an account with a token logs in with it
-// (HT-SHA-256-NONE, the server's HT responder message checked instead of
-// the SCRAM signature); one without asks for one with its SCRAM login.
-func (s *rawSession) auth2(x *xmppClient, acct account) error {
-	feat, offered := s.mechanisms(nsSASL2, "authentication")
-	if feat < 0 {
-		return errors.New("the server offers no SASL2")
-	}
-	if !s.hasInline(feat, nsBind2, "bind") {
-		return errors.New("the server offers no Bind 2")
-	}
-	fast := x.cfg.Fast
-	if fast && !s.hasInline(feat, nsFAST, "fast") {
-		return errors.New("the server offers no FAST")
-	}
-	tail := "<user-agent id='" + userAgentID(acct) + "'><software>ctload</software></user-agent><bind xmlns='" + nsBind2 + "'><tag>ctload</tag></bind>"
-	key := acct.Local + "@" + acct.Domain
-	if token := x.tokens.get(key); fast && token != "" {
-		initial := append([]byte(acct.Local+"\x00"), htMAC(token, "Initiator")...)
-		if err := s.write("<authenticate xmlns='" + nsSASL2 + "' mechanism='" + htNone + "'><initial-response>" +
-			base64.StdEncoding.EncodeToString(initial) + "</initial-response>" + tail + "<fast xmlns='" + nsFAST + "'/></authenticate>"); err != nil {
+// auth2 opens the stream with header and runs SCRAM (SHA-256 if
+// offered, else SHA-1) in a XEP-0388 <authenticate/> carrying a Bind 2
+// request: the server's signature is checked and the session must be
+// bound (<bound/>, and a full JID as the authorization identifier) before
+// it counts. The features that follow <success/> are read too: the
+// stream is not restarted. With -fast, an account with a token logs in
+// with it (HT-SHA-256-NONE, the server's HT responder message checked
+// instead of the SCRAM signature); one without asks for one with its
+// SCRAM login. With -quickstart, once a login has found SASL2, Bind 2
+// (and FAST) offered, the <authenticate/> goes right behind the stream
+// header, before the features are read.
+func (s *rawSession) auth2(x *xmppClient, acct account, header string) error {
+	mech, quick := x.sasl2Mechanism()
+	if quick {
+		if err := s.write(header); err != nil {
 			return err
 		}
-		if _, err := s.sasl2Step("success"); err != nil {
-			x.tokens.drop(key, token) // as XEP-0484 §5.1 asks: the password next time
-			return fmt.Errorf("fast: %w", err)
+	} else {
+		if err := s.restart(header); err != nil {
+			return err
 		}
-		newToken, err := s.success2(htMAC(token, "Responder"))
-		if err != nil {
-			return fmt.Errorf("fast: %w", err)
+		var err error
+		if mech, err = s.sasl2Offers(x.cfg.Fast); err != nil {
+			return err
 		}
-		if newToken != "" {
-			x.tokens.put(key, newToken) // rotated
-		}
-		x.tokens.used.Add(1)
-		return nil
 	}
-	name, fn, err := pickSCRAM(offered)
-	if err != nil {
+	key := acct.Local + "@" + acct.Domain
+	token := ""
+	if x.cfg.Fast {
+		token = x.tokens.get(key)
+	}
+	var first, nonce, bare []byte
+	if token != "" {
+		initial := append([]byte(acct.Local+"\x00"), htMAC(token, "Initiator")...)
+		if err := s.write(authenticate(htNone, initial, acct, "<fast xmlns='"+nsFAST+"'/>")); err != nil {
+			return err
+		}
+	} else {
+		extra := ""
+		if x.cfg.Fast {
+			extra = "<request-token xmlns='" + nsFAST + "' mechanism='" + htNone + "'/>"
+		}
+		nonce, bare, first = scramFirst(acct)
+		if err := s.write(authenticate(mech, first, acct, extra)); err != nil {
+			return err
+		}
+	}
+	if quick {
+		if err := s.features(); err != nil {
+			return err
+		}
+	}
+	if token != "" {
+		err := s.fastResult(x, key, token)
+		if err == nil && quick {
+			x.quickLogins.Add(1)
+		}
 		return err
 	}
-	if fast {
-		tail += "<request-token xmlns='" + nsFAST + "' mechanism='" + htNone + "'/>"
-	}
-	nonce, bare, first := scramFirst(acct)
-	if err := s.write("<authenticate xmlns='" + nsSASL2 + "' mechanism='" + name + "'><initial-response>" +
-		base64.StdEncoding.EncodeToString(first) + "</initial-response>" + tail + "</authenticate>"); err != nil {
+	if err := s.scram2(x, acct, mech, nonce, bare, key); err != nil {
 		return err
 	}
+	if quick {
+		x.quickLogins.Add(1)
+	}
+	x.learnSASL2(mech)
+	return nil
+}
+
+// sasl2Mechanism returns the SCRAM mechanism an earlier login found with
+// SASL2 and Bind 2 offered, and whether -quickstart may send the
+// <authenticate/> before reading the features.
+func (x *xmppClient) sasl2Mechanism() (string, bool) {
+	if !x.cfg.Quickstart {
+		return "", false
+	}
+	if m := x.quickMech.Load(); m != nil {
+		return *m, true
+	}
+	return "", false
+}
+
+// learnSASL2 records that a SASL2 login with mech succeeded.
+func (x *xmppClient) learnSASL2(mech string) {
+	if x.cfg.Quickstart && x.quickMech.Load() == nil {
+		x.quickMech.Store(&mech)
+	}
+}
+
+// sasl2Offers checks the features just read for SASL2 with Bind 2 (and
+// FAST when fast is set) and returns the SCRAM mechanism to use.
+func (s *rawSession) sasl2Offers(fast bool) (string, error) {
+	feat, offered := s.mechanisms(nsSASL2, "authentication")
+	if feat < 0 {
+		return "", errors.New("the server offers no SASL2")
+	}
+	if !s.hasInline(feat, nsBind2, "bind") {
+		return "", errors.New("the server offers no Bind 2")
+	}
+	if fast && !s.hasInline(feat, nsFAST, "fast") {
+		return "", errors.New("the server offers no FAST")
+	}
+	name, _, err := pickSCRAM(offered)
+	return name, err
+}
+
+// authenticate is a SASL2 <authenticate/> with mechanism and initial
+// response, the user agent, a Bind 2 request and extra.
+func authenticate(mechanism string, initial []byte, acct account, extra string) string {
+	return "<authenticate xmlns='" + nsSASL2 + "' mechanism='" + mechanism + "'><initial-response>" +
+		base64.StdEncoding.EncodeToString(initial) + "</initial-response><user-agent id='" + userAgentID(acct) +
+		"'><software>ctload</software></user-agent><bind xmlns='" + nsBind2 + "'><tag>ctload</tag></bind>" +
+		extra + "</authenticate>"
+}
+
+// scram2 ends the SCRAM exchange an <authenticate/> started: the
+// challenge, the response, <success/> with the server's signature; with
+// -fast the token the success must carry is kept.
+func (s *rawSession) scram2(x *xmppClient, acct account, mech string, nonce, bare []byte, key string) error {
 	challenge, err := s.sasl2Step("challenge")
 	if err != nil {
 		return err
 	}
-	final, serverSig, err := x.salted.scramFinal(name, fn, []byte(acct.Password), nonce, bare, challenge)
+	final, serverSig, err := x.salted.scramFinal(mech, scramHash(mech), []byte(acct.Password), nonce, bare, challenge)
 	if err != nil {
 		return err
 	}
@@ -132,12 +197,32 @@ func (s *rawSession) auth2(x *xmppClient, acct account) error {
 	if err != nil {
 		return err
 	}
-	if fast {
+	if x.cfg.Fast {
 		if token == "" {
 			return errors.New("fast: no token issued")
 		}
 		x.tokens.put(key, token)
 	}
+	return nil
+}
+
+// fastResult reads the answer to a FAST <authenticate/> with token: the
+// server's HT responder message checked, the session bound, a rotated
+// token kept. A refused token is dropped, so the next login uses the
+// password (XEP-0484 §5.1).
+func (s *rawSession) fastResult(x *xmppClient, key, token string) error {
+	if _, err := s.sasl2Step("success"); err != nil {
+		x.tokens.drop(key, token)
+		return fmt.Errorf("fast: %w", err)
+	}
+	newToken, err := s.success2(htMAC(token, "Responder"))
+	if err != nil {
+		return fmt.Errorf("fast: %w", err)
+	}
+	if newToken != "" {
+		x.tokens.put(key, newToken) // rotated
+	}
+	x.tokens.used.Add(1)
 	return nil
 }
 

@@ -18,21 +18,78 @@ import (
 const sasl2Features = `<stream:features><authentication xmlns='urn:xmpp:sasl:2'><mechanism>SCRAM-SHA-256</mechanism>` +
 	`<inline><bind xmlns='urn:xmpp:bind:0'><inline><feature var='urn:xmpp:carbons:2'/></inline></bind></inline></authentication></stream:features>`
 
+// tcpPair is a connected pair of loopback TCP connections (net.Pipe does
+// not buffer, and a client that holds its writes until it reads would
+// wait there for a server that writes first).
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	for _, c := range []net.Conn{client, server} {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// openStream is the server's side of a stream's start: it reads the
+// client's stream header and, unless quick, sends its own header and
+// features before the client's first element is read (quick: only
+// after, so a client that waits for the features never gets them); it
+// returns the reader, positioned on that first element.
+func openStream(conn net.Conn, features string, quick bool) (*elemReader, error) {
+	rd := newElemReader(conn)
+	if kind, err := rd.next(); err != nil || kind != elemHeader {
+		return nil, fmt.Errorf("client stream header: %v %v", kind, err)
+	}
+	if !quick {
+		if _, err := io.WriteString(conn, streamHead+features); err != nil {
+			return nil, err
+		}
+	}
+	if kind, err := rd.next(); err != nil || kind != elemWhole {
+		return nil, fmt.Errorf("first element: %v %v", kind, err)
+	}
+	if quick {
+		if _, err := io.WriteString(conn, streamHead+features); err != nil {
+			return nil, err
+		}
+	}
+	return rd, nil
+}
+
 // serveSASL2 is the server side of one SASL2 exchange: a real SCRAM
 // server; success renders the <success/> (and what follows) from the
-// server-final-message v (base64).
-func serveSASL2(conn net.Conn, features string, success func(v string) string) error {
+// server-final-message v (base64). With quick, it answers only a client
+// that sends its <authenticate/> without waiting for the features.
+func serveSASL2(conn net.Conn, features string, success func(v string) string, quick bool) error {
 	keys, err := crosstalk.DeriveSCRAMKeys(sha256.New, "pencil", []byte("0123456789abcdef"), 4096)
 	if err != nil {
 		return err
 	}
 	srv := scram.New(scram.SHA256, false, nil, func(string) (crosstalk.SCRAMKeys, error) { return keys, nil })
-	if _, err := io.WriteString(conn, streamHead+features); err != nil {
+	rd, err := openStream(conn, features, quick)
+	if err != nil {
 		return err
 	}
-	rd := newElemReader(conn)
-	if kind, err := rd.next(); err != nil || kind != elemWhole || !rd.top().is(nsSASL2, "authenticate") {
-		return fmt.Errorf("authenticate: %v", err)
+	if !rd.top().is(nsSASL2, "authenticate") {
+		return fmt.Errorf("got <%s/>, want <authenticate/>", rd.top().local)
 	}
 	var initial []byte
 	bind := false
@@ -101,23 +158,14 @@ func TestRawAuth2(t *testing.T) {
 			if tc.password == "" {
 				tc.password = "pencil"
 			}
-			cc, sc := net.Pipe()
-			defer cc.Close()
-			_ = cc.SetDeadline(time.Now().Add(10 * time.Second))
-			_ = sc.SetDeadline(time.Now().Add(10 * time.Second))
+			cc, sc := tcpPair(t)
 			go func() {
 				defer sc.Close()
-				_ = serveSASL2(sc, tc.features, tc.success)
+				_ = serveSASL2(sc, tc.features, tc.success, false)
 			}()
-			s := &rawSession{conn: cc, w: cc, rd: newElemReader(cc)}
-			if kind, err := s.rd.next(); err != nil || kind != elemHeader {
-				t.Fatalf("header: %v %v", kind, err)
-			}
-			if err := s.read(); err != nil {
-				t.Fatalf("features: %v", err)
-			}
+			s := newTestSession(cc)
 			x := &xmppClient{cfg: &config{}, salted: newSaltedCache(), tokens: newTokenCache()}
-			err := s.auth2(x, account{Local: "user", Domain: "localhost", Password: tc.password})
+			err := s.auth2(x, account{Local: "user", Domain: "localhost", Password: tc.password}, streamHeader("localhost"))
 			switch {
 			case tc.err == "" && err != nil:
 				t.Fatalf("auth2: %v", err)
@@ -127,6 +175,63 @@ func TestRawAuth2(t *testing.T) {
 				t.Fatalf("jid %q", s.jid)
 			}
 		})
+	}
+}
+
+// newTestSession is a raw login's session on conn, its writes held as
+// rawLogin holds them.
+func newTestSession(conn net.Conn) *rawSession {
+	hc := &heldConn{Conn: conn}
+	return &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
+}
+
+// TestQuickstart checks that xmpp-login -quickstart waits for the
+// features at its first SASL2 login, and afterwards sends its
+// <authenticate/> right behind the stream header: the second server
+// answers nothing until it has the <authenticate/>, so a client that
+// still waited would time out.
+func TestQuickstart(t *testing.T) {
+	const features = "<stream:features/>"
+	ok := func(v string) string {
+		return "<success xmlns='urn:xmpp:sasl:2'><additional-data>" + v + "</additional-data>" +
+			"<authorization-identifier>user@localhost/ctload/abc</authorization-identifier><bound xmlns='urn:xmpp:bind:0'/></success>" + features
+	}
+	x := &xmppClient{cfg: &config{SASL2: true, Quickstart: true}, salted: newSaltedCache(), tokens: newTokenCache()}
+	acct := account{Local: "user", Domain: "localhost", Password: "pencil"}
+	for i, quick := range []bool{false, true, true} {
+		before := x.quickLogins.Load()
+		cc, sc := tcpPair(t)
+		_ = cc.SetDeadline(time.Now().Add(2 * time.Second))
+		served := make(chan error, 1)
+		go func() {
+			defer sc.Close()
+			served <- serveSASL2(sc, sasl2Features, ok, quick)
+		}()
+		s := newTestSession(cc)
+		if err := s.auth2(x, acct, streamHeader("localhost")); err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+		if err := <-served; err != nil {
+			t.Fatalf("login %d: server: %v", i, err)
+		}
+		if string(s.jid) != "user@localhost/ctload/abc" {
+			t.Fatalf("login %d: jid %q", i, s.jid)
+		}
+		if counted := x.quickLogins.Load() - before; counted != map[bool]int64{false: 0, true: 1}[quick] {
+			t.Fatalf("login %d (quick %v) counted %d quick logins", i, quick, counted)
+		}
+	}
+	// Without -quickstart the client waits for the features, always.
+	x = &xmppClient{cfg: &config{SASL2: true}, salted: newSaltedCache(), tokens: newTokenCache()}
+	for i := range 2 {
+		cc, sc := tcpPair(t)
+		go func() {
+			defer sc.Close()
+			_ = serveSASL2(sc, sasl2Features, ok, false)
+		}()
+		if err := newTestSession(cc).auth2(x, acct, streamHeader("localhost")); err != nil {
+			t.Fatalf("login %d without -quickstart: %v", i, err)
+		}
 	}
 }
 
@@ -163,17 +268,13 @@ func TestRawFAST(t *testing.T) {
 		}, err: "fast: failure: credentials-expired"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cc, sc := net.Pipe()
-			defer cc.Close()
-			_ = cc.SetDeadline(time.Now().Add(10 * time.Second))
-			_ = sc.SetDeadline(time.Now().Add(10 * time.Second))
+			cc, sc := tcpPair(t)
 			proof := make(chan string, 1)
 			go func() {
 				defer sc.Close()
-				_, _ = io.WriteString(sc, streamHead+features)
-				rd := newElemReader(sc)
-				if kind, err := rd.next(); err != nil || kind != elemWhole {
-					proof <- fmt.Sprint(err)
+				rd, err := openStream(sc, features, false)
+				if err != nil {
+					proof <- err.Error()
 					return
 				}
 				var initial []byte
@@ -185,16 +286,10 @@ func TestRawFAST(t *testing.T) {
 				proof <- string(initial)
 				_, _ = io.WriteString(sc, tc.answer("tok"))
 			}()
-			s := &rawSession{conn: cc, w: cc, rd: newElemReader(cc)}
-			if kind, err := s.rd.next(); err != nil || kind != elemHeader {
-				t.Fatalf("header: %v %v", kind, err)
-			}
-			if err := s.read(); err != nil {
-				t.Fatalf("features: %v", err)
-			}
+			s := newTestSession(cc)
 			x := &xmppClient{cfg: &config{Fast: true, SASL2: true}, salted: newSaltedCache(), tokens: newTokenCache()}
 			x.tokens.put("user@localhost", "tok")
-			err := s.auth2(x, account{Local: "user", Domain: "localhost", Password: "pencil"})
+			err := s.auth2(x, account{Local: "user", Domain: "localhost", Password: "pencil"}, streamHeader("localhost"))
 			if got := <-proof; got != "user\x00"+string(htMAC("tok", "Initiator")) {
 				t.Fatalf("initial response %q", got)
 			}

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +27,20 @@ func TestCtloadCrosstalk(t *testing.T) {
 		r := smoke(t, "xmpp-login", append(xmpp, "-fast")...)
 		if n := r.Notes[len(r.Notes)-1]; !strings.HasSuffix(n, " logins by FAST token") || strings.HasPrefix(n, "0 ") {
 			t.Errorf("notes %q", r.Notes)
+		}
+	})
+	// Pipelined: the <authenticate/> (a FAST token's once there is one)
+	// right behind the stream header, over direct TLS.
+	t.Run("xmpp-login-quickstart", func(t *testing.T) {
+		r := smoke(t, "xmpp-login", "-xmpp", s.DirectTLS, "-ca", s.CAFile, "-accounts", strconv.Itoa(ctloadAccounts), "-pid", pid,
+			"-direct-tls", "-tls-resume", "-quickstart", "-fast")
+		var quick, fast int
+		for _, n := range r.Notes {
+			_, _ = fmt.Sscanf(n, "%d logins sent <authenticate/> with the stream header", &quick)
+			_, _ = fmt.Sscanf(n, "%d logins by FAST token", &fast)
+		}
+		if quick == 0 || fast == 0 {
+			t.Errorf("notes %q: want pipelined logins and FAST logins", r.Notes)
 		}
 	})
 	t.Run("xmpp-chat", func(t *testing.T) {
