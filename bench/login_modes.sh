@@ -60,6 +60,6 @@ for r in $(seq 1 "$ROUNDS"); do
     bin=$NEW; [ "$1" = base ] && bin=$BASE
     json=$OUT/$1-$2-$r.json
     run "$bin" "$2" "$json"
-    echo "$r $1 $2 $(jq -r '.phases[0] | "\(.ok)/\(.attempted) \(.server_cpu_us_per_op) µs/login \(.per_second|floor)/s"' "$json")"
+    echo "$r $1 $2 $(jq -r '.phases[-1] | "\(.ok)/\(.attempted) \(.server_cpu_us_per_op) µs/login \(.per_second|floor)/s"' "$json")"
   done
 done

@@ -111,7 +111,9 @@ loaded by \`cmd/ctload\` running on the same cores.
   divided by the sessions. The idle sessions are authenticated, bound and fetched their roster
   but sent no presence (${IDLE_N} sessions share ${ACCOUNTS} accounts), spread over 50 source
   addresses.
-- A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence, a full TLS 1.3
+- A login is TCP + STARTTLS + SCRAM + bind + roster get + initial presence (counted after a
+  warm-up of one login per account, which fills what each client keeps between logins:
+  SCRAM's SaltedPassword, TLS tickets, FAST tokens), a full TLS 1.3
   handshake offering X25519 only (what every server here settles on; \`-tls-groups x25519\`)
   (the direct TLS rows: TLS at once on the XEP-0368 port, no STARTTLS; "resumed": the client keeps
   the server's TLS session tickets and resumes, RFC 8446 PSK with ECDHE, no certificate;

@@ -252,10 +252,10 @@ type transport struct {
 	// header holds the bytes of the client's current stream header, from
 	// which unpark rebuilds the decoder that park dropped.
 	header []byte
-	// holding makes write keep its bytes in held until the record reader
-	// must read the socket (holdWrites).
-	holding bool
-	held    []byte
+	// held, while not nil, keeps what write is given until the record
+	// reader must read the socket (holdWrites); a pointer, so that a
+	// session that is no longer negotiating carries one word for it.
+	held *[]byte
 }
 
 // trace logs bytes on the wire at trace level; SASL elements and
@@ -536,8 +536,8 @@ func innerOf(raw []byte, start, end int) []byte {
 // are held (holdWrites).
 func (t *transport) write(b []byte) error {
 	t.trace("out", b)
-	if t.holding {
-		t.held = append(t.held, b...)
+	if t.held != nil {
+		*t.held = append(*t.held, b...)
 		return nil
 	}
 	return t.send(b)
@@ -563,32 +563,33 @@ func (t *transport) send(b []byte) error {
 // anything else writes on it).
 func (t *transport) holdWrites() {
 	rc := t.rec.r.rc
-	if rc == nil || t.holding {
+	if rc == nil || t.held != nil {
 		return
 	}
-	t.holding = true
+	t.held = new([]byte)
 	rc.beforeRead = t.sendHeld
 }
 
 // endHold sends what is held and makes writes go out at once again.
 func (t *transport) endHold() error {
-	if !t.holding {
+	if t.held == nil {
 		return nil
 	}
-	t.holding = false
 	if rc := t.rec.r.rc; rc != nil {
 		rc.beforeRead = nil
 	}
-	return t.sendHeld()
+	err := t.sendHeld()
+	t.held = nil
+	return err
 }
 
 // sendHeld writes what write kept, in one write.
 func (t *transport) sendHeld() error {
-	if len(t.held) == 0 {
+	if t.held == nil || len(*t.held) == 0 {
 		return nil
 	}
-	b := t.held
-	t.held = nil
+	b := *t.held
+	*t.held = nil
 	return t.send(b)
 }
 

@@ -88,6 +88,9 @@ type config struct {
 	// with them (RFC 8446 §2.2: PSK with (EC)DHE, no certificate sent or
 	// verified again).
 	TLSResume bool
+	// Warmup makes xmpp-login log in once per account before the
+	// measured phase.
+	Warmup bool
 	// Quickstart (implies SASL2) sends the <authenticate/> right behind
 	// the stream header, without waiting for the stream features, once a
 	// login has found SASL2 and Bind 2 offered.
@@ -154,6 +157,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.BoolVar(&c.Smoke, "smoke", false, fmt.Sprintf("smoke run: at most %d operations, %d workers, %s", smokeCount, smokeConcurrent, smokeDuration))
 	fs.BoolVar(&c.Quiet, "q", false, "do not print the table")
 	fs.BoolVar(&c.Fast, "fast", false, "xmpp-login: as -sasl2, and log in with a FAST token (XEP-0484, HT-SHA-256-NONE) once the account has one (its first login: SCRAM asking for one)")
+	fs.BoolVar(&c.Warmup, "warmup", true, "xmpp-login: first log in once per account (at most -n) in a \"warm-up\" phase, not counted: each client's first login, which fills what it keeps between logins (SaltedPassword, TLS tickets, FAST tokens)")
 	fs.BoolVar(&c.Quickstart, "quickstart", false, "xmpp-login: as -sasl2, and once a login has found SASL2 offered send the <authenticate/> right behind the stream header, without waiting for the features (a client that knows the server from its last login)")
 	fs.BoolVar(&c.DirectTLS, "direct-tls", false, "xmpp-login: -xmpp is a direct TLS port (XEP-0368): TLS at once, no STARTTLS")
 	fs.BoolVar(&c.TLSResume, "tls-resume", false, "xmpp-login: keep TLS session tickets and resume with them (a client's reconnection); the first login of each account is a full handshake")

@@ -15,7 +15,11 @@
 // Scenarios:
 //
 //	xmpp-login    TCP + STARTTLS + SCRAM-SHA-256 (else SHA-1) + bind + roster get
-//	              + initial presence, then close; logins/s and p50/p99. With
+//	              + initial presence, then close; logins/s and p50/p99 of the
+//	              "login" phase, after a "warm-up" phase of one login per
+//	              account (-warmup, on by default: each client's first
+//	              login, which fills what it keeps between logins —
+//	              SaltedPassword, TLS tickets, FAST tokens). With
 //	              -sasl2: SCRAM in a XEP-0388 <authenticate/> with a XEP-0386
 //	              Bind 2 request (no stream restart, no bind IQ); a login
 //	              counts only with the server signature checked and <bound/>

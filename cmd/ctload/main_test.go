@@ -37,7 +37,8 @@ func TestRunRefusesAndExplains(t *testing.T) {
 
 // TestRunNothingListening runs a real scenario against a loopback port
 // nobody listens on: every operation fails fast, the run exits 1, and the
-// table and JSON say so.
+// table and JSON say so (xmpp-login stops after its warm-up, which had no
+// success).
 func TestRunNothingListening(t *testing.T) {
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
 	var out, errb bytes.Buffer
@@ -45,7 +46,7 @@ func TestRunNothingListening(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "login error ×3: connect:") {
+	if !strings.Contains(out.String(), "warm-up error ×3: connect:") {
 		t.Errorf("table:\n%s", out.String())
 	}
 	b, err := os.ReadFile(jsonFile)
@@ -56,7 +57,7 @@ func TestRunNothingListening(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Phases) != 1 || r.Phases[0].Failed != 3 || r.Phases[0].OK != 0 || r.Phases[0].Attempted != 3 || !r.failed() {
+	if len(r.Phases) != 1 || r.Phases[0].Name != "warm-up" || r.Phases[0].Failed != 3 || r.Phases[0].OK != 0 || r.Phases[0].Attempted != 3 || !r.failed() {
 		t.Errorf("result %+v", r)
 	}
 }
