@@ -1,7 +1,6 @@
 package xmpp
 
 import (
-	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +26,7 @@ func TestParkedDecoder(t *testing.T) {
 		t.Fatalf("auth: %+v", e)
 	}
 	c.send("<?xml version='1.0'?>\n<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='" + testDomain + "' version='1.0'>")
-	c.dec = xml.NewDecoder(c.conn)
-	for {
-		tok, err := c.dec.Token()
-		if err != nil {
-			t.Fatalf("stream header: %v", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "stream" {
-			break
-		}
-	}
+	c.readStreamHeader()
 	if f := c.next(); f.XMLName.Local != "features" {
 		t.Fatalf("features: %+v", f)
 	}

@@ -192,6 +192,18 @@ func (c *client) send(s string) {
 func (c *client) open() el {
 	c.t.Helper()
 	c.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='" + testDomain + "' version='1.0'>")
+	c.readStreamHeader()
+	f := c.next()
+	if f.XMLName.Local != "features" {
+		c.t.Fatalf("expected features, got %+v", f)
+	}
+	return f
+}
+
+// readStreamHeader reads the server's stream header with a fresh decoder
+// (a new stream, or the first after TLS).
+func (c *client) readStreamHeader() {
+	c.t.Helper()
 	c.dec = xml.NewDecoder(c.conn)
 	for {
 		tok, err := c.dec.Token()
@@ -199,14 +211,9 @@ func (c *client) open() el {
 			c.t.Fatalf("stream header: %v", err)
 		}
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "stream" {
-			break
+			return
 		}
 	}
-	f := c.next()
-	if f.XMLName.Local != "features" {
-		c.t.Fatalf("expected features, got %+v", f)
-	}
-	return f
 }
 
 // next reads the next top-level element; a closed stream gives an element

@@ -2,7 +2,6 @@ package xmpp
 
 import (
 	"encoding/base64"
-	"encoding/xml"
 	"testing"
 	"time"
 )
@@ -25,19 +24,6 @@ func TestPipelinedLoginOneWrite(t *testing.T) {
 		return "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='HT-SHA-256-NONE'><initial-response>" +
 			base64.StdEncoding.EncodeToString(initial) + "</initial-response><user-agent id='" + agent + "'/>" +
 			"<bind xmlns='urn:xmpp:bind:0'><tag>pipe</tag></bind><fast xmlns='urn:xmpp:fast:0'/></authenticate>"
-	}
-	readHeader := func(c *client) {
-		t.Helper()
-		c.dec = xml.NewDecoder(c.conn)
-		for {
-			tok, err := c.dec.Token()
-			if err != nil {
-				t.Fatalf("stream header: %v", err)
-			}
-			if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "stream" {
-				return
-			}
-		}
 	}
 	success := func(c *client) {
 		t.Helper()
@@ -65,7 +51,7 @@ func TestPipelinedLoginOneWrite(t *testing.T) {
 	c := tlsClient()
 	before := settle()
 	c.send(header + authenticate())
-	readHeader(c)
+	c.readStreamHeader()
 	if f := c.next(); f.XMLName.Local != "features" {
 		t.Fatalf("features: %+v", f)
 	}
@@ -81,7 +67,7 @@ func TestPipelinedLoginOneWrite(t *testing.T) {
 	c = tlsClient()
 	before = settle()
 	c.send(header + "\n ")
-	readHeader(c)
+	c.readStreamHeader()
 	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if f, err := c.tryNext(); err != nil || f.XMLName.Local != "features" {
 		t.Fatalf("features for a client that waits: %+v, %v", f, err)
