@@ -486,8 +486,10 @@ func (n *negotiation) resume(el element) bool {
 // ids are live; a <failed/> about a session of the account carries the
 // count of stanzas the server handled from it (h), and one whose h
 // acknowledges more stanzas than the session sent is refused
-// (smState.checkResume), the session left as it was. wrap, if not nil, encloses the <resumed/> answer and is given the
-// session's full address (XEP-0388 inline resumption, sasl2.go).
+// (smState.checkResume), the session left as it was. The negotiation's
+// held writes go out before the session takes the connection. wrap, if
+// not nil, encloses the <resumed/> answer and is given the session's full
+// address (XEP-0388 inline resumption, sasl2.go).
 func (n *negotiation) takeOver(r smResume, wrap func(full crosstalk.Address, resumed []byte) []byte) []byte {
 	sess := n.srv.lookupResumable(r.PrevID)
 	if sess == nil || sess.addr.Bare() != n.authed {

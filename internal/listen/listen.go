@@ -1,5 +1,6 @@
 // Package listen opens the TCP listeners of protocols where the client
-// speaks first (XMPP, SIP over TCP and TLS).
+// speaks first: XMPP's client (STARTTLS and direct TLS) and component
+// listeners use it.
 package listen
 
 import (
