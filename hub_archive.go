@@ -244,7 +244,7 @@ func (h *Hub) DropArchivedOffline(ctx context.Context, owner Address) (int, erro
 		msgs, err := h.store.ClaimOffline(ctx, bare, offlineBatch)
 		claimed = append(claimed, msgs...)
 		if err != nil {
-			h.restoreOfflineOf(ctx, bare, claimed)
+			h.restoreOffline(ctx, bare, claimed)
 			return 0, fmt.Errorf("claim offline messages of %s: %w", bare, err)
 		}
 		if len(msgs) < offlineBatch {
@@ -254,7 +254,7 @@ func (h *Hub) DropArchivedOffline(ctx context.Context, owner Address) (int, erro
 	// The archive entries of these messages were queued when they were
 	// stored (routeBare): once committed, the archive is their only copy.
 	if err := h.archiver.sync(ctx); err != nil {
-		h.restoreOfflineOf(ctx, bare, claimed)
+		h.restoreOffline(ctx, bare, claimed)
 		return 0, fmt.Errorf("archive of %s: %w", bare, err)
 	}
 	var keep []OfflineMessage
@@ -263,6 +263,6 @@ func (h *Hub) DropArchivedOffline(ctx context.Context, owner Address) (int, erro
 			keep = append(keep, m)
 		}
 	}
-	h.restoreOfflineOf(ctx, bare, keep)
+	h.restoreOffline(ctx, bare, keep)
 	return len(claimed) - len(keep), nil
 }

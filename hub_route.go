@@ -191,7 +191,7 @@ func (h *Hub) offerOffline(ctx context.Context, b *binding, retries int) {
 			if err == nil {
 				continue
 			}
-			h.restoreOffline(ctx, b, msgs[i:])
+			h.restoreOffline(ctx, b.addr, msgs[i:])
 			if errors.Is(err, ErrSlowConsumer) && retries > 0 {
 				time.AfterFunc(offlineRetry, func() {
 					if h.lookup(b.addr) == b && h.isAvailable(b) {
@@ -209,15 +209,10 @@ func (h *Hub) offerOffline(ctx context.Context, b *binding, retries int) {
 	}
 }
 
-// restoreOffline stores claimed messages again, in order, even when the
-// caller's context has ended: they must not be lost.
-func (h *Hub) restoreOffline(ctx context.Context, b *binding, rest []OfflineMessage) {
-	h.restoreOfflineOf(ctx, b.addr, rest)
-}
-
-// restoreOfflineOf stores claimed messages of an account again (owner's
-// bare address), in order, even when the caller's context has ended.
-func (h *Hub) restoreOfflineOf(ctx context.Context, owner Address, rest []OfflineMessage) {
+// restoreOffline stores claimed messages of an account (owner, or its
+// bare address) again, in order, even when the caller's context has
+// ended: they must not be lost.
+func (h *Hub) restoreOffline(ctx context.Context, owner Address, rest []OfflineMessage) {
 	ctx = context.WithoutCancel(ctx)
 	for _, r := range rest {
 		if err := h.store.PushOffline(ctx, owner.Bare(), r.Message); err != nil && !errors.Is(err, context.Canceled) {
