@@ -112,21 +112,16 @@ func (s *rawSession) auth2(x *xmppClient, acct account, header string) error {
 			return err
 		}
 	}
+	var err error
 	if token != "" {
-		err := s.fastResult(x, key, token)
-		if err == nil && quick {
-			x.quickLogins.Add(1)
-		}
-		return err
+		err = s.fastResult(x, key, token)
+	} else if err = s.scram2(x, acct, mech, nonce, bare, key); err == nil {
+		x.learnSASL2(mech)
 	}
-	if err := s.scram2(x, acct, mech, nonce, bare, key); err != nil {
-		return err
-	}
-	if quick {
+	if err == nil && quick {
 		x.quickLogins.Add(1)
 	}
-	x.learnSASL2(mech)
-	return nil
+	return err
 }
 
 // sasl2Mechanism returns the SCRAM mechanism an earlier login found with
