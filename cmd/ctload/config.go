@@ -17,6 +17,7 @@ import (
 // Scenario names.
 const (
 	scXMPPLogin    = "xmpp-login"
+	scXMPPTLS      = "xmpp-tls"
 	scXMPPChat     = "xmpp-chat"
 	scXMPPIdle     = "xmpp-idle"
 	scXMPPPresence = "xmpp-presence"
@@ -27,7 +28,7 @@ const (
 )
 
 // scenarios lists every scenario name in usage order.
-var scenarios = []string{scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence, scMUC, scSIPRegister, scSIPMessage, scCross}
+var scenarios = []string{scXMPPLogin, scXMPPTLS, scXMPPChat, scXMPPIdle, scXMPPPresence, scMUC, scSIPRegister, scSIPMessage, scCross}
 
 // errUsage marks a command line error (exit status 2).
 var errUsage = errors.New("usage")
@@ -81,7 +82,7 @@ type config struct {
 	// Fast (implies SASL2) logs in with a XEP-0484 FAST token once the
 	// account has one.
 	Fast bool
-	// DirectTLS makes xmpp-login open TLS at once on -xmpp (XEP-0368)
+	// DirectTLS makes xmpp-login and xmpp-tls open TLS at once on -xmpp (XEP-0368)
 	// instead of negotiating STARTTLS.
 	DirectTLS bool
 	// TLSResume makes xmpp-login keep TLS 1.3 session tickets and resume
@@ -159,7 +160,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.BoolVar(&c.Fast, "fast", false, "xmpp-login: as -sasl2, and log in with a FAST token (XEP-0484, HT-SHA-256-NONE) once the account has one (its first login: SCRAM asking for one)")
 	fs.BoolVar(&c.Warmup, "warmup", true, "xmpp-login: first log in once per account (at most -n) in a \"warm-up\" phase, not counted: each client's first login, which fills what it keeps between logins (SaltedPassword, TLS tickets, FAST tokens)")
 	fs.BoolVar(&c.Quickstart, "quickstart", false, "xmpp-login: as -sasl2, and once a login has found SASL2 offered send the <authenticate/> right behind the stream header, without waiting for the features (a client that knows the server from its last login)")
-	fs.BoolVar(&c.DirectTLS, "direct-tls", false, "xmpp-login: -xmpp is a direct TLS port (XEP-0368): TLS at once, no STARTTLS")
+	fs.BoolVar(&c.DirectTLS, "direct-tls", false, "xmpp-login, xmpp-tls: -xmpp is a direct TLS port (XEP-0368): TLS at once, no STARTTLS")
 	fs.BoolVar(&c.TLSResume, "tls-resume", false, "xmpp-login: keep TLS session tickets and resume with them (a client's reconnection); the first login of each account is a full handshake")
 	fs.StringVar(&c.TLSGroups, "tls-groups", "", "key exchanges the TLS client offers, in order: `list` of x25519, p256, p384, x25519mlkem768 (default: Go's, which offers X25519MLKEM768 first)")
 	fs.BoolVar(&c.SASL2, "sasl2", false, "xmpp-login: log in with SASL2 (XEP-0388) and Bind 2 (XEP-0386): no stream restart after authentication, no bind IQ")
@@ -224,8 +225,11 @@ func (c *config) check() error {
 	if c.groups, err = parseGroups(c.TLSGroups); err != nil {
 		return fmt.Errorf("-tls-groups: %w", err)
 	}
-	if (c.DirectTLS || c.TLSResume) && c.Scenario != scXMPPLogin {
-		return fmt.Errorf("-direct-tls and -tls-resume are for %s only", scXMPPLogin)
+	if c.DirectTLS && c.Scenario != scXMPPLogin && c.Scenario != scXMPPTLS {
+		return fmt.Errorf("-direct-tls is for %s and %s only", scXMPPLogin, scXMPPTLS)
+	}
+	if c.TLSResume && c.Scenario != scXMPPLogin {
+		return fmt.Errorf("-tls-resume is for %s only", scXMPPLogin)
 	}
 	switch {
 	case c.Domain == "" || strings.ContainsAny(c.Domain, "@/ "):

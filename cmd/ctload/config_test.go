@@ -115,6 +115,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		23: {"-tls-groups", "x448", "xmpp-login"},
 		24: {"-tls-groups", "x25519,X25519", "xmpp-login"},
 		25: {"-direct-tls", "xmpp-chat"},
+		27: {"-tls-resume", "xmpp-tls"},
 		26: {"-tls-resume", "xmpp-idle"},
 	} {
 		_, err := parseConfig(args, io.Discard)

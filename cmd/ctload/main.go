@@ -91,7 +91,7 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 	m := meter{pid: cfg.PID, proc: "/proc"}
 	var err error
 	switch cfg.Scenario {
-	case scXMPPLogin, scXMPPChat, scXMPPIdle, scXMPPPresence, scMUC:
+	case scXMPPLogin, scXMPPTLS, scXMPPChat, scXMPPIdle, scXMPPPresence, scMUC:
 		res.Target = cfg.xmpp.String()
 		x, xerr := newXMPPClient(cfg, log)
 		if xerr != nil {
@@ -100,6 +100,8 @@ func runScenario(ctx context.Context, cfg *config, log zerolog.Logger) (*Result,
 		switch cfg.Scenario {
 		case scXMPPLogin:
 			err = x.runLogin(ctx, m, res)
+		case scXMPPTLS:
+			err = x.runTLS(ctx, m, res)
 		case scXMPPChat:
 			err = x.runChat(ctx, m, res)
 		case scXMPPPresence:

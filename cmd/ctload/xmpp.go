@@ -299,6 +299,36 @@ func (x *xmppClient) runLogin(ctx context.Context, m meter, res *Result) error {
 	return err
 }
 
+// runTLS is xmpp-tls: -n times the login's first part (rawTLS), -c at a
+// time; the rate and server CPU of a login's TLS alone, to set beside
+// xmpp-login's with the same flags.
+func (x *xmppClient) runTLS(ctx context.Context, m meter, res *Result) error {
+	l := loop{n: x.cfg.Count, workers: x.cfg.Concurrent, rate: x.cfg.Rate, deadline: time.Now().Add(x.cfg.Duration)}
+	p, err := m.phase("tls", func(rec *recorder) int64 {
+		return l.run(ctx, func(ctx context.Context, _, i int) {
+			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
+			defer cancel()
+			start := time.Now()
+			if err := x.rawTLS(octx, i); err != nil {
+				rec.failure(err)
+				return
+			}
+			rec.success(time.Since(start))
+		})
+	})
+	res.Phases = append(res.Phases, p)
+	steps := "TCP + STARTTLS + a full TLS handshake"
+	if x.cfg.DirectTLS {
+		steps = "TCP + a full TLS handshake (direct TLS, XEP-0368)"
+	}
+	steps += ", the server's certificate checked, then close_notify and close"
+	if len(x.cfg.groups) > 0 {
+		steps += "; key exchange offered: " + x.cfg.TLSGroups
+	}
+	res.Notes = append(res.Notes, "operation = "+steps)
+	return err
+}
+
 // loginSteps says what one xmpp-login operation is, for the result's notes.
 func (x *xmppClient) loginSteps() string {
 	steps := "TCP + STARTTLS"

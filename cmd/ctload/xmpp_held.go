@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"time"
 )
 
 // maxHeld bounds what a heldConn keeps before it writes anyway.
@@ -41,8 +42,13 @@ func (c *heldConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// Close sends what is held (best effort), then closes.
+// Close sends what is held (best effort), then closes. The write may take
+// up to closeWait even when a write deadline has passed: crypto/tls's
+// Close writes its close_notify, then sets the deadline to now.
 func (c *heldConn) Close() error {
+	if len(c.held) > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(closeWait))
+	}
 	_ = c.flush()
 	return c.Conn.Close()
 }

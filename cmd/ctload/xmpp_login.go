@@ -75,32 +75,9 @@ func (x *xmppClient) rawLogin(ctx context.Context, i int) (*rawSession, error) {
 // negotiate runs the login on s.
 func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account) error {
 	header := streamHeader(acct.Domain)
-	if !x.cfg.DirectTLS {
-		if err := s.restart(header); err != nil {
-			return err
-		}
-		if s.rd.child(nsTLS, "starttls") < 0 {
-			return errors.New("starttls: the server does not offer STARTTLS")
-		}
-		if err := s.write(starttlsReq); err != nil {
-			return err
-		}
-		if err := s.read(); err != nil {
-			return fmt.Errorf("starttls: %w", err)
-		}
-		if !s.rd.top().is(nsTLS, "proceed") {
-			return fmt.Errorf("starttls: the server answered <%s/>", s.rd.top().local)
-		}
+	if _, err := s.secure(ctx, x, header); err != nil {
+		return err
 	}
-	tc := tls.Client(s.conn, x.tls)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return fmt.Errorf("tls: %w", err)
-	}
-	if tc.ConnectionState().DidResume {
-		x.resumed.Add(1)
-	}
-	s.w = tc
-	s.rd.reset(tc)
 	if x.cfg.SASL2 {
 		if err := s.auth2(x, acct, header); err != nil {
 			return fmt.Errorf("sasl2: %w", err)
@@ -136,6 +113,71 @@ func (s *rawSession) negotiate(ctx context.Context, x *xmppClient, acct account)
 		return errors.New("bind: no JID in the result")
 	}
 	return s.rosterAndPresence()
+}
+
+// secure is a login's first part: STARTTLS (unless -direct-tls) and the
+// TLS handshake. s reads and writes over TLS after it.
+func (s *rawSession) secure(ctx context.Context, x *xmppClient, header string) (*tls.Conn, error) {
+	if !x.cfg.DirectTLS {
+		if err := s.restart(header); err != nil {
+			return nil, err
+		}
+		if s.rd.child(nsTLS, "starttls") < 0 {
+			return nil, errors.New("starttls: the server does not offer STARTTLS")
+		}
+		if err := s.write(starttlsReq); err != nil {
+			return nil, err
+		}
+		if err := s.read(); err != nil {
+			return nil, fmt.Errorf("starttls: %w", err)
+		}
+		if !s.rd.top().is(nsTLS, "proceed") {
+			return nil, fmt.Errorf("starttls: the server answered <%s/>", s.rd.top().local)
+		}
+	}
+	tc := tls.Client(s.conn, x.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	if tc.ConnectionState().DidResume {
+		x.resumed.Add(1)
+	}
+	s.w = tc
+	s.rd.reset(tc)
+	return tc, nil
+}
+
+// rawTLS is xmpp-tls's operation: rawLogin up to the end of the TLS
+// handshake (TCP, STARTTLS unless -direct-tls, the handshake with the
+// server's certificate checked), then a TLS close_notify and the TCP
+// close. It is the part of a login every XMPP server does the same way.
+func (x *xmppClient) rawTLS(ctx context.Context, i int) error {
+	acct := x.cfg.account(i)
+	conn, err := newDialer(x.cfg.source(i), x.cfg.Timeout).DialContext(ctx, "tcp", x.cfg.xmpp.String())
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	hc := &heldConn{Conn: conn}
+	s := &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
+	tc, err := s.secure(ctx, x, streamHeader(acct.Domain))
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+		}
+		return err
+	}
+	// The client's Finished is still held: Close sends it with the
+	// close_notify behind it, in one write (heldConn.Close).
+	if err := tc.Close(); err != nil {
+		return fmt.Errorf("tls close: %w", err)
+	}
+	return nil
 }
 
 // rosterAndPresence ends a login once bound: roster get, initial presence.

@@ -23,6 +23,7 @@ func TestCtloadCrosstalk(t *testing.T) {
 	// XEP-0388 + XEP-0386, then with XEP-0484 tokens.
 	t.Run("xmpp-login-sasl2", func(t *testing.T) { smoke(t, "xmpp-login", append(xmpp, "-sasl2")...) })
 	t.Run("xmpp-login-direct-tls-resumed", func(t *testing.T) { smokeDirectTLS(t, s.DirectTLS, s.CAFile, s.cmd.Process.Pid, true) })
+	t.Run("xmpp-tls", func(t *testing.T) { smokeTLS(t, s.C2S, s.DirectTLS, s.CAFile, s.cmd.Process.Pid) })
 	t.Run("xmpp-login-fast", func(t *testing.T) {
 		r := smoke(t, "xmpp-login", append(xmpp, "-fast")...)
 		if n := r.Notes[len(r.Notes)-1]; !strings.HasSuffix(n, " logins by FAST token") || strings.HasPrefix(n, "0 ") {

@@ -113,6 +113,7 @@ func TestCtloadEjabberd(t *testing.T) {
 	// ejabberd 23.01 (fast_tls) never resumes: every login is a full
 	// handshake, which the smoke run still checks.
 	t.Run("xmpp-login-direct-tls-resumed", func(t *testing.T) { smokeDirectTLS(t, tlsAddr, ca, pid, false) })
+	t.Run("xmpp-tls", func(t *testing.T) { smokeTLS(t, addr, tlsAddr, ca, pid) })
 	t.Run("xmpp-chat", func(t *testing.T) {
 		if r := smoke(t, "xmpp-chat", common...); len(r.Phases) != 2 || r.Phases[1].Name != "message" {
 			t.Errorf("phases %+v", r.Phases)

@@ -106,6 +106,25 @@ func smokeDirectTLS(t *testing.T, tlsAddr, ca string, pid int, wantResumed bool)
 	}
 }
 
+// smokeTLS runs xmpp-tls in smoke mode, over STARTTLS at addr and over
+// direct TLS at tlsAddr, offering X25519 only: a login's TLS handshake
+// alone, the certificate checked against ca, then close_notify.
+func smokeTLS(t *testing.T, addr, tlsAddr, ca string, pid int) {
+	t.Helper()
+	for _, direct := range []bool{false, true} {
+		args := []string{"-xmpp", addr, "-ca", ca, "-pid", strconv.Itoa(pid), "-tls-groups", "x25519"}
+		want := "STARTTLS"
+		if direct {
+			args = append(args, "-direct-tls")
+			args[1], want = tlsAddr, "direct TLS"
+		}
+		r := smoke(t, "xmpp-tls", args...)
+		if len(r.Phases) != 1 || r.Phases[0].Name != "tls" || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], want) {
+			t.Errorf("phases %+v, notes %q: want one tls phase over %s", r.Phases, r.Notes, want)
+		}
+	}
+}
+
 // smoke runs a ctload scenario in smoke mode and checks it: exit 0, every
 // phase with successes, no failures, non-zero rates and latencies.
 func smoke(t *testing.T, scenario string, args ...string) ctloadResult {
@@ -343,6 +362,7 @@ func TestCtloadProsody(t *testing.T) {
 	t.Run("xmpp-login-direct-tls-resumed", func(t *testing.T) {
 		smokeDirectTLS(t, tlsAddr, ca, pid, true) // with tickets on (bench/prosody.cfg.lua.in)
 	})
+	t.Run("xmpp-tls", func(t *testing.T) { smokeTLS(t, addr, tlsAddr, ca, pid) })
 	t.Run("xmpp-chat", func(t *testing.T) {
 		r := smoke(t, "xmpp-chat", common...)
 		if len(r.Phases) != 2 || r.Phases[1].Name != "message" {
