@@ -378,6 +378,13 @@ xmpp_suite() { # PREFIX ADDR CA PID TLSADDR
   # client's reconnection with its session ticket).
   log "$p xmpp-login -direct-tls"; ct "$p.login-direct" "${d[@]}" "${l[@]}"; settle "${SERVER_PIDS[@]}"
   log "$p xmpp-login -direct-tls -tls-resume"; ct "$p.login-resume" "${d[@]}" "${l[@]}" -tls-resume; settle "${SERVER_PIDS[@]}"
+  # The TLS handshake alone (xmpp-tls: the login's steps up to its end,
+  # then close_notify), over STARTTLS and direct TLS: the part of a login
+  # every server does alike, and the most ctload and the server reach
+  # together on these two cores before any SASL or bind.
+  local t=(-tls-groups x25519 -n "$LOGIN_N" -c 50 -d 60s xmpp-tls)
+  log "$p xmpp-tls"; ct "$p.tls" "${c[@]}" "${t[@]}"; settle "${SERVER_PIDS[@]}"
+  log "$p xmpp-tls -direct-tls"; ct "$p.tls-direct" "${d[@]}" "${t[@]}"; settle "${SERVER_PIDS[@]}"
   if [ "$p" = crosstalk ]; then
     # SASL2 + Bind 2 and FAST (XEP-0388/0386/0484): Debian's Prosody 0.12 and
     # ejabberd 23.01 have neither, so these rows are Crosstalk's only.

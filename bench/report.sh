@@ -120,7 +120,9 @@ loaded by \`cmd/ctload\` running on the same cores.
   the SASL2 rows: SCRAM in XEP-0388 with a Bind 2 request, no stream restart; the FAST rows: the
   token got at each client's first login, then HT-SHA-256-NONE, one round trip; the pipelined
   rows: once a login has found SASL2 offered, the \`<authenticate/>\` goes right behind the stream
-  header, \`-quickstart\`);
+  header, \`-quickstart\`; the "TLS handshakes alone" rows: \`xmpp-tls\`, the same steps up to the
+  end of the full TLS handshake, certificate checked, then close_notify — what no XMPP work
+  is in, so the most a login can reach here with ctload on the same cores);
   ctload writes it as prepared bytes, held until it next reads (one write per wait for the server,
   for every server alike), and reads the server's elements with its own reader
   (~0.25–0.4 ms of its CPU per login against Crosstalk, mostly the TLS handshake and socket calls; \`go doc ./cmd/ctload\`).
@@ -160,6 +162,14 @@ row "server CPU µs per resumed login" low "%.0f" "" \
   "p=$(fig p $P prosody.login-resume '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.login-resume '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.login-resume '.phases[-1].server_cpu_us_per_op')"
 row "TLS handshakes resumed in that run (of $LOGIN_N)" high "%.0f" "" \
   "p=$(fig p $P prosody.login-resume "$RESUMED")" "e=$(fig e $E ejabberd.login-resume "$RESUMED")" "c=$(fig c $CX crosstalk.login-resume "$RESUMED")"
+row "TLS handshakes alone/s, STARTTLS (xmpp-tls: no SASL, no bind)" high "%.0f" "" \
+  "p=$(fig p $P prosody.tls '.phases[-1].per_second')" "e=$(fig e $E ejabberd.tls '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.tls '.phases[-1].per_second')"
+row "server CPU µs per STARTTLS handshake alone" low "%.0f" "" \
+  "p=$(fig p $P prosody.tls '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.tls '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.tls '.phases[-1].server_cpu_us_per_op')"
+row "TLS handshakes alone/s, direct TLS" high "%.0f" "" \
+  "p=$(fig p $P prosody.tls-direct '.phases[-1].per_second')" "e=$(fig e $E ejabberd.tls-direct '.phases[-1].per_second')" "c=$(fig c $CX crosstalk.tls-direct '.phases[-1].per_second')"
+row "server CPU µs per direct TLS handshake alone" low "%.0f" "" \
+  "p=$(fig p $P prosody.tls-direct '.phases[-1].server_cpu_us_per_op')" "e=$(fig e $E ejabberd.tls-direct '.phases[-1].server_cpu_us_per_op')" "c=$(fig c $CX crosstalk.tls-direct '.phases[-1].server_cpu_us_per_op')"
 row "logins/s with SASL2 + Bind 2 (XEP-0388/0386)" high "%.0f" "" \
   "p=n/a:not in Prosody 0.12" "e=n/a:not in ejabberd 23.01" "c=$(fig c $CX crosstalk.login-sasl2 '.phases[-1].per_second')"
 row "server CPU µs per SASL2 login" low "%.0f" "" \

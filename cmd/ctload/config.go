@@ -165,7 +165,7 @@ func parseConfig(args []string, w io.Writer) (*config, error) {
 	fs.StringVar(&c.TLSGroups, "tls-groups", "", "key exchanges the TLS client offers, in order: `list` of x25519, p256, p384, x25519mlkem768 (default: Go's, which offers X25519MLKEM768 first)")
 	fs.BoolVar(&c.SASL2, "sasl2", false, "xmpp-login: log in with SASL2 (XEP-0388) and Bind 2 (XEP-0386): no stream restart after authentication, no bind IQ")
 	fs.Usage = func() {
-		fmt.Fprintf(w, "usage: ctload [flags] SCENARIO [flags]\nscenarios: %s\n(cross is not implemented yet)\n", strings.Join(scenarios, ", "))
+		fmt.Fprintf(w, "usage: ctload [flags] SCENARIO [flags]\nscenarios: %s\n", strings.Join(scenarios, ", "))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

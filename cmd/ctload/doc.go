@@ -40,6 +40,12 @@
 //	              <authenticate/> right behind the stream header without
 //	              waiting for the features, as a client that remembers the
 //	              server from its last login can; the note counts them
+//	xmpp-tls      xmpp-login's steps up to the end of the TLS handshake
+//	              (TCP, STARTTLS or with -direct-tls TLS at once, a full
+//	              handshake with the certificate checked), then
+//	              close_notify and close: the part of a login no SASL or
+//	              bind is in, so the most xmpp-login can reach against a
+//	              server on the same cores; rate, p50/p99 and server CPU
 //	xmpp-chat     -c pairs (accounts 2k, 2k+1) log in and exchange -n messages;
 //	              msgs/s and latency matched by stanza id (see below)
 //	xmpp-idle     hold -n authenticated TLS sessions for -hold; with -pid the
@@ -133,6 +139,7 @@
 //
 //	ctload -xmpp 127.0.0.5:5222 -ca cert.pem -accounts 100 -n 2000 -c 50 xmpp-login
 //	ctload -xmpp 127.0.0.5:5223 -direct-tls -tls-resume -tls-groups x25519 -ca cert.pem -accounts 100 -n 2000 -c 50 xmpp-login -fast
+//	ctload -xmpp 127.0.0.5:5223 -direct-tls -tls-groups x25519 -ca cert.pem -n 3000 -c 50 xmpp-tls
 //	ctload -xmpp 127.0.0.5:5222 -insecure -accounts 100 -c 50 -n 200000 -rate 20000 xmpp-chat
 //	ctload -xmpp 127.0.0.5:5222 -insecure -first 1001 -accounts 189 -contacts 20 -n 5000 xmpp-presence
 //	ctload -xmpp 127.0.0.5:5222 -insecure -n 5000 -c 50 -src 127.0.0.10-127.0.0.40 -pid $(pidof lua5.4) xmpp-idle
