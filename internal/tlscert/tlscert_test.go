@@ -79,7 +79,7 @@ func handshakeCurve(t *testing.T, srv *tls.Config, roots *x509.CertPool) tls.Cur
 
 // selfSignedTrusted generates a certificate for localhost and a pool that
 // trusts it.
-func selfSignedTrusted(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func selfSignedTrusted(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	c, _, err := SelfSigned(t.TempDir(), []string{"localhost"}, time.Now())
 	if err != nil {
