@@ -50,26 +50,42 @@ type rawSession struct {
 // roster get and initial presence), written as prepared bytes and read a
 // top-level element at a time by elemReader, in the calling goroutine.
 func (x *xmppClient) rawLogin(ctx context.Context, i int) (*rawSession, error) {
-	acct := x.cfg.account(i)
+	var s *rawSession
+	err := x.dialRaw(ctx, i, func(conn net.Conn, hc *heldConn) error {
+		s = &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
+		if err := s.negotiate(ctx, x, x.cfg.account(i)); err != nil {
+			conn.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// dialRaw connects to -xmpp from the i-th source address and runs op on
+// the connection and its heldConn, both bounded by ctx: its deadline is
+// the connection's, and its end fails what op is waiting for. op's error
+// names ctx's when ctx has ended.
+func (x *xmppClient) dialRaw(ctx context.Context, i int, op func(conn net.Conn, hc *heldConn) error) error {
 	conn, err := newDialer(x.cfg.source(i), x.cfg.Timeout).DialContext(ctx, "tcp", x.cfg.xmpp.String())
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	hc := &heldConn{Conn: conn}
-	s := &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
-	if err := s.negotiate(ctx, x, acct); err != nil {
-		conn.Close()
+	if err := op(conn, &heldConn{Conn: conn}); err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, ctx.Err())
 		}
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
 }
 
 // negotiate runs the login on s.
@@ -152,32 +168,20 @@ func (s *rawSession) secure(ctx context.Context, x *xmppClient, header string) (
 // server's certificate checked), then a TLS close_notify and the TCP
 // close. It is the part of a login every XMPP server does the same way.
 func (x *xmppClient) rawTLS(ctx context.Context, i int) error {
-	acct := x.cfg.account(i)
-	conn, err := newDialer(x.cfg.source(i), x.cfg.Timeout).DialContext(ctx, "tcp", x.cfg.xmpp.String())
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	hc := &heldConn{Conn: conn}
-	s := &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
-	tc, err := s.secure(ctx, x, streamHeader(acct.Domain))
-	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+	return x.dialRaw(ctx, i, func(conn net.Conn, hc *heldConn) error {
+		defer conn.Close()
+		s := &rawSession{conn: hc, w: hc, rd: newElemReader(hc)}
+		tc, err := s.secure(ctx, x, streamHeader(x.cfg.account(i).Domain))
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	// The client's Finished is still held: Close sends it with the
-	// close_notify behind it, in one write (heldConn.Close).
-	if err := tc.Close(); err != nil {
-		return fmt.Errorf("tls close: %w", err)
-	}
-	return nil
+		// The client's Finished is still held: Close sends it with the
+		// close_notify behind it, in one write (heldConn.Close).
+		if err := tc.Close(); err != nil {
+			return fmt.Errorf("tls close: %w", err)
+		}
+		return nil
+	})
 }
 
 // rosterAndPresence ends a login once bound: roster get, initial presence.
