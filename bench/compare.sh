@@ -155,6 +155,16 @@ mkdir -p "$WORK/bin"
 go build -o "$WORK/bin/ctload" ./cmd/ctload
 go build -o "$WORK/bin/crosstalk" ./cmd/crosstalk
 CTLOAD=$WORK/bin/ctload
+# hostspeed: Go's own TLS 1.3 handshake rate on this host, client and
+# server in one process and nothing else (BenchmarkHandshake in
+# internal/tlscert, 3 runs of 3,000, median), taken before and after the
+# servers run: these are virtual machines whose speed moves within an
+# hour, and a run's figures are read against it.
+go test -c -o "$WORK/bin/tlscert.test" ./internal/tlscert
+hostspeed() {
+  "$WORK/bin/tlscert.test" -test.run '^$' -test.bench '^BenchmarkHandshake$' -test.benchtime 3000x -test.count 3 2>/dev/null |
+    awk '/handshakes\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "handshakes/s") print $i }' | sort -n | sed -n 2p
+}
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj "/CN=$DOMAIN" \
   -addext "subjectAltName=DNS:$DOMAIN,DNS:$MUC_HOST" 2>/dev/null
@@ -452,6 +462,8 @@ sip_suite() { # PREFIX ADDR PID
 }
 
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
+HOSTSPEED_START=$(hostspeed)
+log "host speed: $HOSTSPEED_START Go TLS handshakes/s"
 want idle xmpp presence muc && start_prosody
 want idle xmpp presence muc && start_ejabberd
 want sip sip-register sip-message sipp && start_kamailio
@@ -506,6 +518,8 @@ if [ "$CT_XMPP$CT_SIP" = 11 ] && want cross; then
   settle "${SERVER_PIDS[@]}"
 fi
 
+HOSTSPEED_END=$(hostspeed)
+log "host speed: $HOSTSPEED_END Go TLS handshakes/s"
 log "writing $OUT"
 . bench/report.sh > "$OUT"
 log "done; JSON results in $RES"

@@ -88,6 +88,7 @@ loaded by \`cmd/ctload\` running on the same cores.
 | CPU | $cpu_model, $(nproc) cores |
 | memory | $mem |
 | load average at the start | $LOADAVG (other work on the machine shares the cores) |
+| host speed: Go's TLS 1.3 handshakes/s, client and server in one process (\`go test -bench Handshake ./internal/tlscert\`, median of 3) | $(printf "%.0f" "${HOSTSPEED_START:-0}") before the servers ran, $(printf "%.0f" "${HOSTSPEED_END:-0}") after (a virtual machine: its speed moves within an hour; compare runs by their ratios, or against this) |
 | kernel | $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo ?) |
 | Go | $(go env GOVERSION) |
 | Prosody | $pv (Debian), Lua $(readlink -f /usr/bin/lua5.4 >/dev/null 2>&1 && echo 5.4), epoll backend |
