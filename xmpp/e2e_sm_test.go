@@ -96,14 +96,21 @@ func TestUnackedGoOffline(t *testing.T) {
 	// Wait for the session to end: a login racing the re-routing could meet
 	// the hub's check-then-store window (a message stored offline just
 	// after the new resource's initial presence claimed the queue).
-	for i := 0; len(ts.srv.local.of(alice)) > 0; i++ { // gone after its leftovers reached the hub
+	ts.waitUnbound(t, alice, "the cut session was never unbound") // gone after its leftovers reached the hub
+	c := ts.login(t, alice, "a2", true)
+	c.expect("message", "never acked")
+}
+
+// waitUnbound waits up to 10 s until user has no bound session on the
+// server, and fails with why if one is still there.
+func (ts *testServer) waitUnbound(t *testing.T, user crosstalk.Address, why string) {
+	t.Helper()
+	for i := 0; len(ts.srv.local.of(user)) > 0; i++ {
 		if i > 400 {
-			t.Fatal("the cut session was never unbound")
+			t.Fatal(why)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	c := ts.login(t, alice, "a2", true)
-	c.expect("message", "never acked")
 }
 
 // smStanza reports whether e is a stanza (what XEP-0198 counts).
@@ -155,12 +162,7 @@ func TestAckTooHigh(t *testing.T) {
 	if e := a.next(); e.XMLName.Local != "</stream>" {
 		t.Fatalf("after the stream error: %+v", e)
 	}
-	for i := 0; len(ts.srv.local.of(alice)) > 0; i++ { // ended, not kept for resumption
-		if i > 400 {
-			t.Fatal("the session was kept")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	ts.waitUnbound(t, alice, "the session was kept") // ended, not kept for resumption
 	c := ts.login(t, alice, "a2", true)
 	c.expect("message", "unacked")
 }
@@ -216,12 +218,7 @@ func TestResumeEndedSessionH(t *testing.T) {
 		}
 		c.send("</stream:stream>")
 		c.expect("</stream>", "")
-		for i := 0; len(ts.srv.local.of(user)) > 0; i++ {
-			if i > 400 {
-				t.Fatal("the closed session was never unbound")
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
+		ts.waitUnbound(t, user, "the closed session was never unbound")
 		return id
 	}
 	aliceID, bobID := end(alice), end(bob)
