@@ -126,11 +126,9 @@ func (s *rawSession) auth2(x *xmppClient, acct account, header string) error {
 
 // sasl2Mechanism returns the SCRAM mechanism an earlier login found with
 // SASL2 and Bind 2 offered, and whether -quickstart may send the
-// <authenticate/> before reading the features.
+// <authenticate/> before reading the features (learnSASL2 records one
+// only with -quickstart).
 func (x *xmppClient) sasl2Mechanism() (string, bool) {
-	if !x.cfg.Quickstart {
-		return "", false
-	}
 	if m := x.quickMech.Load(); m != nil {
 		return *m, true
 	}
