@@ -239,17 +239,11 @@ func (h *Hub) DropArchivedOffline(ctx context.Context, owner Address) (int, erro
 		}
 		return 0, nil
 	}
-	var claimed []OfflineMessage
-	for {
-		msgs, err := h.store.ClaimOffline(ctx, bare, offlineBatch)
-		claimed = append(claimed, msgs...)
-		if err != nil {
-			h.restoreOffline(ctx, bare, claimed)
-			return 0, fmt.Errorf("claim offline messages of %s: %w", bare, err)
-		}
-		if len(msgs) < offlineBatch {
-			break
-		}
+	// One claim of them all (they are all held below anyway).
+	claimed, err := h.store.ClaimOffline(ctx, bare, 0)
+	if err != nil {
+		h.restoreOffline(ctx, bare, claimed)
+		return 0, fmt.Errorf("claim offline messages of %s: %w", bare, err)
 	}
 	// The archive entries of these messages were queued when they were
 	// stored (routeBare): once committed, the archive is their only copy.
