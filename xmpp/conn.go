@@ -383,8 +383,12 @@ func (s *session) attach(t *transport) {
 	s.wmu.Unlock()
 	// What the hub queued before the connection was served (an event put
 	// after this look finds the writer's connection set: Deliver wakes
-	// it). A new session has nothing: no writer goroutine for it.
-	if queued || s.mbox.Len() > 0 {
+	// it), or an end that came first: a Close between the binding and
+	// here (a shutdown, a kick) woke no writer, as there was no
+	// connection to write to, and the reader may park waiting for a
+	// client that says nothing. A new session has nothing: no writer
+	// goroutine for it.
+	if queued || s.mbox.Len() > 0 || s.isDone() {
 		s.wake()
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crosstalk-im/crosstalk"
+	"github.com/crosstalk-im/crosstalk/internal/xmlguard"
 )
 
 // writeCounter counts the writes to the sockets it accepts; the
@@ -166,4 +167,36 @@ func serveCountingWrites(t *testing.T, ts *testServer) *writeCounter {
 	t.Cleanup(cancel)
 	go func() { _ = ts.srv.Serve(ctx, ln) }()
 	return ln
+}
+
+// TestCloseBeforeAttach: a session closed between its binding and the
+// start of its connection (a shutdown or a kick racing the end of a
+// login) writes its end once the connection is attached: Close could
+// start no writer without a connection, and the reader may be parked
+// waiting for a client that says nothing (a server Shutdown then waited
+// for it until its deadline).
+func TestCloseBeforeAttach(t *testing.T) {
+	ts := startServer(t, nil)
+	server, client := net.Pipe()
+	defer server.Close()
+	defer client.Close()
+	n := &negotiation{srv: ts.srv, log: ts.srv.log}
+	n.t = newTransport(server, xmlguard.Limits{MaxBytes: 1 << 16, MaxDepth: 16, MaxAttrs: 16}, time.Second, &ts.srv.readBufs)
+	sess := newSession(n)
+	sess.Close(crosstalk.ErrShuttingDown)
+	sess.attach(n.t)
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 512)
+	for !strings.Contains(string(got), "</stream:stream>") {
+		n, err := client.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("read %q, %v: want the stream's end", got, err)
+		}
+	}
+	if !strings.Contains(string(got), "<system-shutdown") {
+		t.Fatalf("read %q: want the stream error <system-shutdown/>", got)
+	}
+	sess.writers.Wait()
 }
