@@ -152,7 +152,7 @@ func (x *xmppClient) login(ctx context.Context, i int, presence bool, h handlers
 	if !presence {
 		return sess, nil
 	}
-	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+	if err := sess.send(stanza.Presence{}.Wrap(nil), x.cfg.Timeout); err != nil {
 		sess.close()
 		return nil, fmt.Errorf("initial presence: %w", err)
 	}
@@ -234,6 +234,17 @@ func statusText(r xml.TokenReader) string {
 // close ends the stream, waits a little for the server to end its own,
 // and closes the connection. (Session.SetCloseDeadline is not used: in
 // mellium v0.22.0 it races with a running Serve.)
+// send writes r on the session within timeout, bounded by the
+// connection's write deadline rather than by a context: mellium's Send
+// watches its context in a goroutine that, when the context ends just as
+// Send returns, may still set a past write deadline (then clear it). A
+// write of another goroutine in between fails with "i/o timeout", which
+// TLS keeps: every later send on the session failed.
+func (x *xmppSession) send(r xml.TokenReader, timeout time.Duration) error {
+	_ = x.conn.SetWriteDeadline(time.Now().Add(timeout))
+	return x.s.Send(context.Background(), r)
+}
+
 func (x *xmppSession) close() {
 	_ = x.s.Close()
 	tm := time.NewTimer(closeWait)

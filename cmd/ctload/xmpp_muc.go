@@ -295,7 +295,7 @@ func (x *xmppClient) runMUC(ctx context.Context, m meter, res *Result) error {
 			id, sender := "cf"+strconv.Itoa(k), k%n
 			msg := &mucMsg{at: time.Now(), sender: sender, pending: n - 1, rec: rec, done: make(chan struct{})}
 			r.track(id, msg)
-			if err := sessions[sender].s.Send(octx, r.groupchat(id, x.cfg.BodySize)); err != nil {
+			if err := sessions[sender].send(r.groupchat(id, x.cfg.BodySize), x.cfg.Timeout); err != nil {
 				r.forget(id)
 				rec.failure(fmt.Errorf("send: %w", err))
 				return
@@ -334,7 +334,7 @@ func (x *xmppClient) runMUC(ctx context.Context, m meter, res *Result) error {
 			}
 			id := "cb" + strconv.Itoa(i)
 			r.track(id, &mucMsg{at: time.Now(), sender: w, pending: n - 1, rec: rec, drec: drec, done: make(chan struct{}), window: windows[w]})
-			if err := sessions[w].s.Send(octx, r.groupchat(id, x.cfg.BodySize)); err != nil {
+			if err := sessions[w].send(r.groupchat(id, x.cfg.BodySize), x.cfg.Timeout); err != nil {
 				if _, ok := r.forget(id); ok {
 					<-windows[w]
 				}
@@ -361,7 +361,7 @@ func (x *xmppClient) mucJoin(ctx context.Context, r *mucRun, s *xmppSession, i i
 	}
 	hist := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "history"}, Attr: []xml.Attr{{Name: xml.Name{Local: "maxstanzas"}, Value: "0"}}})
 	x0 := xmlstream.Wrap(hist, xml.StartElement{Name: xml.Name{Space: nsMUC, Local: "x"}})
-	if err := s.s.Send(ctx, stanza.Presence{To: to}.Wrap(x0)); err != nil {
+	if err := s.send(stanza.Presence{To: to}.Wrap(x0), x.cfg.Timeout); err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
 	var j mucJoin

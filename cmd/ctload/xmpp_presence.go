@@ -178,14 +178,12 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 		if !x.cfg.Subscribe {
 			subs.n = 0
 		}
-		subs.run(ctx, func(ctx context.Context, _, i int) {
-			octx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
-			defer cancel()
+		subs.run(ctx, func(_ context.Context, _, i int) {
 			for _, j := range g.peers(i) {
 				if j < i {
 					continue
 				}
-				if err := sessions[i].s.Send(octx, stanza.Presence{To: sessions[j].jid.Bare(), Type: stanza.SubscribePresence}.Wrap(nil)); err != nil {
+				if err := sessions[i].send(stanza.Presence{To: sessions[j].jid.Bare(), Type: stanza.SubscribePresence}.Wrap(nil), x.cfg.Timeout); err != nil {
 					rec.failure(fmt.Errorf("subscribe: %w", err))
 					return
 				}
@@ -229,7 +227,7 @@ func (x *xmppClient) runPresence(ctx context.Context, m meter, res *Result) erro
 				xmlstream.Wrap(xmlstream.Token(xml.CharData(shows[i%len(shows)])), xml.StartElement{Name: xml.Name{Local: "show"}}),
 				xmlstream.Wrap(xmlstream.Token(xml.CharData(status)), xml.StartElement{Name: xml.Name{Local: "status"}}),
 			)
-			if err := sessions[i%g.sessions].s.Send(octx, stanza.Presence{}.Wrap(el)); err != nil {
+			if err := sessions[i%g.sessions].send(stanza.Presence{}.Wrap(el), x.cfg.Timeout); err != nil {
 				tr.mu.Lock()
 				delete(tr.inflight, status)
 				tr.mu.Unlock()
