@@ -115,6 +115,10 @@
 // Send has returned: under load a pair's next write then failed with
 // "i/o timeout", which TLS keeps, so every later message of that pair
 // failed too — thousands of failures per run that were not the server's.)
+// The stanzas the other scenarios still send through mellium (initial
+// presence, subscriptions, status changes, room joins and messages) go
+// with a write deadline on the connection and a context that never ends,
+// for the same reason.
 //
 // A user agent answers each MESSAGE it receives 200 and ends the server
 // transaction at once, instead of keeping it for Timer J (32 s over UDP):
